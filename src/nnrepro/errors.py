@@ -1,0 +1,26 @@
+"""User-facing errors: one clear line, non-zero exit, no traceback."""
+
+import functools
+import sys
+
+
+class UserError(Exception):
+    """Bad input or parameter: the message says what is wrong, where, and how to fix it."""
+
+
+def exit_on_user_error(main):
+    """Wrap a stage's main so a UserError prints one line and exits with status 2."""
+
+    @functools.wraps(main)
+    def wrapper(*args, **kwargs):
+        try:
+            return main(*args, **kwargs)
+        except UserError as err:
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(2)
+
+    return wrapper
+
+
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)

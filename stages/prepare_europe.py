@@ -1,0 +1,26 @@
+"""Stage prepare_europe: the three Europe CSVs, the country table and the country outlines."""
+
+import argparse
+from pathlib import Path
+
+from nnrepro import europe, io, params
+from nnrepro.errors import exit_on_user_error
+
+
+@exit_on_user_error
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, required=True, help="output folder, e.g. data/europe")
+    args = parser.parse_args()
+    config = params.load()
+    cfg = params.get(config, "europe")
+    texts = europe.split_files(cfg, params.integer(params.get(config, "seed"), "seed", 0))
+    for split, text in texts.items():
+        io.write_text(args.out / f"{split}.csv", text)
+    io.write_json(args.out / "countries.json", europe.countries_table())
+    io.write_json(args.out / "outlines.json", europe.outlines())
+    print(f"prepare_europe: wrote {', '.join(f'{s} ({t.count(chr(10)) - 1} rows)' for s, t in texts.items())}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_stage(script: str, args: list, cwd: Path, params: dict) -> subprocess.CompletedProcess:
+    """Run stages/<script> from `cwd`, which holds the given params.yaml, as DVC would."""
+    (cwd / "params.yaml").write_text(yaml.safe_dump(params))
+    env = {**os.environ, "NNREPRO_THREADS": "1"}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "stages" / script), *map(str, args)],
+        cwd=cwd, capture_output=True, text=True, env=env,
+    )
+
+
+@pytest.fixture
+def stage():
+    return run_stage
+
+
+@pytest.fixture
+def repo_params() -> dict:
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
