@@ -4,9 +4,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+torch.set_num_threads(1)  # tiny models: extra threads only add contention
 
 
 def run_stage(script: str, args: list, cwd: Path, params: dict) -> subprocess.CompletedProcess:

@@ -30,10 +30,10 @@ def thread_count() -> int:
     return int(value)
 
 
-def setup(seed: int, device_name: str) -> torch.device:
-    """Seed every generator, set the thread count and return the device."""
+def setup(seed: int, device_name: str, threads: int | None = None) -> torch.device:
+    """Seed every generator, set the thread count (default: thread_count()) and return the device."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    torch.set_num_threads(thread_count())
+    torch.set_num_threads(threads or thread_count())
     return pick_device(device_name)

@@ -57,3 +57,15 @@ def provenance(seed: int, device: str) -> dict:
         "numpy": numpy.__version__,
         "platform": platform.machine(),
     }
+
+
+def write_csv(path, frame) -> None:
+    """A pandas DataFrame as CSV without its index, written atomically."""
+    write_text(path, frame.to_csv(index=False, lineterminator="\n"))
+
+
+def finite_or_none(value):
+    """JSON has no NaN: a non-finite float becomes null."""
+    import math
+
+    return None if isinstance(value, float) and not math.isfinite(value) else value

@@ -1,0 +1,119 @@
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nnrepro import gradients, runs, train
+from nnrepro.mlp import MLP
+
+
+def blobs(n: int = 600, classes: int = 5, seed: int = 0, spread: float = 1.0):
+    """Clusters in longitude/latitude-like coordinates."""
+    g = torch.Generator().manual_seed(seed)
+    centres = torch.rand(classes, 2, generator=g) * 40
+    y = torch.randint(classes, (n,), generator=g)
+    return centres[y] + spread * torch.randn(n, 2, generator=g), y
+
+
+def splits(n: int = 600, classes: int = 5):
+    x, y = blobs(n, classes)
+    third = n // 3
+    return {"train": (x[:third], y[:third]), "validation": (x[third:2 * third], y[third:2 * third]),
+            "test": (x[2 * third:], y[2 * third:])}
+
+
+def test_depth_counts_the_input_layer_and_batchnorm_precedes_relu():
+    model = MLP(6, 16, 33, batchnorm=True)
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    assert len(linears) == 7 and linears[0].in_features == 2 and linears[-1].out_features == 33
+    assert sum(isinstance(m, nn.BatchNorm1d) for m in model.modules()) == 6
+    seen = []
+    hooks = [m.register_forward_hook(lambda m, i, o: seen.append(type(m).__name__))
+             for m in model.modules() if isinstance(m, (nn.Linear, nn.BatchNorm1d))]
+    model(torch.randn(4, 2))
+    [h.remove() for h in hooks]
+    assert seen[:4] == ["Linear", "BatchNorm1d", "Linear", "BatchNorm1d"]
+
+
+def test_sine_features_have_ten_frequencies_per_coordinate():
+    model = MLP(1, 8, 3, features="sine")
+    assert model.hidden[0].in_features == 20
+    x = torch.tensor([[1.0, 2.0]])
+    assert torch.allclose(model.featurize(x)[0, :2], torch.sin(torch.tensor([0.1, 0.2])))
+
+
+def test_loss_at_initialisation_is_near_log_k():
+    torch.manual_seed(0)
+    model = MLP(6, 16, 33)
+    x = torch.rand(2000, 2) * torch.tensor([52.0, 38.0]) + torch.tensor([-11.0, 34.0])
+    loss = F.cross_entropy(model(x), torch.randint(33, (2000,)))
+    assert abs(loss.item() - math.log(33)) < 0.5
+
+
+def test_small_model_overfits_a_small_batch():
+    torch.manual_seed(0)
+    x, y = blobs(32, 4)
+    model = MLP(2, 64, 4)
+    train.train(model, {"train": (x, y)}, lr=0.003, epochs=1500, batch_size=32, seed=0)
+    loss, accuracy = train.evaluate(model, x, y)
+    assert accuracy == 1.0 and loss < 0.05
+
+
+def test_history_has_one_row_per_evaluation_with_every_key():
+    data = splits()
+    history = train.train(MLP(2, 8, 5), data, lr=0.01, epochs=3, batch_size=50, seed=0)
+    assert [r["epoch"] for r in history] == [1.0, 2.0, 3.0]
+    assert set(history[0]) == {"epoch", "train_loss", "train_acc", "validation_loss", "validation_acc",
+                               "test_loss", "test_acc", "seconds", "diverged"}
+    inner = train.train(MLP(2, 8, 5), data, lr=0.01, epochs=1, batch_size=10, seed=0, evals_per_epoch=4)
+    assert [r["epoch"] for r in inner] == [0.25, 0.5, 0.75, 1.0]
+
+
+def test_same_seed_same_history_other_seed_differs():
+    def run(seed):
+        torch.manual_seed(seed)
+        history = train.train(MLP(2, 8, 5), splits(), lr=0.01, epochs=2, batch_size=32, seed=seed)
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in history]
+
+    assert run(1) == run(1) and run(1) != run(2)
+
+
+def test_divergence_is_recorded_not_raised():
+    torch.manual_seed(0)
+    model = MLP(2, 8, 5)
+    with torch.no_grad():
+        model.output.weight.fill_(float("nan"))
+    history = train.train(model, splits(), lr=0.01, epochs=5, batch_size=50, seed=0)
+    assert len(history) == 1 and history[0]["diverged"]
+    summary = runs.summarize(history)
+    assert summary["diverged"] and summary["final_train_loss"] is None
+
+
+def test_probe_matches_direct_autograd():
+    torch.manual_seed(0)
+    model = MLP(12, 4, 5)
+    x, y = blobs(64, 5)
+    weights = gradients.probed_weights(model, [0, 5, 11])
+    loss = F.cross_entropy(model(x), y)
+    direct = [g.pow(2).sum() for g in torch.autograd.grad(loss, weights)]
+    F.cross_entropy(model(x), y).backward()
+    assert torch.allclose(gradients.squared_grad_norms(weights), torch.stack(direct))
+
+
+def test_residual_keeps_early_gradients_alive():
+    data = {"train": blobs(512, 5)}
+    norms = {}
+    for residual in (False, True):
+        torch.manual_seed(0)
+        model = MLP(60, 4, 5, residual=residual)
+        _, per_epoch = gradients.train_with_probe(model, data, [0, 59], lr=1e-3, epochs=1, batch_size=128,
+                                                  seed=0)
+        norms[residual] = per_epoch[0][0]
+    assert norms[True] > 0 and norms[True] > 1e6 * max(norms[False], 1e-30)
+
+
+def test_probe_rejects_a_layer_beyond_the_depth():
+    with pytest.raises(Exception, match="grad_probe.layers has 7, outside 0..4"):
+        gradients.probed_weights(MLP(5, 4, 3), [0, 7])
