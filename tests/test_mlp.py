@@ -117,3 +117,22 @@ def test_residual_keeps_early_gradients_alive():
 def test_probe_rejects_a_layer_beyond_the_depth():
     with pytest.raises(Exception, match="grad_probe.layers has 7, outside 0..4"):
         gradients.probed_weights(MLP(5, 4, 3), [0, 7])
+
+
+def test_flat_parameter_adam_matches_per_parameter_adam():
+    x, y = blobs(64, 5)
+    torch.manual_seed(0)
+    flat = MLP(3, 8, 5, batchnorm=True)
+    torch.manual_seed(0)
+    plain = MLP(3, 8, 5, batchnorm=True)
+    train.train(flat, {"train": (x, y)}, lr=0.01, epochs=3, batch_size=8, seed=0)
+    optimizer = torch.optim.Adam(plain.parameters(), lr=0.01, fused=True)
+    order = torch.Generator().manual_seed(0)
+    for _ in range(3):
+        perm = torch.randperm(64, generator=order)
+        for i in range(0, 64, 8):
+            optimizer.zero_grad()
+            F.cross_entropy(plain(x[perm][i:i + 8]), y[perm][i:i + 8]).backward()
+            optimizer.step()
+    for a, b in zip(flat.parameters(), plain.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)

@@ -95,7 +95,8 @@ def log_history(history: list[dict], live_dir) -> None:
 
 def save_model(model: MLP, arch: dict, path) -> None:
     with io.atomic_path(path) as tmp:
-        torch.save({"arch": arch, "state_dict": model.state_dict()}, tmp)
+        # Clones: the parameters are views into one flat training buffer (train.flatten_parameters).
+        torch.save({"arch": arch, "state_dict": {k: v.clone() for k, v in model.state_dict().items()}}, tmp)
 
 
 def load_model(path, device: torch.device = torch.device("cpu")) -> MLP:

