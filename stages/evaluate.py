@@ -1,13 +1,12 @@
-"""Stage evaluate: best and worst grid cells, their curves and decision boundaries, accuracy vs depth/width."""
+"""Stage evaluate: best and worst grid cells, their histories and decision boundaries, accuracy vs depth/width.
+
+Writes tables and meshes only; the figures stage draws them (so a figure's style never reruns this stage)."""
 
 import argparse
 from pathlib import Path
 
-from nnrepro import boundary, figures, grid, io, params, runs
+from nnrepro import boundary, grid, io, params, runs
 from nnrepro.errors import exit_on_user_error
-
-LOSSES = {"train": "train/loss", "validation": "validation/loss", "test": "test/loss"}
-
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -29,31 +28,17 @@ def main() -> None:
     table = grid.collect(metrics_dir, depths, widths)
     best, worst = grid.best_and_worst(table)
     splits = runs.load_splits(args.data, device)
-    outlines = io.read_json(args.data / "outlines.json")
-    test = tuple(t.cpu().numpy() for t in splits["test"])
     bounds = boundary.extent(splits["train"][0])
     io.write_csv(args.out / "grid.csv", table)
     for rank, cell in (("best", best), ("worst", worst)):
-        history = runs.read_history(live_dir / cell)
-        io.write_csv(args.out / f"{rank}_history.csv", history)
-        series = {split: (history["epoch"], history[column]) for split, column in LOSSES.items()}
-        figures.curves(series, f"{rank} grid model {cell}: loss", "epoch", "cross-entropy loss",
-                       args.out / f"{rank}_loss.png")
+        io.write_csv(args.out / f"{rank}_history.csv", runs.read_history(live_dir / cell))
         mesh = boundary.mesh_labels(runs.load_model(models_dir / f"{cell}.pt", device), bounds, resolution)
         boundary.save(args.out / f"{rank}_boundary.npz", mesh)
-        figures.boundary(mesh, test, outlines, f"{rank} grid model {cell}: decision boundary",
-                         args.out / f"{rank}_boundary.png")
     mlp = params.get(config, "mlp")
     width, depth = grid.nearest(widths, mlp["width"]), grid.nearest(depths, mlp["depth"])
-    for axis, fixed, rows in (("depth", f"width {width}", table[table["width"] == width]),
-                              ("width", f"depth {depth}", table[table["depth"] == depth])):
-        rows = rows.sort_values(axis)[[axis, "final_validation_acc", "final_test_acc"]]
-        io.write_csv(args.out / f"acc_vs_{axis}.csv", rows)
-        series = {s: (rows[axis], rows[f"final_{s}_acc"]) for s in ("validation", "test")}
-        figures.curves(series, f"accuracy against {axis} ({fixed})", axis, "accuracy",
-                       args.out / f"acc_vs_{axis}.png", styles={s: {"marker": "o"} for s in series})
-    values, rows, cols = grid.pivot(table, "final_validation_acc")
-    figures.heatmap(values, rows, cols, "validation accuracy", "depth", "width", args.out / "heatmap.png")
+    for axis, rows in (("depth", table[table["width"] == width]), ("width", table[table["depth"] == depth])):
+        io.write_csv(args.out / f"acc_vs_{axis}.csv",
+                     rows.sort_values(axis)[[axis, "final_validation_acc", "final_test_acc"]])
     summary = {**grid.summary(table, best, worst), "depth_slice_width": width, "width_slice_depth": depth}
     io.write_json(args.metrics, {**summary, "provenance": io.provenance(seed, str(device))})
 

@@ -1,9 +1,9 @@
-"""Stage mlp_sine: the default MLP on sine features against raw longitude/latitude, with both boundaries."""
+"""Stage mlp_sine: the default MLP on sine features against raw longitude/latitude, and both boundaries."""
 
 import argparse
 import time
 
-from nnrepro import boundary, figures, io, params, runs
+from nnrepro import boundary, params, runs
 from nnrepro.errors import exit_on_user_error
 
 
@@ -17,7 +17,6 @@ def main() -> None:
     resolution = params.integer(params.get(config, "evaluate.mesh"), "evaluate.mesh", 2)
     sched = runs.schedule(config)
     splits = runs.load_splits(args.data, device)
-    outlines = io.read_json(args.data / "outlines.json")
     bounds = boundary.extent(splits["train"][0])
     metrics, timings = {}, {}
     for features in ("xy", "sine"):
@@ -27,11 +26,7 @@ def main() -> None:
         metrics[features] = runs.save_run(model, run_arch, history, args.live / features,
                                           args.models / f"{features}.pt")
         mesh = boundary.mesh_labels(model, bounds, resolution)
-        boundary.save(args.live / f"{features}_boundary.npz", mesh)
-        test = tuple(t.cpu().numpy() for t in splits["test"])
-        acc = metrics[features]["final_test_acc"]
-        figures.boundary(mesh, test, outlines, f"{features} features: test accuracy {acc:.3f}",
-                         args.live / f"{features}_boundary.png")
+        boundary.save(args.live / f"{features}_boundary.npz", mesh)  # drawn by the figures stage
         timings[features] = time.perf_counter() - began
     runs.finish(metrics, args.metrics, args.timings, timings, seed, device)
 

@@ -145,25 +145,26 @@ def train(net: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, prepare, *
     trainable = [p for p in net.parameters() if p.requires_grad]
     optimiser = torch.optim.Adam(trainable, lr=lr)
     order = torch.Generator().manual_seed(seed)
-    targets = labels.float()
+    inputs, targets = inputs.to(device), labels.float().to(device)  # uint8 images live on the device once
     history = []
     for epoch in range(1, epochs + 1):
         net.train()
         if frozen is not None:
             frozen.eval()  # BatchNorm statistics of a frozen backbone must not drift
-        total, correct, seen = 0.0, 0, 0
-        for idx in torch.randperm(len(inputs), generator=order).split(batch):
-            x, y = _format(prepare(inputs[idx]), device), targets[idx].to(device)
+        total, correct = torch.zeros((), device=device), torch.zeros((), device=device)
+        for idx in torch.randperm(len(inputs), generator=order).to(device).split(batch):
+            x, y = _format(prepare(inputs[idx]), device), targets[idx]
             with _precision(device):
                 logits = net(x).float().flatten()
             loss = F.binary_cross_entropy_with_logits(logits, y)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
-            total += loss.item() * len(idx)
-            correct += int(((logits > 0).float() == y).sum())
-            seen += len(idx)
-        row = {"epoch": epoch, "train_loss": total / seen, "train_accuracy": correct / seen}
+            with torch.no_grad():  # running sums stay on the device: no host sync per batch
+                total += loss * len(idx)
+                correct += ((logits > 0).float() == y).sum()
+        n = len(inputs)
+        row = {"epoch": epoch, "train_loss": total.item() / n, "train_accuracy": correct.item() / n}
         history.append(row)
         if on_epoch is not None:
             on_epoch(row)
