@@ -13,7 +13,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     for name in ("cells", "cell_predictions", "xgboost", "xgboost_predictions", "cache"):
         parser.add_argument(f"--{name.replace('_', '-')}", type=Path, required=True)
-    for name in ("summary", "table", "predictions", "grid_best", "grid_worst", "timings"):
+    for name in ("summary", "table", "by_lr", "predictions", "grid_best", "grid_worst", "timings"):
         parser.add_argument(f"--{name.replace('_', '-')}", type=Path, required=True)
     args = parser.parse_args()
     start = time.perf_counter()
@@ -22,6 +22,7 @@ def main() -> None:
     chosen, xgb = cnn_table.select(cells), io.read_json(args.xgboost)
     io.write_json(args.summary, cnn_table.summary(chosen, xgb))
     io.write_text(args.table, cnn_table.markdown(chosen, xgb))
+    io.write_csv(args.by_lr, cnn_table.accuracy_by_lr(cells, xgb))
     everyone = {**predictions, "xgboost": cnn_table.read_predictions(args.xgboost_predictions)}
     io.write_csv(args.predictions, cnn_table.wide_predictions(everyone))
     cache, order = faces.load_cache(args.cache), cnn_table.ordered_baselines(chosen)

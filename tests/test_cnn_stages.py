@@ -37,7 +37,7 @@ def _cell(baseline, lr):
 
 EVALUATE = ["--cells", "metrics/cnn", "--cell-predictions", "predictions/cnn", "--xgboost", "metrics/xgboost.json",
             "--xgboost-predictions", "predictions/xgboost.csv", "--cache", "data/faces/cache.pt",
-            "--summary", "metrics/cnn_evaluate.json", "--table", "out/table.md", "--predictions", "out/pred.csv",
+            "--summary", "metrics/cnn_evaluate.json", "--table", "out/table.md", "--by-lr", "out/by_lr.csv", "--predictions", "out/pred.csv",
             "--grid-best", "out/best.png", "--grid-worst", "out/worst.png", "--timings", "timings/eval.json"]
 
 
@@ -73,6 +73,8 @@ def test_every_cnn_stage_end_to_end(workdir, stage):
     summary = json.loads((root / "metrics/cnn_evaluate.json").read_text())
     assert {"probe_best_lr", "finetune_worst_test_accuracy", "xgboost_test_accuracy"} <= set(summary)
     assert "| xgboost |" in (root / "out/table.md").read_text()
+    by_lr = pd.read_csv(root / "out/by_lr.csv")
+    assert list(by_lr["lr"]) == sorted(LRS) and {"scratch", "probe", "finetune", "xgboost"} <= set(by_lr.columns)
     wide = pd.read_csv(root / "out/pred.csv")
     assert len(wide) == 16 and {"probe-0.01", "finetune-0.001", "xgboost"} <= set(wide.columns)
     assert (root / "out/best.png").stat().st_size > 1000 and (root / "out/worst.png").exists()

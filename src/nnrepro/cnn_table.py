@@ -105,6 +105,12 @@ def summary(chosen: dict, xgb: dict) -> dict:
     return flat
 
 
+def accuracy_by_lr(cells: pd.DataFrame, xgb: dict) -> pd.DataFrame:
+    """Test accuracy per learning rate, one column per baseline, XGBoost as a constant reference column."""
+    table = cells.pivot(index="lr", columns="baseline", values="test_accuracy").reset_index()
+    return table.assign(xgboost=xgb["test_accuracy"]).sort_values("lr")
+
+
 def ordered_baselines(chosen: dict) -> list:
     """CNN baselines from best to worst by their best cell's validation accuracy."""
     return sorted(chosen, key=lambda b: (-chosen[b]["best"]["val_accuracy"], -chosen[b]["best"]["test_accuracy"]))
