@@ -188,10 +188,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip", nargs="*", default=[], choices=["mlp", "batch1", "probe", "cnn", "repro"])
+    parser.add_argument("--keep", type=Path, help="run in this new folder and keep it (the pipeline's clone)")
     args = parser.parse_args()
     skip = set(args.skip)
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = Path(scratch)
+        if args.keep:
+            args.keep.mkdir(parents=True)
+            tmp = args.keep
         (tmp / "europe").mkdir()
         rows = mlp_cases(europe_data(tmp / "europe"), args.repeats, skip)
         if "cnn" not in skip:

@@ -23,7 +23,7 @@ def main() -> None:
     seed = params.integer(params.get(config, "seed"), "seed", 0)
     dev = device.setup(seed, params.get(config, "device"))
     settings = cnn.settings(params.get(config, "cnn"))
-    data = torch.load(args.data, weights_only=True) if args.baseline == "probe" else faces.load_cache(args.data)
+    data = cnn.load_features(args.data) if args.baseline == "probe" else faces.load_cache(args.data)
     name, start = cnn_table.cell_name(args.baseline, args.lr), time.perf_counter()
     net, history = train(args, data, settings, seed, dev, name)
     frame = cnn_table.predictions_frame(data, cnn.evaluate_cell(net, args.baseline, data, settings, dev))
@@ -39,17 +39,19 @@ def main() -> None:
 
 
 def train(args, data: dict, settings: dict, seed: int, dev: torch.device, name: str):
+    """Fit the cell, then log its history: a failed run leaves the DVCLive folder as it was."""
     from dvclive import Live
 
+    def report(row: dict) -> None:
+        print(f"cnn {name}: epoch {row['epoch']} train loss {row['train_loss']:.4f}", flush=True)
+
+    net, history = cnn.fit_cell(args.baseline, data, settings, args.lr, seed, dev, on_epoch=report)
     with Live(str(args.plots), dvcyaml=False, save_dvc_exp=False) as live:
-        def log(row: dict) -> None:
+        for row in history:
             for key in ("train_loss", "train_accuracy"):
                 live.log_metric(key, row[key], timestamp=False)
             live.next_step()
-            print(f"cnn {name}: epoch {row['epoch']} train loss {row['train_loss']:.4f}", flush=True)
-
-        return cnn.fit_cell(args.baseline, data, settings, args.lr, seed, dev, on_epoch=log)
-
+    return net, history
 
 if __name__ == "__main__":
     main()

@@ -217,6 +217,9 @@ def fit_cell(baseline: str, data: dict, s: dict, lr: float, seed: int, device: t
 
     `data` is the image cache for scratch and finetune, the probe features for probe.
     """
+    from nnrepro import params
+
+    lr = params.positive(lr, "cnn.lrs")  # Adam would raise a traceback on a negative one
     torch.manual_seed(seed)  # the same head initialisation for every learning rate
     if baseline == "probe":
         net = nn.Linear(data["train"]["inputs"].shape[1], 1)
@@ -228,6 +231,13 @@ def fit_cell(baseline: str, data: dict, s: dict, lr: float, seed: int, device: t
     history = train(net, inputs, train_set["labels"], preparer(baseline, s["image_size"]), lr=lr,
                     epochs=s["epochs"], batch=s["batch_size"], device=device, seed=seed, on_epoch=on_epoch)
     return net, history
+
+
+def load_features(path) -> dict:
+    """probe_features' output: per split the frozen backbone's features, labels and names."""
+    from nnrepro import io
+
+    return io.load_torch(path, "run `dvc repro probe_features` (add --force if the file is corrupt)")
 
 
 def evaluate_cell(net: nn.Module, baseline: str, data: dict, s: dict, device: torch.device) -> dict:

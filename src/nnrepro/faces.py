@@ -220,7 +220,6 @@ def _swap(new: Path, out: Path) -> None:
 
 def load_cache(path) -> dict:
     """The cache written by `write`: split -> images uint8 [n, 3, S, S], labels int64 [n], names."""
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"{path} not found: run `dvc repro prepare_faces` first")
-    return torch.load(path, weights_only=True)
+    from nnrepro import io
+
+    return io.load_torch(path, "run `dvc repro prepare_faces` (add --force if the file is corrupt)")

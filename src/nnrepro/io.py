@@ -41,7 +41,16 @@ def write_json(path, data) -> None:
 
 
 def read_json(path):
-    return json.loads(Path(path).read_text())
+    """A JSON input; a missing or malformed file is a one-line UserError naming it."""
+    from nnrepro.errors import UserError
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path} not found: run `dvc repro` so that the stage writing it runs first")
+    try:
+        return json.loads(path.read_text())
+    except ValueError as err:
+        raise UserError(f"{path} is not valid JSON ({err}): rerun the stage that writes it") from None
 
 
 def provenance(seed: int, device: str) -> dict:
@@ -69,3 +78,19 @@ def finite_or_none(value):
     import math
 
     return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def load_torch(path, fix: str):
+    """torch.load(weights_only=True) of a pipeline file; missing or unreadable is a one-line UserError."""
+    import pickle
+
+    import torch
+
+    from nnrepro.errors import UserError
+
+    if not Path(path).is_file():
+        raise UserError(f"{path} not found: {fix}")
+    try:
+        return torch.load(path, weights_only=True)
+    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as err:
+        raise UserError(f"{path} cannot be read ({type(err).__name__}): {fix}") from None

@@ -35,6 +35,9 @@ def lr_sweep(metrics_dir, live_dir, config: dict) -> dict:
     """batchnorm -> lr -> {'metrics', 'history'} for every cell of params mlp_lr."""
     lrs = params.nonempty_list(params.get(config, "mlp_lr.lrs"), "mlp_lr.lrs")
     norms = params.nonempty_list(params.get(config, "mlp_lr.batchnorm"), "mlp_lr.batchnorm")
+    if sorted(map(bool, norms)) != [False, True]:
+        raise UserError(f"mlp_lr.batchnorm must be [false, true] for the figures and report (Figures 1 and 3 and "
+                        f"the BatchNorm claim compare both), got {norms!r}")
     sweep = {}
     for batchnorm in norms:
         sweep[bool(batchnorm)] = {

@@ -9,6 +9,7 @@ import torch
 from dvclive import Live
 
 from nnrepro import device, europe, io, params
+from nnrepro.errors import UserError
 from nnrepro.mlp import FEATURES, MLP
 from nnrepro.train import train
 
@@ -152,5 +153,5 @@ def read_history(live_dir) -> "pd.DataFrame":
         frame = pd.read_csv(tsv, sep="\t")[["step", tsv.stem]].rename(columns={tsv.stem: column})
         table = frame if table is None else table.merge(frame, on="step", how="outer")
     if table is None:
-        raise FileNotFoundError(f"{live_dir} holds no DVCLive history")
+        raise UserError(f"{live_dir} holds no DVCLive history: run `dvc repro` so that the stage writing it runs")
     return table.sort_values("step").reset_index(drop=True)

@@ -1,0 +1,185 @@
+"""A throw-away copy of the repository with tiny params, and the DVC/git commands the pipeline tests run in it."""
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from conftest import ROOT
+
+BIN = Path(sys.executable).parent  # the venv's python and dvc
+RAN = re.compile(r"Running stage '([^']+)'")
+OUTPUT_ROOTS = ("data", "metrics", "models", "plots", "predictions", "timings")  # filled by dvc.yaml below
+
+
+def tiny_params(base: dict) -> dict:
+    """The repository's params.yaml shrunk to seconds per stage: tiny splits, 1-2 epochs, two grid cells."""
+    p = yaml.safe_load(yaml.safe_dump(base))  # deep copy
+    p.update(seed=0, device="cpu", lr=0.01)
+    p["europe"].update(source="embedded", csv_dir="", n_train=330, n_validation=66, n_test=66)
+    p["mlp"].update(depth=2, width=8, features="xy", batch_size=64, epochs=2)
+    p["mlp_lr"].update(lrs=[0.01], batchnorm=[False, True])  # figures draws both sweeps
+    p["mlp_long"].update(epochs=2)
+    p["mlp_batch"].update(pairs=[[64, 1]], one_epoch_evals=2)
+    p["mlp_grid"].update(depths=[1], widths=[4, 8])
+    p["evaluate"].update(mesh=20)
+    p["grad_probe"].update(depth=8, width=4, epochs=1, batch_size=64, layers=[0, 7])
+    if "faces" in p:
+        p["faces"].update(source="embedded", image_dir="", n_train=16, n_val=8, n_test=8, image_size=32)
+    if "cnn" in p:
+        p["cnn"].update(lrs=[0.01, 0.001], epochs=1, batch_size=8, image_size=32)
+    if "xgboost" in p:
+        p["xgboost"].update(crop=16)
+    return p
+
+
+def env(threads: int = 1) -> dict:
+    """The venv first on PATH, the copy's own library (src, relative to the stage's cwd) before the installed one."""
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONPATH": "src",
+            "NNREPRO_THREADS": str(threads), "DVC_NO_ANALYTICS": "1", "GIT_TERMINAL_PROMPT": "0"}
+
+
+def sh(cwd: Path, *cmd: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    """Run a command in `cwd`; on failure, fail with its output."""
+    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=kwargs.pop("env", env()), **kwargs)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {result.returncode}\n{result.stdout[-4000:]}\n"
+                             f"{result.stderr[-4000:]}")
+    return result
+
+
+def dvc(cwd: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    return sh(cwd, str(BIN / "dvc"), *args, **kwargs)
+
+
+def ran(result: subprocess.CompletedProcess) -> set[str]:
+    """The stages a `dvc repro` / `dvc exp run` ran, from its "Running stage '...'" lines."""
+    return set(RAN.findall(result.stdout + result.stderr))
+
+
+def output_roots() -> set[str]:
+    """Top-level folders that hold declared outputs (not copied: the copy starts with none)."""
+    roots = set()
+    for stage in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"].values():
+        for entry in stage.get("outs", []) + stage.get("metrics", []) + stage.get("plots", []):
+            path = next(iter(entry)) if isinstance(entry, dict) else entry
+            roots.add(Path(path).parts[0])
+    return roots
+
+
+def source_files() -> list[str]:
+    """Tracked files plus untracked ones git does not ignore (so that it works before a commit), sources only."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout.split("\0")
+    roots = output_roots()
+    return sorted(f for f in listed if f and f != "dvc.lock" and Path(f).parts[0] not in roots
+                  and (ROOT / f).is_file())
+
+
+def make_repo(dest: Path, params: dict) -> Path:
+    """Copy the sources into `dest`, write `params`, git init and commit: a fresh clone of this repo."""
+    for name in source_files():
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, dest / name)
+    template = ROOT / ".dvc" / "offline_plots.html"  # ignored by git, built at set-up; `dvc plots` needs it
+    if template.exists():
+        shutil.copy2(template, dest / ".dvc" / template.name)
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    sh(dest, "git", "init", "-q", "-b", "main")
+    sh(dest, "git", "config", "user.name", "nnrepro test")
+    sh(dest, "git", "config", "user.email", "test@nnrepro.invalid")
+    commit(dest, "sources with tiny params")
+    return dest
+
+
+def commit(repo: Path, message: str) -> None:
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-q", "--allow-empty", "-m", message)
+
+
+def set_params(repo: Path, change) -> None:
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    change(params)
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def stages(repo: Path) -> dict:
+    """name -> (params keys, deps paths, outs paths), resolved by DVC itself (matrix cells expanded)."""
+    from dvc.dependency.param import ParamsDependency
+    from dvc.repo import Repo
+
+    with Repo(str(repo)) as dvc_repo:
+        result = {}
+        for stage in dvc_repo.index.stages:
+            keys = {k for d in stage.deps if isinstance(d, ParamsDependency) for k in d.params}
+            deps = {d.def_path for d in stage.deps if not isinstance(d, ParamsDependency)}
+            result[stage.name] = (keys, deps, {o.def_path for o in stage.outs})
+        return result
+
+
+def reads(keys: set[str], param: str) -> bool:
+    """Whether a stage that declares `keys` depends on `param` (a key, a section above it, or a key inside it)."""
+    return any(k == param or param.startswith(k + ".") or k.startswith(param + ".") for k in keys)
+
+
+def downstream(graph: dict, names: set[str]) -> set[str]:
+    """`names` plus every stage whose deps lie inside (or hold) an output of one of them, transitively."""
+    found, todo = set(names), list(names)
+    while todo:
+        outs = graph[todo.pop()][2]
+        for name, (_, deps, _) in graph.items():
+            if name not in found and any(_overlap(d, o) for d in deps for o in outs):
+                found.add(name)
+                todo.append(name)
+    return found
+
+
+def _overlap(a: str, b: str) -> bool:
+    a, b = Path(a), Path(b)
+    return a == b or b in a.parents or a in b.parents
+
+
+def digests(repo: Path, folder: str) -> dict[str, str]:
+    """sha256 of every file under repo/folder, by relative path."""
+    root = repo / folder
+    return {p.relative_to(repo).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def kill_stage_midway(repo: Path, script: str, marker: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`dvc repro`, SIGTERM the python process running stages/<script> once `marker` exists; return dvc's result."""
+    proc = subprocess.Popen([str(BIN / "dvc"), "repro"], cwd=repo, env=env(), text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline, killed = time.monotonic() + timeout, False
+    while not killed and proc.poll() is None and time.monotonic() < deadline:
+        if marker.exists():
+            for pid in _pids_running(f"stages/{script}", repo):
+                os.kill(pid, signal.SIGTERM)
+                killed = True
+        time.sleep(0.05)
+    out, _ = proc.communicate(timeout=timeout)
+    assert killed, f"stages/{script} was never seen running\n{out}"
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, "")
+
+
+def _pids_running(needle: str, cwd: Path) -> list[int]:
+    """Processes whose command line contains `needle` and whose cwd is `cwd` (only ones this test started)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            here = Path(os.readlink(entry / "cwd"))
+        except OSError:
+            continue
+        if needle in cmdline and "python" in cmdline and here == cwd.resolve():
+            pids.append(int(entry.name))
+    return pids

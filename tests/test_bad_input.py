@@ -1,0 +1,358 @@
+"""Every kind of bad input and bad parameter that issues 2-4 name, driven through every stage's entry point.
+
+This table is the one place that enumerates them. Each case runs the real stage script in its own folder, where
+"previous outputs" are planted at every path the stage writes; the case passes when the stage exits non-zero,
+the last line of stderr is one `error: ...` line naming the problem (no traceback), and every planted file is
+byte-identical afterwards with nothing added beside it (no temp file, no partial output).
+"""
+
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from conftest import ROOT, run_stage
+from pipeline_helpers import tiny_params
+
+PREVIOUS = b"output of an earlier successful run\n"
+
+# Output paths (relative to the case folder; a trailing / is a folder) and arguments of each stage's entry point.
+MLP_RUN = ["--live", "out/live/", "--model", "out/model.pt", "--metrics", "out/metrics.json",
+           "--timings", "out/timings.json"]
+MLP_RUNS = ["--live", "out/live/", "--models", "out/models/", "--metrics", "out/metrics.json",
+            "--timings", "out/timings.json"]
+CNN_OUT = ["--metrics", "out/metrics.json", "--predictions", "out/predictions.csv", "--model", "out/model.pt",
+           "--plots", "out/plots/", "--timings", "out/timings.json"]
+STAGES = {
+    "prepare_europe": ("prepare_europe.py", ["--out", "out/europe/"]),
+    "mlp_lr": ("mlp_lr.py", ["--lr", "0.01", "--batchnorm", "false", "--data", "{europe}", *MLP_RUN]),
+    "mlp_long": ("mlp_long.py", ["--data", "{europe}", *MLP_RUNS]),
+    "mlp_batch": ("mlp_batch.py", ["--data", "{europe}", *MLP_RUNS]),
+    "mlp_grid": ("mlp_grid.py", ["--depth", "1", "--width", "8", "--data", "{europe}", *MLP_RUN]),
+    "evaluate": ("evaluate.py", ["--data", "{europe}", "--grid", "{in}/grid/metrics", "{in}/grid/live",
+                                 "{in}/grid/models", "--out", "out/evaluate/", "--metrics", "out/metrics.json"]),
+    "grad_probe": ("grad_probe.py", ["--data", "{europe}", *MLP_RUNS]),
+    "mlp_sine": ("mlp_sine.py", ["--data", "{europe}", *MLP_RUNS]),
+    "prepare_faces": ("prepare_faces.py", ["--out", "out/faces/"]),
+    "probe_features": ("probe_features.py", ["--cache", "{cache}", "--out", "out/probe.pt",
+                                             "--timings", "out/timings.json"]),
+    "cnn_scratch": ("cnn.py", ["--baseline", "scratch", "--lr", "0.01", "--data", "{cache}", *CNN_OUT]),
+    "cnn_probe": ("cnn.py", ["--baseline", "probe", "--lr", "0.01", "--data", "{in}/probe.pt", *CNN_OUT]),
+    "cnn_finetune": ("cnn.py", ["--baseline", "finetune", "--lr", "0.01", "--data", "{cache}", *CNN_OUT]),
+    "xgboost": ("xgb.py", ["--cache", "{cache}", "--metrics", "out/metrics.json", "--predictions",
+                           "out/predictions.csv", "--model", "out/model.json", "--timings", "out/timings.json"]),
+    "cnn_evaluate": ("cnn_evaluate.py", [
+        "--cells", "{in}/cnn/metrics", "--cell-predictions", "{in}/cnn/predictions", "--xgboost", "{in}/xgb.json",
+        "--xgboost-predictions", "{in}/xgb.csv", "--cache", "{cache}", "--summary", "out/summary.json",
+        "--table", "out/table.md", "--by-lr", "out/by_lr.csv", "--predictions", "out/predictions.csv", "--grid-best", "out/best.png",
+        "--grid-worst", "out/worst.png", "--timings", "out/timings.json"]),
+    "figures": ("figures.py", [
+        "--mlp-lr", "{none}/metrics/mlp_lr", "{none}/plots/mlp_lr", "--mlp-long", "{none}/mlp_long.json",
+        "{none}/plots/mlp_long", "--mlp-batch", "{none}/mlp_batch.json", "{none}/plots/mlp_batch",
+        "{none}/timings.json", "--evaluate", "{none}/evaluate.json", "{none}/plots/evaluate", "--grad-probe",
+        "{none}/plots/grad_probe", "--mlp-sine", "{none}/mlp_sine.json", "{none}/plots/mlp_sine",
+        "--europe", "{europe}/outlines.json", "{europe}/test.csv", "--cnn", "{none}/cnn", "{none}/xgboost.json",
+        "--faces", "{cache}", "--out", "out/figures/"]),
+    "report": ("report.py", [
+        "--mlp-lr", "{none}/metrics/mlp_lr", "{none}/plots/mlp_lr", "--mlp-long", "{none}/mlp_long.json",
+        "{none}/plots/mlp_long", "--mlp-batch", "{none}/mlp_batch.json", "{none}/timings.json",
+        "--evaluate", "{none}/evaluate.json", "{none}/plots/evaluate", "--grad-probe", "{none}/grad_probe.json",
+        "{none}/plots/grad_probe", "--mlp-sine", "{none}/mlp_sine.json", "--cnn", "{none}/cnn",
+        "{none}/xgboost.json", "--cnn-evaluate", "{none}/table.md", "{none}/predictions.csv", "{none}/best.png",
+        "{none}/worst.png", "--figures", "{none}/figures", "--markdown", "out/report.md",
+        "--html", "out/report.html"]),
+}
+CSV_HEAD = ",long,lat,country\n"
+
+
+def csv_case(split: str, text: str | None):
+    """Damage for europe.source: csv: a copy of valid user files with `split` replaced (None: deleted)."""
+    def damage(case: Path, inputs: Path) -> dict:
+        folder = case / "user_csv"
+        shutil.copytree(inputs / "europe_csv", folder)
+        (folder / f"{split}.csv").unlink()
+        if text is not None:
+            (folder / f"{split}.csv").write_text(text)
+        return {"europe.source": "csv", "europe.csv_dir": str(folder)}
+    return damage
+
+
+def faces_case(damage_folder):
+    """Damage for faces.source: folder: a copy of a valid user folder, then `damage_folder(root)`."""
+    def damage(case: Path, inputs: Path) -> dict:
+        root = case / "user_faces"
+        shutil.copytree(inputs / "faces_folder", root)
+        damage_folder(root)
+        return {"faces.source": "folder", "faces.image_dir": str(root)}
+    return damage
+
+
+def set_to(**changes):
+    """Plain parameter changes, dotted keys written with '__' (mlp__depth=0)."""
+    return lambda case, inputs: {k.replace("__", "."): v for k, v in changes.items()}
+
+
+def bad_weights(case: Path, inputs: Path) -> dict:
+    torch.save({"conv.weight": torch.zeros(1)}, case / "wrong_keys.pth")
+    return {"cnn.weights_path": str(case / "wrong_keys.pth")}
+
+
+def replace_arg(flag: str, value: str):
+    return ("args", flag, value)
+
+
+def _small_png(root: Path, name: str, size) -> None:
+    from PIL import Image
+
+    Image.new("RGB", size, (90, 120, 150)).save(root / name)
+
+
+# (case id, stage, damage -> params changes, expected text in the error line, extra: env or argument override)
+CASES = [
+    # params.yaml itself, and the shared keys and environment every stage reads
+    ("params-not-yaml", "prepare_europe", "params.yaml: [unclosed", "params.yaml is not valid YAML", None),
+    ("params-missing-seed", "mlp_long", set_to(seed=None), "params.yaml has no 'seed'", None),
+    ("seed-negative", "prepare_faces", set_to(seed=-1), "seed must be an integer >= 0", None),
+    ("device-unknown", "mlp_grid", set_to(device="gpu"), "device must be auto, cpu or cuda", None),
+    ("device-cuda-without-gpu", "cnn_scratch", set_to(device="cuda"), "no CUDA GPU is visible", None),
+    ("threads-not-a-number", "xgboost", set_to(), "NNREPRO_THREADS must be a positive integer",
+     {"NNREPRO_THREADS": "two"}),
+    ("threads-zero", "probe_features", set_to(), "NNREPRO_THREADS must be a positive integer",
+     {"NNREPRO_THREADS": "0"}),
+    # issue 2: the Europe data, embedded or the user's CSV files
+    ("europe-source-unknown", "prepare_europe", set_to(europe__source="shapefile"),
+     "europe.source must be one of embedded, csv", None),
+    ("europe-split-too-small", "prepare_europe", set_to(europe__n_test=5), "europe.n_test must be an integer >= 33",
+     None),
+    ("europe-csv-dir-missing", "prepare_europe", set_to(europe__source="csv", europe__csv_dir="/nonexistent"),
+     "europe.csv_dir '/nonexistent' is not a folder", None),
+    ("csv-file-missing", "prepare_europe", csv_case("test", None), "test.csv not found", None),
+    ("csv-column-missing", "prepare_europe", csv_case("train", ",long,lat\n0,2.3,48.8\n"),
+     "train.csv: missing column 'country'", None),
+    ("csv-column-extra", "prepare_europe", csv_case("validation", ",long,lat,country,x\n0,2.3,48.8,11,1\n"),
+     "validation.csv: unexpected column 'x'", None),
+    ("csv-not-a-number", "prepare_europe", csv_case("test", CSV_HEAD + "0,abc,48.8,11\n"),
+     "line 2, column 'long': 'abc' is not a finite number", None),
+    ("csv-nan", "prepare_europe", csv_case("test", CSV_HEAD + "0,2.3,48.8,11\n1,2.3,nan,11\n"),
+     "line 3, column 'lat': 'nan' is not a finite number", None),
+    ("csv-infinite", "prepare_europe", csv_case("test", CSV_HEAD + "0,inf,48.8,11\n"),
+     "'inf' is not a finite number", None),
+    ("csv-off-the-globe", "prepare_europe", csv_case("test", CSV_HEAD + "0,2.3,95.0,11\n"), "outside the globe",
+     None),
+    ("csv-label-text", "prepare_europe", csv_case("test", CSV_HEAD + "0,2.3,48.8,France\n"),
+     "'France' is not an integer label", None),
+    ("csv-label-fraction", "prepare_europe", csv_case("test", CSV_HEAD + "0,2.3,48.8,11.5\n"),
+     "'11.5' is not an integer label", None),
+    ("csv-label-out-of-range", "prepare_europe", csv_case("test", CSV_HEAD + "0,2.3,48.8,33\n"),
+     "label 33 is outside 0..32", None),
+    ("csv-class-absent-from-train", "prepare_europe", csv_case("train", CSV_HEAD + "0,2.3,48.8,11\n"),
+     "train.csv has no point of class", None),
+    ("csv-split-empty", "prepare_europe", csv_case("validation", CSV_HEAD), "validation.csv has no rows", None),
+    ("csv-file-empty", "prepare_europe", csv_case("validation", ""), "validation.csv cannot be parsed", None),
+    # issue 3: the MLP stages' hyper-parameters and inputs
+    ("lr-negative", "mlp_long", set_to(lr=-0.1), "lr must be a positive number", None),
+    ("lr-zero", "mlp_sine", set_to(lr=0), "lr must be a positive number", None),
+    ("lr-not-a-number", "mlp_grid", set_to(lr="fast"), "lr must be a positive number", None),
+    ("lr-sweep-negative", "mlp_lr", set_to(), "mlp_lr.lrs must be a positive number", replace_arg("--lr", "-1")),
+    ("lr-negative-grad-probe", "grad_probe", set_to(lr=-1), "lr must be a positive number", None),
+    ("batch-size-zero", "mlp_long", set_to(mlp__batch_size=0), "mlp.batch_size must be an integer >= 1", None),
+    ("batch-size-zero-grad-probe", "grad_probe", set_to(grad_probe__batch_size=0),
+     "grad_probe.batch_size must be an integer >= 1", None),
+    ("batch-pair-size-zero", "mlp_batch", set_to(mlp_batch__pairs=[[0, 1]]),
+     "mlp_batch.pairs batch size must be an integer >= 1", None),
+    ("batch-pair-malformed", "mlp_batch", set_to(mlp_batch__pairs=[[16]]),
+     "mlp_batch.pairs must be a list of [batch size, epochs] pairs", None),
+    ("batch-pairs-empty", "mlp_batch", set_to(mlp_batch__pairs=[]), "mlp_batch.pairs must be a non-empty list",
+     None),
+    ("one-epoch-evals-zero", "mlp_batch", set_to(mlp_batch__one_epoch_evals=0),
+     "mlp_batch.one_epoch_evals must be an integer >= 1", None),
+    ("depth-zero", "mlp_long", set_to(mlp__depth=0), "mlp.depth must be an integer >= 1", None),
+    ("width-zero", "mlp_lr", set_to(mlp__width=0), "mlp.width must be an integer >= 1", None),
+    ("grid-depth-zero", "mlp_grid", set_to(), "mlp_grid.depths must be an integer >= 1",
+     replace_arg("--depth", "0")),
+    ("grad-probe-depth-zero", "grad_probe", set_to(grad_probe__depth=0), "grad_probe.depth must be an integer >= 1",
+     None),
+    ("features-unknown", "mlp_sine", set_to(mlp__features="polar"), "mlp.features must be one of xy, sine", None),
+    ("epochs-zero", "mlp_grid", set_to(mlp__epochs=0), "mlp.epochs must be an integer >= 1", None),
+    ("long-epochs-zero", "mlp_long", set_to(mlp_long__epochs=0), "mlp_long.epochs must be an integer >= 1", None),
+    ("grid-list-empty", "evaluate", set_to(mlp_grid__depths=[]), "mlp_grid.depths must be a non-empty list", None),
+    ("probe-layers-empty", "grad_probe", set_to(grad_probe__layers=[]),
+     "grad_probe.layers must be a non-empty list", None),
+    ("probe-layer-outside", "grad_probe", set_to(grad_probe__layers=[0, 40]), "grad_probe.layers has 40, outside",
+     None),
+    ("grid-cell-not-trained", "evaluate", set_to(mlp_grid__depths=[3], mlp_grid__widths=[8]),
+     "grid cell d3-w8 is in mlp_grid.depths/widths", None),
+    ("mesh-too-small", "evaluate", set_to(evaluate__mesh=1), "evaluate.mesh must be an integer >= 2", None),
+    ("europe-data-missing", "mlp_lr", set_to(), "train.csv not found", replace_arg("--data", "nowhere")),
+    # issue 4: the faces data, pretrained weights and the CNN/XGBoost stages
+    ("faces-source-unknown", "prepare_faces", set_to(faces__source="web"), "faces.source must be one of", None),
+    ("faces-image-size-tiny", "prepare_faces", set_to(faces__image_size=4),
+     "faces.image_size must be an integer >= 8", None),
+    ("faces-dir-missing", "prepare_faces", set_to(faces__source="folder", faces__image_dir="/nonexistent"),
+     "faces.image_dir '/nonexistent' is not a folder", None),
+    ("faces-split-missing", "prepare_faces", faces_case(lambda r: shutil.rmtree(r / "val")),
+     "val/0_real is missing", None),
+    ("faces-class-missing", "prepare_faces", faces_case(lambda r: shutil.rmtree(r / "test" / "1_fake")),
+     "test/1_fake is missing", None),
+    ("faces-class-empty", "prepare_faces",
+     faces_case(lambda r: [p.unlink() for p in (r / "train" / "0_real").iterdir()]),
+     "train/0_real holds no images", None),
+    ("faces-not-an-image", "prepare_faces",
+     faces_case(lambda r: (r / "train" / "1_fake" / "notes.jpg").write_text("not an image")),
+     "notes.jpg cannot be read as an image", None),
+    ("faces-truncated-image", "prepare_faces",
+     faces_case(lambda r: (r / "val" / "1_fake" / "a.png").write_bytes((r / "val" / "1_fake" / "a.png")
+                                                                         .read_bytes()[:60])),
+     "a.png cannot be read as an image", None),
+    ("faces-image-smaller-than-crop", "prepare_faces",
+     faces_case(lambda r: _small_png(r / "test" / "0_real", "small.png", (40, 8))),
+     "small.png is 40x8 px, smaller than the 32 px crop", None),
+    ("cache-missing", "xgboost", set_to(), "cache.pt not found", replace_arg("--cache", "nowhere/cache.pt")),
+    ("cache-missing-cnn", "cnn_scratch", set_to(), "cache.pt not found", replace_arg("--data", "nowhere/cache.pt")),
+    ("cache-corrupt", "xgboost", lambda case, inputs: (case / "corrupt.pt").write_text("garbage") and {},
+     "corrupt.pt cannot be read (UnpicklingError)", replace_arg("--cache", "corrupt.pt")),
+    ("probe-features-missing", "cnn_probe", set_to(), "probe.pt not found", replace_arg("--data", "nowhere/probe.pt")),
+    ("arch-unknown", "cnn_scratch", set_to(cnn__arch="vgg16"), "cnn.arch must be one of", None),
+    ("cnn-epochs-zero", "cnn_finetune", set_to(cnn__epochs=0), "cnn.epochs must be an integer >= 1", None),
+    ("cnn-batch-size-zero", "cnn_probe", set_to(cnn__batch_size=0), "cnn.batch_size must be an integer >= 1", None),
+    ("cnn-lr-negative", "cnn_scratch", set_to(), "cnn.lrs must be a positive number", replace_arg("--lr", "-0.1")),
+    ("cnn-lrs-empty", "cnn_evaluate", set_to(cnn__lrs=[]), "cnn.lrs must be a non-empty list", None),
+    ("cnn-cell-not-trained", "cnn_evaluate", set_to(cnn__lrs=[0.01, 0.5]), "scratch-0.5 (cnn.lrs in params.yaml) was not trained",
+     None),
+    ("xgboost-results-missing", "cnn_evaluate", set_to(cnn__lrs=[0.01]), "nowhere.json",
+     replace_arg("--xgboost", "nowhere.json")),
+    ("xgboost-crop-zero", "xgboost", set_to(xgboost__crop=0), "xgboost.crop must be an integer >= 1", None),
+    ("weights-path-not-a-file", "probe_features", set_to(cnn__weights_path="/nonexistent.pth"),
+     "cnn.weights_path '/nonexistent.pth' is not a file", None),
+    ("weights-wrong-keys", "cnn_finetune", bad_weights, "wrong_keys.pth", None),
+    ("weights-wrong-keys-probe", "probe_features", bad_weights, "wrong_keys.pth", None),
+    # issue 5: the figures and the report, which only read earlier stages' results
+    ("figures-dpi-too-low", "figures", set_to(figures__dpi=5), "figures.dpi must be an integer >= 20", None),
+    ("figures-results-missing", "figures", set_to(), "mlp_lr", None),
+    ("figures-one-batchnorm-variant", "figures", set_to(mlp_lr__batchnorm=[False]),
+     "mlp_lr.batchnorm must be [false, true]", None),
+    ("report-results-missing", "report", set_to(), "mlp_lr", None),
+    ("weights-not-offline", "probe_features", set_to(cnn__arch="resnet18"), "resnet18-f37072fd.pth",
+     {"TORCH_HOME": "{case}/torch_home"}),
+]
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """Valid inputs every case starts from: Europe CSVs, a grid cell, a faces cache and folder, CNN results."""
+    from nnrepro import cnn_table, europe, faces, io
+
+    root = tmp_path_factory.mktemp("inputs")
+    params = tiny_params(yaml.safe_load((ROOT / "params.yaml").read_text()))
+    for split, text in europe.split_files(params["europe"], 0).items():
+        io.write_text(root / "europe" / f"{split}.csv", text)
+        io.write_text(root / "europe_csv" / f"{split}.csv", text)
+    io.write_json(root / "europe" / "countries.json", europe.countries_table())
+    io.write_json(root / "europe" / "outlines.json", europe.outlines())
+    (root / "grid" / "metrics").mkdir(parents=True)  # no cell trained: evaluate's errors come first
+    data = faces.generate({"train": 4, "val": 4, "test": 4}, 32, 0)
+    faces.write(root / "faces", data, {})
+    folder = root / "faces_folder"
+    for split in ("train", "val", "test"):
+        for cls in ("0_real", "1_fake"):
+            (folder / split / cls).mkdir(parents=True)
+            for name in ("a.png", "b.png"):
+                _small_png(folder / split / cls, name, (48, 40))
+    torch.save({s: {"inputs": torch.zeros(len(d["labels"]), 8), "labels": d["labels"], "names": d["names"]}
+                for s, d in data.items()}, root / "probe.pt")
+    for baseline in ("scratch", "probe", "finetune"):  # one trained-looking cell each, at lr 0.01
+        name = cnn_table.cell_name(baseline, 0.01)
+        io.write_json(root / "cnn" / "metrics" / f"{name}.json", {"val_accuracy": 0.5, "test_accuracy": 0.5})
+        frame = cnn_table.predictions_frame(data, {s: [0.4] * len(data[s]["labels"]) for s in ("val", "test")})
+        io.write_csv(root / "cnn" / "predictions" / f"{name}.csv", frame)
+    return root, params
+
+
+def _plant(case: Path, args: list[str]) -> dict[str, bytes]:
+    """Write a previous output at every output path in `args` (out/...); return the folder's files."""
+    for arg in args:
+        if arg.startswith("out/"):
+            target = case / (arg + "previous.bin" if arg.endswith("/") else arg)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(PREVIOUS)
+    return _files(case / "out")
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _set(params: dict, dotted: str, value) -> None:
+    *parents, last = dotted.split(".")
+    for key in parents:
+        params = params[key]
+    if value is None:
+        del params[last]
+    else:
+        params[last] = value
+
+
+def run_case(case_id: str, stage: str, damage, extra, inputs_root: Path, base: dict, case: Path):
+    script, args = STAGES[stage]
+    values = {"in": str(inputs_root), "europe": str(inputs_root / "europe"),
+              "cache": str(inputs_root / "faces" / "cache.pt"), "case": str(case),
+              "none": str(inputs_root / "not_run")}
+    args = [a.format(**values) for a in args]
+    env = {}
+    if isinstance(extra, tuple):  # ("args", flag, value): replace one argument's value
+        args[args.index(extra[1]) + 1] = extra[2]
+    elif extra:
+        env = {k: v.format(**values) for k, v in extra.items()}
+    case.mkdir(parents=True)
+    before = _plant(case, args)
+    if isinstance(damage, str):  # "params.yaml: <raw text>"
+        (case / "params.yaml").write_text(damage.split(": ", 1)[1])
+        result = run_stage(script, args, case, None, env=env)
+    else:
+        params = yaml.safe_load(yaml.safe_dump(base))
+        for key, value in damage(case, inputs_root).items():
+            _set(params, key, value)
+        result = run_stage(script, args, case, params, env=env)
+    return result, before, _files(case / "out")
+
+
+@pytest.fixture(scope="module")
+def results(inputs, tmp_path_factory):
+    """Every case run once, two at a time (the cases are independent processes)."""
+    root, params = inputs
+    cases = tmp_path_factory.mktemp("cases")
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
+        futures = {c[0]: pool.submit(run_case, c[0], c[1], c[2], c[4], root, params, cases / c[0]) for c in CASES}
+        done = {name: future.result() for name, future in futures.items()}
+    clear = sum(_is_clear(done[c[0]][0], c[3]) for c in CASES)
+    lost = sum(done[c[0]][1] != done[c[0]][2] for c in CASES)
+    print(f"\nbad input: {len(CASES)} inputs tried, {clear} clear errors, {lost} with outputs lost or changed")
+    return done
+
+
+def _is_clear(result, expected: str) -> bool:
+    lines = result.stderr.strip().splitlines()
+    return (result.returncode != 0 and bool(lines) and lines[-1].startswith("error: ") and expected in lines[-1]
+            and "Traceback" not in result.stderr)
+
+
+def test_every_stage_is_in_the_table():
+    assert {stage for _, stage, *_ in CASES} == set(STAGES)
+    dvc_stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    assert set(STAGES) == set(dvc_stages), "a stage was added to dvc.yaml: give it rows in this table"
+
+
+@pytest.mark.parametrize("case_id, stage, damage, expected, extra", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_stops_with_one_line_and_keeps_outputs(results, case_id, stage, damage, expected, extra):
+    if case_id == "device-cuda-without-gpu" and torch.cuda.is_available():
+        pytest.skip("a GPU is visible")
+    result, before, after = results[case_id]
+    assert result.returncode != 0, f"{stage} accepted the bad input\n{result.stderr[-2000:]}"
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and expected in last, result.stderr[-2000:]
+    assert after == before, "earlier outputs were changed, removed or joined by new files"

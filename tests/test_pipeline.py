@@ -1,0 +1,207 @@
+"""What the DVC pipeline promises, end to end in a throw-away clone with tiny params.
+
+One baseline `dvc repro` is shared by every test here (each test that changes the workspace puts the baseline
+back); a second from-scratch run in another copy with its own cache runs beside it for the determinism check.
+"""
+
+import json
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+import pipeline_helpers as h
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+OUTPUT_FOLDERS = sorted(h.output_roots())
+
+
+def snapshot(repo: Path) -> dict[str, str]:
+    """Digests of every output file and of dvc.lock."""
+    found = {"dvc.lock": h.digests(repo, ".")["dvc.lock"]} if (repo / "dvc.lock").exists() else {}
+    for folder in OUTPUT_FOLDERS:
+        if (repo / folder).exists():
+            found.update(h.digests(repo, folder))
+    return found
+
+
+def restore(repo: Path) -> None:
+    """Back to the committed baseline: git for params, lock and uncached outputs, the DVC cache for the rest."""
+    h.sh(repo, "git", "reset", "-q", "--hard", "HEAD")
+    h.sh(repo, "git", "clean", "-q", "-fd", "--", *OUTPUT_FOLDERS)
+    h.dvc(repo, "checkout", "--force")
+    assert "up to date" in h.dvc(repo, "status").stdout
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    """The baseline run, committed: (repo, its first `dvc repro` result, output digests, the twin's process)."""
+    params = h.tiny_params(yaml.safe_load((ROOT / "params.yaml").read_text()))
+    repo = h.make_repo(tmp_path_factory.mktemp("pipeline"), params)
+    twin = h.make_repo(tmp_path_factory.mktemp("twin"), params)  # fresh cache, same inputs
+    log = (twin / ".." / "twin-repro.log").resolve().open("w")
+    twin_run = subprocess.Popen([str(h.BIN / "dvc"), "repro"], cwd=twin, env=h.env(), stdout=log,
+                                stderr=subprocess.STDOUT)
+    try:
+        first = h.dvc(repo, "repro")
+        h.commit(repo, "baseline results")
+        yield {"repo": repo, "first": first, "baseline": snapshot(repo), "twin": twin, "twin_run": twin_run}
+    finally:
+        if twin_run.poll() is None:
+            twin_run.kill()
+            twin_run.wait()
+        log.close()
+
+
+def test_repro_runs_every_stage_and_writes_every_declared_output(pipeline):
+    repo, graph = pipeline["repo"], h.stages(pipeline["repo"])
+    assert h.ran(pipeline["first"]) == set(graph)
+    declared = {out for _, _, outs in graph.values() for out in outs}
+    assert {"metrics/evaluate.json", "metrics/cnn_evaluate.json", "data/europe"} <= declared
+    missing = sorted(out for out in declared if not (repo / out).exists())
+    assert not missing, f"declared outputs not written: {missing}"
+    assert all(any((repo / out).iterdir()) for out in declared if (repo / out).is_dir())
+
+
+def test_second_repro_runs_nothing_and_status_is_clean(pipeline):
+    repo = pipeline["repo"]
+    again = h.dvc(repo, "repro")
+    assert h.ran(again) == set() and "Data and pipelines are up to date" in again.stdout
+    assert "Data and pipelines are up to date" in h.dvc(repo, "status").stdout
+    assert snapshot(repo) == pipeline["baseline"]
+
+
+def test_push_then_fresh_clone_pull_gets_every_output_and_needs_no_rerun(pipeline, tmp_path):
+    repo = pipeline["repo"]
+    h.dvc(repo, "remote", "add", "-d", "storage", str(tmp_path / "remote"))  # s3://..., ssh://... in real use
+    h.commit(repo, "DVC remote")
+    h.dvc(repo, "push")
+    clone = tmp_path / "clone"
+    h.sh(tmp_path, "git", "clone", "-q", str(repo), str(clone))
+    assert not (clone / "data" / "europe").exists()  # cached outputs are not in git
+    h.dvc(clone, "pull")
+    assert snapshot(clone) == pipeline["baseline"]
+    assert "Data and pipelines are up to date" in h.dvc(clone, "status").stdout
+    assert h.ran(h.dvc(clone, "repro")) == set()
+
+
+def test_exp_run_lr_reruns_exactly_the_stages_reading_lr(pipeline):
+    repo = pipeline["repo"]
+    graph = h.stages(repo)
+    expected = h.downstream(graph, {name for name, (keys, _, _) in graph.items() if h.reads(keys, "lr")})
+    assert {"mlp_long", "mlp_grid@1-4", "evaluate"} <= expected and "mlp_lr@0.01-False" not in expected
+    try:
+        result = h.dvc(repo, "exp", "run", "-n", "lr-0.02", "-S", "lr=0.02")
+        assert h.ran(result) == expected
+        shown = json.loads(h.dvc(repo, "exp", "show", "--json").stdout)
+        baseline = next(row for row in shown if row["rev"] != "workspace")
+        exp = next(rev for e in baseline["experiments"] for rev in e["revs"] if rev["name"] == "lr-0.02")
+        metrics = lambda row, name: row["data"]["metrics"][name]["data"]  # noqa: E731
+        assert exp["data"]["params"]["params.yaml"]["data"]["lr"] == 0.02
+        assert baseline["data"]["params"]["params.yaml"]["data"]["lr"] == 0.01
+        assert metrics(exp, "metrics/mlp_long.json") != metrics(baseline, "metrics/mlp_long.json")
+        untouched = "metrics/mlp_lr/lr0.01-bnfalse.json"  # mlp_lr reads its own lrs, not `lr`
+        assert metrics(exp, untouched) == metrics(baseline, untouched)
+    finally:
+        restore(repo)
+
+
+def test_adding_a_grid_width_reruns_only_the_new_cell_and_downstream(pipeline):
+    repo = pipeline["repo"]
+    before = h.stages(repo)
+    try:
+        h.set_params(repo, lambda p: p["mlp_grid"]["widths"].append(16))
+        after = h.stages(repo)
+        new = set(after) - set(before)
+        assert new == {"mlp_grid@1-16"}
+        readers = {name for name, (keys, _, _) in after.items() if h.reads(keys, "mlp_grid.widths")}
+        expected = h.downstream(after, new | readers)
+        assert {"mlp_grid@1-16", "evaluate"} <= expected and not {"mlp_grid@1-4", "mlp_grid@1-8"} & expected
+        assert h.ran(h.dvc(repo, "repro")) == expected
+        assert json.loads((repo / "metrics" / "mlp_grid" / "d1-w16.json").read_text())["width"] == 16
+    finally:
+        restore(repo)
+    assert snapshot(repo) == pipeline["baseline"]
+
+
+def test_stage_killed_midway_loses_nothing_and_a_rerun_completes(pipeline):
+    repo = pipeline["repo"]
+    killed_outs = h.stages(repo)["mlp_long"][2]
+    try:
+        h.set_params(repo, lambda p: p["mlp_long"].update(epochs=1500))  # long enough to be caught running
+        # plain.pt is written (atomically) between the plain and the BatchNorm run: kill during the latter
+        result = h.kill_stage_midway(repo, "mlp_long.py", repo / "models" / "mlp_long" / "plain.pt")
+        assert result.returncode != 0 and "failed to reproduce 'mlp_long'" in result.stdout
+        others = {k: v for k, v in pipeline["baseline"].items()
+                  if not any(k == o or k.startswith(o + "/") for o in killed_outs)}
+        now = snapshot(repo)
+        assert {k: now.get(k) for k in others} == others  # dvc.lock and every other stage's outputs
+        assert not [p for p in repo.rglob("*.tmp") if ".dvc" not in p.parts]  # no half-written file
+        rerun = h.dvc(repo, "repro")
+        graph = h.stages(repo)
+        readers = {name for name, (keys, _, _) in graph.items() if h.reads(keys, "mlp_long.epochs")}
+        assert h.ran(rerun) == h.downstream(graph, readers) and "mlp_long" in readers
+        assert json.loads((repo / "metrics" / "mlp_long.json").read_text())["plain"]["epochs_run"] == 1500
+        assert "up to date" in h.dvc(repo, "status").stdout
+    finally:
+        restore(repo)
+    assert snapshot(repo) == pipeline["baseline"]  # the killed stage's old outputs come back from cache and git
+
+
+def test_two_queued_experiments_run_in_parallel_with_their_share_of_threads(pipeline):
+    repo = pipeline["repo"]
+    for name, lr in (("q-0.02", "0.02"), ("q-0.005", "0.005")):
+        h.dvc(repo, "exp", "run", "--queue", "-n", name, "-S", f"lr={lr}")
+    seen, stop = {}, threading.Event()
+    watcher = threading.Thread(target=_watch_stage_envs, args=(repo / ".dvc" / "tmp" / "exps", seen, stop))
+    watcher.start()
+    try:
+        h.dvc(repo, "queue", "start", "-j", "2", env=h.env(threads=1))
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            status = h.dvc(repo, "queue", "status").stdout
+            if not any(word in status for word in ("Queued", "Running")):
+                break
+            time.sleep(2)
+    finally:
+        stop.set()
+        watcher.join()
+    assert status.count("Success") == 2, status
+    shown = json.loads(h.dvc(repo, "exp", "show", "--json").stdout)
+    runs = {rev["name"]: rev["data"] for row in shown for e in row.get("experiments") or [] for rev in e["revs"]}
+    for name, lr in (("q-0.02", 0.02), ("q-0.005", 0.005)):
+        assert runs[name]["params"]["params.yaml"]["data"]["lr"] == lr
+        assert runs[name]["metrics"]["metrics/mlp_long.json"]["data"]["plain"]["epochs_run"] == 2.0
+    assert runs["q-0.02"]["metrics"]["metrics/mlp_long.json"] != runs["q-0.005"]["metrics"]["metrics/mlp_long.json"]
+    assert seen, "no stage process of the queued experiments was seen running"
+    assert set(seen.values()) == {"1"}, f"NNREPRO_THREADS in the queued stages: {seen}"
+    assert snapshot(repo) == pipeline["baseline"]  # queued runs leave the workspace alone
+
+
+def _watch_stage_envs(exps: Path, seen: dict, stop: threading.Event) -> None:
+    """Record NNREPRO_THREADS of every stage process running in DVC's queue workspaces (under `exps`)."""
+    while not stop.wait(0.1):
+        for entry in Path("/proc").iterdir():
+            try:
+                if not entry.name.isdigit() or exps.resolve() not in Path(entry.joinpath("cwd").readlink()).parents:
+                    continue
+                cmdline = entry.joinpath("cmdline").read_bytes().split(b"\0")
+                if not any(part.startswith(b"stages/") for part in cmdline):
+                    continue
+                environ = dict(v.split(b"=", 1) for v in entry.joinpath("environ").read_bytes().split(b"\0") if b"=" in v)
+            except OSError:
+                continue
+            seen[int(entry.name)] = environ.get(b"NNREPRO_THREADS", b"<unset>").decode()
+
+
+def test_from_scratch_rerun_with_fresh_cache_gives_identical_metrics(pipeline):
+    twin, twin_run = pipeline["twin"], pipeline["twin_run"]
+    assert twin_run.wait(timeout=900) == 0, (twin / ".." / "twin-repro.log").resolve().read_text()[-4000:]
+    assert not (twin / ".dvc" / "cache").samefile(pipeline["repo"] / ".dvc" / "cache")
+    ours = {k: v for k, v in pipeline["baseline"].items() if k.startswith("metrics/")}
+    theirs = h.digests(twin, "metrics")
+    assert len(ours) >= 10 and theirs == ours
