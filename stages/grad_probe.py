@@ -1,6 +1,5 @@
 """Stage grad_probe: per-layer gradient magnitudes of a very deep MLP, plain and residual (Figure 13)."""
 
-import argparse
 import time
 
 from dvclive import Live
@@ -12,9 +11,7 @@ from nnrepro.mlp import MLP
 
 @exit_on_user_error
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    runs.add_output_args(parser)
-    args = parser.parse_args()
+    args = runs.parse_args(__doc__)
     config, seed, device = runs.start()
     cfg = params.get(config, "grad_probe")
     arch = runs.model_config({**params.get(config, "mlp"), **cfg}, "grad_probe")

@@ -1,6 +1,5 @@
 """Stage mlp_batch: (batch size, epochs) pairs at `lr`, evaluated several times inside one-epoch runs."""
 
-import argparse
 import math
 import time
 
@@ -18,9 +17,7 @@ def pairs(config: dict) -> list[tuple[int, int]]:
 
 @exit_on_user_error
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    runs.add_output_args(parser)
-    args = parser.parse_args()
+    args = runs.parse_args(__doc__)
     config, seed, device = runs.start()
     arch = runs.model_config(params.get(config, "mlp"))
     evals = params.integer(params.get(config, "mlp_batch.one_epoch_evals"), "mlp_batch.one_epoch_evals")

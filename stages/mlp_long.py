@@ -1,6 +1,5 @@
 """Stage mlp_long: the default MLP for many epochs at `lr`, without and with BatchNorm (Figures 2 and 4)."""
 
-import argparse
 import time
 
 from nnrepro import params, runs
@@ -9,9 +8,7 @@ from nnrepro.errors import exit_on_user_error
 
 @exit_on_user_error
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    runs.add_output_args(parser)
-    args = parser.parse_args()
+    args = runs.parse_args(__doc__)
     config, seed, device = runs.start()
     arch = runs.model_config(params.get(config, "mlp"))
     sched = runs.schedule(config, epochs_key="mlp_long.epochs")

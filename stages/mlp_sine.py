@@ -1,6 +1,5 @@
 """Stage mlp_sine: the default MLP on sine features against raw longitude/latitude, and both boundaries."""
 
-import argparse
 import time
 
 from nnrepro import boundary, params, runs
@@ -9,9 +8,7 @@ from nnrepro.errors import exit_on_user_error
 
 @exit_on_user_error
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    runs.add_output_args(parser)
-    args = parser.parse_args()
+    args = runs.parse_args(__doc__)
     config, seed, device = runs.start()
     arch = runs.model_config(params.get(config, "mlp"))
     resolution = params.integer(params.get(config, "evaluate.mesh"), "evaluate.mesh", 2)

@@ -1,7 +1,6 @@
 """Each report figure on tiny synthetic results: the file exists, is a PNG, and draws the right series."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import synthetic_results as synth

@@ -5,6 +5,7 @@ import math
 import sys
 from pathlib import Path
 
+import pandas as pd
 import torch
 from dvclive import Live
 
@@ -120,6 +121,13 @@ def add_output_args(parser: argparse.ArgumentParser, single_run: bool = False) -
         parser.add_argument("--models", type=Path, required=True, help="folder for the trained models")
 
 
+def parse_args(description: str) -> argparse.Namespace:
+    """The command line of a stage that trains several named runs."""
+    parser = argparse.ArgumentParser(description=description)
+    add_output_args(parser)
+    return parser.parse_args()
+
+
 def start(threads: int = 1) -> tuple[dict, int, torch.device]:
     """params.yaml, its seed, and the device, with every generator seeded.
 
@@ -143,10 +151,8 @@ def finish(metrics: dict, metrics_path, timings_path, timings: dict, seed: int, 
     io.write_json(timings_path, {k: round(v, 3) for k, v in timings.items()})
 
 
-def read_history(live_dir) -> "pd.DataFrame":
+def read_history(live_dir) -> pd.DataFrame:
     """A DVCLive folder's step files joined back into one table (one row per step)."""
-    import pandas as pd
-
     table = None
     for tsv in sorted((Path(live_dir) / "plots" / "metrics").rglob("*.tsv")):
         column = tsv.relative_to(Path(live_dir) / "plots" / "metrics").with_suffix("").as_posix()
