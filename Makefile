@@ -18,6 +18,7 @@ setup: $(STAMP)
 
 bench: $(STAMP)
 	python bench/run.py
+	python bench/profile_batch1.py
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml | $(PLOTS_HTML)
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)

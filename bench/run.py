@@ -180,6 +180,7 @@ def write_results(rows: list[dict], repro: dict | None, repeats: int) -> None:
                   f"peak memory of one stage {repro['peak_mb']:.0f} MB.", "",
                   "| stage (timings file) | seconds |", "|---|---|"]
         lines += [f"| {name} | {seconds:.1f} |" for name, seconds in repro["stages"].items()]
+    lines += ["", "Batch size 1 per part of the step: [PROFILE.md](PROFILE.md) (`python bench/profile_batch1.py`)."]
     (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -1,0 +1,88 @@
+"""Where a batch-size-1 optimizer step goes: per-step microseconds of each part and ATen ops per step.
+
+Usage: python bench/profile_batch1.py   (writes bench/PROFILE.md; one thread, like the MLP stages)
+"""
+
+import statistics
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.profiler import ProfilerActivity, profile
+
+from nnrepro.europe import NUM_CLASSES
+from nnrepro.mlp import MLP
+from nnrepro.train import flatten_parameters
+
+STEPS, REPEATS = 3000, 5
+
+
+def parts(x: torch.Tensor, y: torch.Tensor) -> dict:
+    """Closures for cumulative slices of our step: forward, + backward, + Adam, + running train stats."""
+    torch.manual_seed(0)
+    model = MLP(6, 16, NUM_CLASSES)
+    joined = flatten_parameters(model)
+    optimizer = torch.optim.Adam([joined], lr=1e-3, fused=True)
+    loss_sum, correct = torch.zeros(()), torch.zeros(())
+
+    def forward(i):
+        with torch.no_grad():
+            F.cross_entropy(model(x[i:i + 1]), y[i:i + 1])
+
+    def backward(i):
+        loss = F.cross_entropy(model(x[i:i + 1]), y[i:i + 1])
+        joined.grad.zero_()
+        loss.backward()
+        return loss
+
+    def adam(i):
+        backward(i)
+        optimizer.step()
+
+    def full(i):
+        logits = model(x[i:i + 1])
+        loss = F.cross_entropy(logits, y[i:i + 1])
+        joined.grad.zero_()
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            loss_sum.add_(loss)
+            correct.add_((logits.argmax(1) == y[i:i + 1]).sum())
+
+    return {"forward (no grad)": forward, "+ backward": backward, "+ fused Adam step": adam,
+            "+ running train loss and accuracy (our whole step)": full}
+
+
+def microseconds(step) -> float:
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        for i in range(STEPS):
+            step(i)
+        times.append((time.perf_counter() - start) / STEPS * 1e6)
+    return statistics.median(times)
+
+
+def ops_per_step(step) -> float:
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for i in range(200):
+            step(i)
+    return sum(e.count for e in prof.key_averages() if e.key.startswith("aten::")) / 200
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    x, y = torch.randn(STEPS, 2) * 10, torch.randint(NUM_CLASSES, (STEPS,))
+    rows = [(name, microseconds(step), ops_per_step(step)) for name, step in parts(x, y).items()]
+    lines = ["# Batch size 1: where a step goes", "",
+             f"`python bench/profile_batch1.py`, torch {torch.__version__}, one thread, MLP 6x16, median of "
+             f"{REPEATS} x {STEPS} steps. ATen ops counted with torch.profiler (views and transposes included).", "",
+             "| cumulative part of the step | microseconds per step | ATen ops per step |", "|---|---|---|"]
+    lines += [f"| {name} | {us:.0f} | {ops:.0f} |" for name, us, ops in rows]
+    Path(__file__).with_name("PROFILE.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
