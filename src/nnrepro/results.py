@@ -5,11 +5,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nnrepro import cnn_table, io, params, runs
+from nnrepro import cnn, cnn_table, io, params, runs
 from nnrepro.errors import UserError
-
-BASELINES = ("scratch", "probe", "finetune")
-
 
 def _require(path) -> Path:
     path = Path(path)
@@ -103,7 +100,7 @@ def cnn_cells(metrics_dir, xgboost_path, config: dict) -> dict:
     """{'cells': one row per (baseline, lr) of params cnn.lrs, 'xgboost': its metrics}."""
     lrs = params.nonempty_list(params.get(config, "cnn.lrs"), "cnn.lrs")
     rows = []
-    for baseline in BASELINES:
+    for baseline in cnn.BASELINES:
         for lr in lrs:
             name = cnn_table.cell_name(baseline, lr)
             record = _json(Path(metrics_dir) / f"{name}.json")

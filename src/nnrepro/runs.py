@@ -1,7 +1,6 @@
 """One logged MLP run: data in, model trained, history to DVCLive, summary metrics and model out."""
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -68,10 +67,6 @@ def fit(arch: dict, sched: dict, splits: dict, seed: int, label: str, evals_per_
     return model, history
 
 
-def _finite(value):
-    return value if isinstance(value, (int, bool)) or math.isfinite(value) else None
-
-
 def summarize(history: list[dict]) -> dict:
     """Final and best-validation-epoch losses and accuracies; `diverged` when the loss stopped being finite."""
     final = history[-1]
@@ -80,8 +75,8 @@ def summarize(history: list[dict]) -> dict:
     summary = {"diverged": final["diverged"], "epochs_run": final["epoch"], "best_epoch": best["epoch"]}
     for key in LOGGED[:6]:
         if key in final:
-            summary[f"final_{key}"] = _finite(final[key])
-            summary[f"best_{key}"] = _finite(best[key])
+            summary[f"final_{key}"] = io.finite_or_none(final[key])
+            summary[f"best_{key}"] = io.finite_or_none(best[key])
     return summary
 
 

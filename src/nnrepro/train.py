@@ -90,7 +90,8 @@ def train(model: torch.nn.Module, splits: dict[str, Split], *, lr: float, epochs
                 report(row)
             if row["diverged"]:
                 return history
-            loss_sum.zero_(), correct.zero_()
+            loss_sum.zero_()
+            correct.zero_()
             seen, start = 0, time.perf_counter()
     return history
 
