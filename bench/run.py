@@ -24,9 +24,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 import naive  # noqa: E402
 
-from nnrepro import boost, cnn, europe, faces, gradients, runs, train  # noqa: E402
+from nnrepro import boost, cnn, europe, faces, gradients, train  # noqa: E402
 from nnrepro.device import thread_count  # noqa: E402
 from nnrepro.mlp import MLP  # noqa: E402
+from nnrepro.params import Params  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED, LR = 0, 1e-3
@@ -69,7 +70,7 @@ def ours_mlp(splits, depth=6, width=16, batch_size=256, epochs=1):
 
 def mlp_cases(data: Path, repeats: int, skip: set) -> list[dict]:
     torch.set_num_threads(1)  # the same for both: what the MLP stages use
-    splits = runs.load_splits(data, torch.device("cpu"))
+    splits = europe.load_splits(data, torch.device("cpu"))
     rows = []
     if "mlp" not in skip:
         rows.append(side_by_side(
@@ -103,10 +104,12 @@ def mlp_cases(data: Path, repeats: int, skip: set) -> list[dict]:
 def cnn_case(folder: Path, repeats: int) -> dict:
     """15 cells (scratch, probe, finetune x 5 learning rates) plus XGBoost, default 64 px, on the CPU."""
     torch.set_num_threads(thread_count())
-    data, sources = faces.build({"source": "embedded", "n_train": 1400, "n_val": 200, "n_test": 400,
-                                 "image_size": 64}, SEED)
+    data, sources = faces.build(Params({"faces": {"source": "embedded", "image_dir": "", "n_train": 1400,
+                                                  "n_validation": 200, "n_test": 400, "image_size": 64}}), SEED)
     faces.write(folder, data, sources)
-    settings = cnn.settings({"arch": "mobilenet_v2", "epochs": 1, "batch_size": 32, "image_size": 64})
+    settings = cnn.settings(Params({"cnn": {"arch": "mobilenet_v2", "epochs": 1, "batch_size": 32, "image_size": 64,
+                                            "weights_path": "", "allow_download": False}}),
+                            "arch", "epochs", "batch_size", "image_size", "weights_path")
     lrs = [0.1, 0.01, 0.001, 0.0001, 0.00001]
     dev = torch.device("cpu")
 

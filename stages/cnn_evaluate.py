@@ -1,37 +1,58 @@
-"""Stage cnn_evaluate: the report's table (best, second-best, worst learning rate per baseline) and error grids."""
+"""Stage cnn_evaluate: every CNN cell and XGBoost side by side; per baseline the best, second-best and worst
+learning rate; the best and worst baseline and their misclassified test images (one JSON the reporting side
+reads), and test accuracy per learning rate for `dvc plots`."""
 
 import argparse
-import time
 from pathlib import Path
 
-from nnrepro import cnn, cnn_table, faces, io, params
-from nnrepro.errors import exit_on_user_error
+import pandas as pd
+
+from nnrepro import io, params, predictions, selection
+from nnrepro.cells import CNN_BASELINES, cnn_cell
+from nnrepro.errors import UserError, exit_on_user_error
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cells", type=Path, nargs=2, required=True, metavar=("METRICS", "PREDICTIONS"),
+                        help="the CNN cells' metrics and predictions folders")
+    parser.add_argument("--xgboost", type=Path, required=True, help="XGBoost's metrics JSON")
+    parser.add_argument("--selection", type=Path, required=True, help="the selection JSON to write")
+    parser.add_argument("--by-lr", type=Path, required=True, help="test accuracy per learning rate CSV to write")
+    return parser.parse_args()
+
+
+def collect(metrics_dir: Path, predictions_dir: Path, lrs: list) -> tuple[list[dict], dict]:
+    """Every requested cell's accuracies and its misclassified test images; an untrained cell is an error."""
+    rows, wrong = [], {}
+    for baseline in CNN_BASELINES:
+        for lr in lrs:
+            name = cnn_cell(baseline, lr)
+            metrics_path, predictions_path = metrics_dir / f"{name}.json", predictions_dir / f"{name}.csv"
+            for path in (metrics_path, predictions_path):
+                if not path.exists():
+                    raise UserError(f"{path} is missing: cell {name} (cnn.lrs in params.yaml) was not trained, "
+                                    "run `dvc repro` so that every cell runs first")
+            record = io.read_json(metrics_path)
+            rows.append({"cell": name, "baseline": baseline, "lr": lr, "diverged": bool(record.get("diverged")),
+                         "validation_acc": record.get("validation_acc"), "test_acc": record.get("test_acc")})
+            wrong[name] = predictions.misclassified(predictions.read(predictions_path))
+    return rows, wrong
 
 
 @exit_on_user_error
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    for name in ("cells", "cell_predictions", "xgboost", "xgboost_predictions", "cache"):
-        parser.add_argument(f"--{name.replace('_', '-')}", type=Path, required=True)
-    for name in ("summary", "table", "by_lr", "predictions", "grid_best", "grid_worst", "timings"):
-        parser.add_argument(f"--{name.replace('_', '-')}", type=Path, required=True)
-    args = parser.parse_args()
-    start = time.perf_counter()
-    lrs = params.nonempty_list(params.get(params.load(), "cnn.lrs"), "cnn.lrs")
-    cells, predictions = cnn_table.collect(args.cells, args.cell_predictions, cnn.BASELINES, lrs)
-    chosen, xgb = cnn_table.select(cells), io.read_json(args.xgboost)
-    io.write_json(args.summary, cnn_table.summary(chosen, xgb))
-    io.write_text(args.table, cnn_table.markdown(chosen, xgb))
-    io.write_csv(args.by_lr, cnn_table.accuracy_by_lr(cells, xgb))
-    everyone = {**predictions, "xgboost": cnn_table.read_predictions(args.xgboost_predictions)}
-    io.write_csv(args.predictions, cnn_table.wide_predictions(everyone))
-    cache, order = faces.load_cache(args.cache), cnn_table.ordered_baselines(chosen)
-    for path, baseline, which in ((args.grid_best, order[0], "best"), (args.grid_worst, order[-1], "worst")):
-        cell = chosen[baseline]["best"]["cell"]
-        wrong = cnn_table.misclassified_grid(path, predictions[cell], cache, f"{cell} (best of the {which} baseline)")
-        print(f"cnn_evaluate: {cell} misclassifies {wrong} test images -> {path}")
-    io.write_json(args.timings, {"wall_seconds": round(time.perf_counter() - start, 2)})
-    print(cnn_table.markdown(chosen, xgb), end="")
+    args = parse_args()
+    rows, wrong = collect(*args.cells, params.load().items("cnn.lrs", params.positive))
+    xgb = io.read_json(args.xgboost)
+    chosen = selection.cnn(rows, {"validation_acc": xgb["validation_acc"], "test_acc": xgb["test_acc"]}, wrong)
+    io.write_json(args.selection, chosen)
+    by_lr = pd.DataFrame(rows).pivot(index="lr", columns="baseline", values="test_acc")
+    io.write_csv(args.by_lr, by_lr.reset_index().assign(xgboost=xgb["test_acc"]).sort_values("lr"))
+    for baseline in chosen["baseline_order"]:
+        picks = chosen["baselines"][baseline]
+        print(f"cnn_evaluate: {baseline}: best {picks['best']['cell']} (test acc {picks['best']['test_acc']}), "
+              f"worst {picks['worst']['cell']}")
 
 
 if __name__ == "__main__":

@@ -1,46 +1,56 @@
-"""Stage evaluate: best and worst grid cells, their histories and decision boundaries, accuracy vs depth/width.
+"""Stage evaluate: best and worst grid models by validation accuracy (among the course's seven configurations or
+the whole grid), their histories and decision boundaries, accuracy against depth and width.
 
 Writes tables and meshes only; the figures stage draws them (so a figure's style never reruns this stage)."""
 
-import argparse
+import shutil
 from pathlib import Path
 
-from nnrepro import boundary, grid, io, params, runs
-from nnrepro.errors import exit_on_user_error
+from nnrepro import boundary, europe, grid, io, mlp, params, stage
+from nnrepro.errors import UserError, exit_on_user_error
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, required=True, help="folder with the Europe CSVs and outlines")
+
+def parse_args():
+    parser = stage.parser(__doc__, "data")
     parser.add_argument("--grid", type=Path, nargs=3, required=True, metavar=("METRICS", "LIVE", "MODELS"),
                         help="mlp_grid's metrics, DVCLive and model folders")
-    parser.add_argument("--out", type=Path, required=True, help="folder for tables and figures")
-    parser.add_argument("--metrics", type=Path, required=True, help="summary metrics JSON")
+    parser.add_argument("--out", type=Path, required=True, help="folder for tables and meshes")
     return parser.parse_args()
+
+
+def copy_history(live_dir: Path, out: Path) -> None:
+    """A cell's DVCLive step files, copied as they are (the figures stage reads them back)."""
+    source = live_dir / "plots" / "metrics"
+    if not source.is_dir():
+        raise UserError(f"{live_dir} holds no DVCLive history: run `dvc repro` so that mlp_grid trains it")
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(source, out)
 
 
 @exit_on_user_error
 def main() -> None:
     args = parse_args()
     metrics_dir, live_dir, models_dir = args.grid
-    config, seed, device = runs.start()
-    depths, widths = grid.axes(config)
-    resolution = params.integer(params.get(config, "evaluate.mesh"), "evaluate.mesh", 2)
+    run = stage.start(threads=1)
+    depths = run.params.items("mlp_grid.depths", params.integer)
+    widths = run.params.items("mlp_grid.widths", params.integer)
+    select_from = run.params.choice("evaluate.select_from", grid.SELECT_FROM)
+    resolution = run.params.integer("evaluate.mesh", 2)
+    width, depth = grid.nearest(widths, run.params.integer("mlp.width")), grid.nearest(depths, run.params.integer("mlp.depth"))
     table = grid.collect(metrics_dir, depths, widths)
-    best, worst = grid.best_and_worst(table)
-    splits = runs.load_splits(args.data, device)
-    bounds = boundary.extent(splits["train"][0])
+    best, worst = grid.select(table, select_from, depth, width)
+    bounds = boundary.extent(europe.load_splits(args.data, run.device)["train"][0])
     io.write_csv(args.out / "grid.csv", table)
     for rank, cell in (("best", best), ("worst", worst)):
-        io.write_csv(args.out / f"{rank}_history.csv", runs.read_history(live_dir / cell))
-        mesh = boundary.mesh_labels(runs.load_model(models_dir / f"{cell}.pt", device), bounds, resolution)
-        boundary.save(args.out / f"{rank}_boundary.npz", mesh)
-    mlp = params.get(config, "mlp")
-    width, depth = grid.nearest(widths, mlp["width"]), grid.nearest(depths, mlp["depth"])
+        copy_history(live_dir / cell, args.out / f"{rank}_history")
+        model = mlp.load(models_dir / f"{cell}.pt", europe.NUM_CLASSES, run.device)
+        boundary.save(args.out / f"{rank}_boundary.npz", boundary.mesh_labels(model, bounds, resolution))
     for axis, rows in (("depth", table[table["width"] == width]), ("width", table[table["depth"] == depth])):
-        io.write_csv(args.out / f"acc_vs_{axis}.csv",
-                     rows.sort_values(axis)[[axis, "final_validation_acc", "final_test_acc"]])
-    summary = {**grid.summary(table, best, worst), "depth_slice_width": width, "width_slice_depth": depth}
-    io.write_json(args.metrics, {**summary, "provenance": io.provenance(seed, str(device))})
+        io.write_csv(args.out / f"acc_vs_{axis}.csv", rows.sort_values(axis)[[axis, *grid.COLUMNS[:3]]])
+    summary = {**grid.summary(table, best, worst), "select_from": select_from, "depth_slice_width": width,
+               "width_slice_depth": depth}
+    stage.finish(run, args, summary)
+    print(f"evaluate: best {best}, worst {worst} (from the {select_from} cells); slices at width {width}, depth {depth}")
 
 
 if __name__ == "__main__":

@@ -1,40 +1,50 @@
-"""Stage grad_probe: per-layer gradient magnitudes of a very deep MLP, plain and residual (Figure 13)."""
+"""Stage grad_probe: per-layer gradient magnitudes and dead units of a very deep MLP, plain and residual, over
+several seeds (Figure 13)."""
 
-import time
+import torch
 
-from dvclive import Live
-
-from nnrepro import europe, gradients, params, runs
+from nnrepro import europe, gradients, io, mlp, params, stage, train
 from nnrepro.errors import exit_on_user_error
-from nnrepro.mlp import MLP
+
+VARIANTS = {"plain": False, "residual": True}
+
+
+def probe_seed(arch: dict, splits: dict, layers: list, sched: dict, seed: int, label: str):
+    """One run from PyTorch's default initialisation under `seed`: the model, its history, grads, dead units."""
+    torch.manual_seed(seed)
+    model = mlp.MLP(num_classes=europe.NUM_CLASSES, **arch).to(splits["train"][0].device)
+    history, grads, dead = gradients.train_with_probe(model, splits, layers, seed=seed, **sched)
+    print(f"{label}: validation acc {history[-1].get('validation_acc', float('nan')):.4f}, last-epoch squared "
+          f"gradient norms {', '.join(f'{g:.2g}' for g in grads[-1])}", flush=True)
+    return model, history, grads, dead
 
 
 @exit_on_user_error
 def main() -> None:
-    args = runs.parse_args(__doc__)
-    config, seed, device = runs.start()
-    cfg = params.get(config, "grad_probe")
-    arch = runs.model_config({**params.get(config, "mlp"), **cfg}, "grad_probe")
-    layers = [params.integer(i, "grad_probe.layers", 0)
-              for i in params.nonempty_list(cfg.get("layers"), "grad_probe.layers")]
-    sched = runs.schedule(config, epochs_key="grad_probe.epochs", batch_key="grad_probe.batch_size")
-    splits = runs.load_splits(args.data, device)
-    metrics, timings = {}, {}
-    for name, residual in (("plain", False), ("residual", True)):
-        began = time.perf_counter()
-        run_arch = {**arch, "residual": residual}
-        model = MLP(num_classes=europe.NUM_CLASSES, **run_arch).to(device)
-        history, per_epoch = gradients.train_with_probe(model, splits, layers, seed=seed, **sched)
-        with Live(str(args.live / name), dvcyaml=False, save_dvc_exp=False, report=None) as live:
-            for values in per_epoch:
-                for layer, value in zip(layers, values):
-                    live.log_metric(f"grad_sq_norm/layer_{layer}", value)
-                live.next_step()
-        runs.save_model(model, run_arch, args.models / f"{name}.pt")
-        metrics[name] = {**{f"last_epoch_layer_{l}": v for l, v in zip(layers, per_epoch[-1])},
-                         **runs.summarize(history)}
-        timings[name] = time.perf_counter() - began
-    runs.finish(metrics, args.metrics, args.timings, timings, seed, device)
+    parser = stage.parser(__doc__, "data", "live", "models")
+    args = parser.parse_args()
+    run = stage.start(threads=1)
+    arch = mlp.architecture(run.params, depth_key="grad_probe.depth", width_key="grad_probe.width")
+    layers = run.params.items("grad_probe.layers", lambda value, name: params.integer(value, name, 0))
+    seeds = [run.seed + k for k in range(run.params.integer("grad_probe.seeds"))]
+    sched = train.schedule(run.params, epochs_key="grad_probe.epochs", batch_key="grad_probe.batch_size")
+    splits = europe.load_splits(args.data, run.device)
+    curves, metrics, timings = {"depth": arch["depth"], "layers": layers, "seeds": seeds}, {}, {}
+    for name, residual in VARIANTS.items():
+        variant_arch, runs = {**arch, "residual": residual}, []
+        for k, seed in enumerate(seeds):
+            began = run.seconds()
+            model, history, grads, dead = probe_seed(variant_arch, splits, layers, sched, seed,
+                                                     f"grad_probe {name} seed {seed} ({k + 1}/{len(seeds)})")
+            mlp.save(model, variant_arch, args.models / f"{name}-seed{seed}.pt")
+            runs.append({"history": history, "grads": grads, "dead": dead})
+            timings[f"{name}_seed{seed}_seconds"] = run.seconds() - began
+        curves[name] = gradients.curves(runs)
+        metrics[name] = gradients.seed_summaries(runs, seeds, layers)
+    io.write_json(args.live / "probe.json", curves)
+    for name in VARIANTS:
+        io.write_csv(args.live / f"{name}_median.csv", gradients.median_table(curves[name], layers))
+    stage.finish(run, args, metrics, timings)
 
 
 if __name__ == "__main__":

@@ -1,28 +1,23 @@
 """Stage mlp_lr (one matrix cell): the default MLP at one learning rate, without or with BatchNorm."""
 
-import argparse
-import time
-
-from nnrepro import params, runs
+from nnrepro import europe, mlp, params, stage, train
 from nnrepro.errors import exit_on_user_error
 
 
 @exit_on_user_error
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = stage.parser(__doc__, "data", "live", "model")
     parser.add_argument("--lr", type=float, required=True, help="Adam learning rate")
     parser.add_argument("--batchnorm", choices=["true", "false"], required=True)
-    runs.add_output_args(parser, single_run=True)
     args = parser.parse_args()
-    config, seed, device = runs.start()
-    arch = {**runs.model_config(params.get(config, "mlp")), "batchnorm": args.batchnorm == "true"}
-    sched = runs.schedule(config, lr_key="mlp_lr.lrs", lr=args.lr)
-    splits = runs.load_splits(args.data, device)
-    began = time.perf_counter()
-    model, history = runs.fit(arch, sched, splits, seed, f"mlp_lr lr={args.lr:g} batchnorm={args.batchnorm}")
-    summary = runs.save_run(model, arch, history, args.live, args.model)
-    runs.finish({"lr": args.lr, "batchnorm": arch["batchnorm"], **summary}, args.metrics, args.timings,
-                {"seconds": time.perf_counter() - began}, seed, device)
+    run = stage.start(threads=1)  # models this small lose more to intra-op threads than they gain
+    arch = {**mlp.architecture(run.params), "batchnorm": args.batchnorm == "true"}
+    sched = train.schedule(run.params, lr=params.positive(args.lr, "mlp_lr.lrs"))
+    splits = europe.load_splits(args.data, run.device)
+    label = f"mlp_lr lr={args.lr:g} batchnorm={args.batchnorm}"
+    model, history = train.fit(arch, sched, splits, run.seed, label, europe.NUM_CLASSES)
+    summary = train.save_run(model, arch, history, args.live, args.model)
+    stage.finish(run, args, {"lr": args.lr, "batchnorm": arch["batchnorm"], **summary})
 
 
 if __name__ == "__main__":

@@ -1,31 +1,26 @@
 """Stage mlp_sine: the default MLP on sine features against raw longitude/latitude, and both boundaries."""
 
-import time
-
-from nnrepro import boundary, params, runs
+from nnrepro import boundary, europe, mlp, stage, train
 from nnrepro.errors import exit_on_user_error
 
 
 @exit_on_user_error
 def main() -> None:
-    args = runs.parse_args(__doc__)
-    config, seed, device = runs.start()
-    arch = runs.model_config(params.get(config, "mlp"))
-    resolution = params.integer(params.get(config, "evaluate.mesh"), "evaluate.mesh", 2)
-    sched = runs.schedule(config)
-    splits = runs.load_splits(args.data, device)
+    args = stage.parser(__doc__, "data", "live", "models").parse_args()
+    run = stage.start(threads=1)
+    resolution = run.params.integer("evaluate.mesh", 2)
+    sched = train.schedule(run.params)
+    splits = europe.load_splits(args.data, run.device)
     bounds = boundary.extent(splits["train"][0])
     metrics, timings = {}, {}
     for features in ("xy", "sine"):
-        began = time.perf_counter()
-        run_arch = {**arch, "features": features}
-        model, history = runs.fit(run_arch, sched, splits, seed, f"mlp_sine {features}")
-        metrics[features] = runs.save_run(model, run_arch, history, args.live / features,
-                                          args.models / f"{features}.pt")
-        mesh = boundary.mesh_labels(model, bounds, resolution)
-        boundary.save(args.live / f"{features}_boundary.npz", mesh)  # drawn by the figures stage
-        timings[features] = time.perf_counter() - began
-    runs.finish(metrics, args.metrics, args.timings, timings, seed, device)
+        began = run.seconds()
+        arch = mlp.architecture(run.params, features=features)
+        model, history = train.fit(arch, sched, splits, run.seed, f"mlp_sine {features}", europe.NUM_CLASSES)
+        metrics[features] = train.save_run(model, arch, history, args.live / features, args.models / f"{features}.pt")
+        boundary.save(args.live / f"{features}_boundary.npz", boundary.mesh_labels(model, bounds, resolution))
+        timings[f"{features}_seconds"] = run.seconds() - began
+    stage.finish(run, args, metrics, timings)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="output folder, e.g. data/europe")
     args = parser.parse_args()
     config = params.load()
-    cfg = params.get(config, "europe")
-    texts = europe.split_files(cfg, params.integer(params.get(config, "seed"), "seed", 0))
+    texts = europe.split_files(config, config.integer("seed", 0))
     for split, text in texts.items():
         io.write_text(args.out / f"{split}.csv", text)
     io.write_json(args.out / "countries.json", europe.countries_table())

@@ -27,12 +27,12 @@ def tiny_params(base: dict) -> dict:
     p["mlp"].update(depth=2, width=8, features="xy", batch_size=64, epochs=2)
     p["mlp_lr"].update(lrs=[0.01], batchnorm=[False, True])  # figures draws both sweeps
     p["mlp_long"].update(epochs=2)
-    p["mlp_batch"].update(pairs=[[64, 1]], one_epoch_evals=2)
+    p["mlp_batch"].update(pairs=[[64, 1], [128, 2]], first_epoch_evals=2)
     p["mlp_grid"].update(depths=[1], widths=[4, 8])
     p["evaluate"].update(mesh=20)
-    p["grad_probe"].update(depth=8, width=4, epochs=1, batch_size=64, layers=[0, 7])
+    p["grad_probe"].update(depth=8, width=4, epochs=1, batch_size=64, layers=[0, 7], seeds=2)
     if "faces" in p:
-        p["faces"].update(source="embedded", image_dir="", n_train=16, n_val=8, n_test=8, image_size=32)
+        p["faces"].update(source="embedded", image_dir="", n_train=16, n_validation=8, n_test=8, image_size=32)
     if "cnn" in p:
         p["cnn"].update(lrs=[0.01, 0.001], epochs=1, batch_size=8, image_size=32)
     if "xgboost" in p:

@@ -16,17 +16,19 @@ import torch
 import yaml
 
 from conftest import ROOT, run_stage
+from nnrepro.params import Params
 from pipeline_helpers import tiny_params
 
 PREVIOUS = b"output of an earlier successful run\n"
 
 # Output paths (relative to the case folder; a trailing / is a folder) and arguments of each stage's entry point.
-MLP_RUN = ["--live", "out/live/", "--model", "out/model.pt", "--metrics", "out/metrics.json",
-           "--timings", "out/timings.json"]
-MLP_RUNS = ["--live", "out/live/", "--models", "out/models/", "--metrics", "out/metrics.json",
-            "--timings", "out/timings.json"]
-CNN_OUT = ["--metrics", "out/metrics.json", "--predictions", "out/predictions.csv", "--model", "out/model.pt",
-           "--plots", "out/plots/", "--timings", "out/timings.json"]
+RECORD = ["--metrics", "out/metrics.json", "--provenance", "out/provenance.json", "--timings", "out/timings.json"]
+MLP_RUN = ["--live", "out/live/", "--model", "out/model.pt", *RECORD]
+MLP_RUNS = ["--live", "out/live/", "--models", "out/models/", *RECORD]
+CNN_OUT = ["--predictions", "out/predictions.csv", "--model", "out/model.pt", "--live", "out/live/", *RECORD]
+FACTS = ["--mlp-lr", "{none}/metrics/mlp_lr", "{none}/plots/mlp_lr", "--mlp-long", "{none}/mlp_long.json",
+         "{none}/plots/mlp_long", "--evaluate", "{none}/evaluate.json", "{none}/plots/evaluate",
+         "--grad-probe", "{none}/plots/grad_probe", "--cnn-selection", "{none}/selection.json"]
 STAGES = {
     "prepare_europe": ("prepare_europe.py", ["--out", "out/europe/"]),
     "mlp_lr": ("mlp_lr.py", ["--lr", "0.01", "--batchnorm", "false", "--data", "{europe}", *MLP_RUN]),
@@ -34,37 +36,33 @@ STAGES = {
     "mlp_batch": ("mlp_batch.py", ["--data", "{europe}", *MLP_RUNS]),
     "mlp_grid": ("mlp_grid.py", ["--depth", "1", "--width", "8", "--data", "{europe}", *MLP_RUN]),
     "evaluate": ("evaluate.py", ["--data", "{europe}", "--grid", "{in}/grid/metrics", "{in}/grid/live",
-                                 "{in}/grid/models", "--out", "out/evaluate/", "--metrics", "out/metrics.json"]),
+                                 "{in}/grid/models", "--out", "out/evaluate/", *RECORD]),
     "grad_probe": ("grad_probe.py", ["--data", "{europe}", *MLP_RUNS]),
     "mlp_sine": ("mlp_sine.py", ["--data", "{europe}", *MLP_RUNS]),
     "prepare_faces": ("prepare_faces.py", ["--out", "out/faces/"]),
-    "probe_features": ("probe_features.py", ["--cache", "{cache}", "--out", "out/probe.pt",
-                                             "--timings", "out/timings.json"]),
+    "probe_features": ("probe_features.py", ["--data", "{cache}", "--out", "out/probe.pt",
+                                             "--provenance", "out/provenance.json", "--timings", "out/timings.json"]),
     "cnn_scratch": ("cnn.py", ["--baseline", "scratch", "--lr", "0.01", "--data", "{cache}", *CNN_OUT]),
     "cnn_probe": ("cnn.py", ["--baseline", "probe", "--lr", "0.01", "--data", "{in}/probe.pt", *CNN_OUT]),
     "cnn_finetune": ("cnn.py", ["--baseline", "finetune", "--lr", "0.01", "--data", "{cache}", *CNN_OUT]),
-    "xgboost": ("xgb.py", ["--cache", "{cache}", "--metrics", "out/metrics.json", "--predictions",
-                           "out/predictions.csv", "--model", "out/model.json", "--timings", "out/timings.json"]),
-    "cnn_evaluate": ("cnn_evaluate.py", [
-        "--cells", "{in}/cnn/metrics", "--cell-predictions", "{in}/cnn/predictions", "--xgboost", "{in}/xgb.json",
-        "--xgboost-predictions", "{in}/xgb.csv", "--cache", "{cache}", "--summary", "out/summary.json",
-        "--table", "out/table.md", "--by-lr", "out/by_lr.csv", "--predictions", "out/predictions.csv", "--grid-best", "out/best.png",
-        "--grid-worst", "out/worst.png", "--timings", "out/timings.json"]),
-    "figures": ("figures.py", [
-        "--mlp-lr", "{none}/metrics/mlp_lr", "{none}/plots/mlp_lr", "--mlp-long", "{none}/mlp_long.json",
-        "{none}/plots/mlp_long", "--mlp-batch", "{none}/mlp_batch.json", "{none}/plots/mlp_batch",
-        "{none}/timings.json", "--evaluate", "{none}/evaluate.json", "{none}/plots/evaluate", "--grad-probe",
-        "{none}/plots/grad_probe", "--mlp-sine", "{none}/mlp_sine.json", "{none}/plots/mlp_sine",
-        "--europe", "{europe}/outlines.json", "{europe}/test.csv", "--cnn", "{none}/cnn", "{none}/xgboost.json",
-        "--faces", "{cache}", "--out", "out/figures/"]),
-    "report": ("report.py", [
-        "--mlp-lr", "{none}/metrics/mlp_lr", "{none}/plots/mlp_lr", "--mlp-long", "{none}/mlp_long.json",
-        "{none}/plots/mlp_long", "--mlp-batch", "{none}/mlp_batch.json", "{none}/timings.json",
-        "--evaluate", "{none}/evaluate.json", "{none}/plots/evaluate", "--grad-probe", "{none}/grad_probe.json",
-        "{none}/plots/grad_probe", "--mlp-sine", "{none}/mlp_sine.json", "--cnn", "{none}/cnn",
-        "{none}/xgboost.json", "--cnn-evaluate", "{none}/table.md", "{none}/predictions.csv", "{none}/best.png",
-        "{none}/worst.png", "--figures", "{none}/figures", "--markdown", "out/report.md",
-        "--html", "out/report.html"]),
+    "xgboost": ("xgb.py", ["--data", "{cache}", "--predictions", "out/predictions.csv", "--model", "out/model.json",
+                           *RECORD]),
+    "cnn_evaluate": ("cnn_evaluate.py", ["--cells", "{in}/cnn/metrics", "{in}/cnn/predictions", "--xgboost",
+                                         "{in}/xgb.json", "--selection", "out/selection.json", "--by-lr",
+                                         "out/by_lr.csv"]),
+    "claims": ("claims.py", [*FACTS[:6], "--mlp-batch", "{none}/mlp_batch.json", "{none}/plots/mlp_batch",
+                             "{none}/timings.json", *FACTS[6:], "--claims", "out/claims.json",
+                             "--headline", "out/headline.json"]),
+    "figures": ("figures.py", [*FACTS, "--mlp-batch", "{none}/mlp_batch.json", "{none}/plots/mlp_batch",
+                               "--mlp-sine", "{none}/mlp_sine.json", "{none}/plots/mlp_sine",
+                               "--europe", "{europe}/outlines.json", "{europe}/test.csv", "--faces", "{cache}",
+                               "--out", "out/figures/"]),
+    "report": ("report.py", [*FACTS, "--mlp-batch", "{none}/mlp_batch.json", "{none}/plots/mlp_batch",
+                             "--mlp-sine", "{none}/mlp_sine.json", "--claims", "{none}/claims.json",
+                             "--course", str(ROOT / "reference" / "course_report.yaml"), "--provenance",
+                             "{none}/provenance", "--figures", "{none}/figures", "--markdown", "out/report.md",
+                             "--html", "out/report.html"]),
+    "timings": ("timings.py", ["--timings", "{none}/timings", "--out", "out/timings.md"]),
 }
 CSV_HEAD = ",long,lat,country\n"
 
@@ -101,6 +99,11 @@ def bad_weights(case: Path, inputs: Path) -> dict:
     return {"cnn.weights_path": str(case / "wrong_keys.pth")}
 
 
+def not_a_checkpoint(case: Path, inputs: Path) -> dict:
+    (case / "notes.pth").write_text("not a torch file")
+    return {"cnn.weights_path": str(case / "notes.pth")}
+
+
 def replace_arg(flag: str, value: str):
     return ("args", flag, value)
 
@@ -117,7 +120,7 @@ CASES = [
     ("params-not-yaml", "prepare_europe", "params.yaml: [unclosed", "params.yaml is not valid YAML", None),
     ("params-missing-seed", "mlp_long", set_to(seed=None), "params.yaml has no 'seed'", None),
     ("seed-negative", "prepare_faces", set_to(seed=-1), "seed must be an integer >= 0", None),
-    ("device-unknown", "mlp_grid", set_to(device="gpu"), "device must be auto, cpu or cuda", None),
+    ("device-unknown", "mlp_grid", set_to(device="gpu"), "device must be one of auto, cpu, cuda", None),
     ("device-cuda-without-gpu", "cnn_scratch", set_to(device="cuda"), "no CUDA GPU is visible", None),
     ("threads-not-a-number", "xgboost", set_to(), "NNREPRO_THREADS must be a positive integer",
      {"NNREPRO_THREADS": "two"}),
@@ -168,15 +171,18 @@ CASES = [
      "mlp_batch.pairs must be a list of [batch size, epochs] pairs", None),
     ("batch-pairs-empty", "mlp_batch", set_to(mlp_batch__pairs=[]), "mlp_batch.pairs must be a non-empty list",
      None),
-    ("one-epoch-evals-zero", "mlp_batch", set_to(mlp_batch__one_epoch_evals=0),
-     "mlp_batch.one_epoch_evals must be an integer >= 1", None),
+    ("first-epoch-evals-zero", "mlp_batch", set_to(mlp_batch__first_epoch_evals=0),
+     "mlp_batch.first_epoch_evals must be an integer >= 1", None),
+    ("probe-seeds-zero", "grad_probe", set_to(grad_probe__seeds=0), "grad_probe.seeds must be an integer >= 1", None),
+    ("select-from-unknown", "evaluate", set_to(evaluate__select_from="best"),
+     "evaluate.select_from must be one of course, grid", None),
     ("depth-zero", "mlp_long", set_to(mlp__depth=0), "mlp.depth must be an integer >= 1", None),
     ("width-zero", "mlp_lr", set_to(mlp__width=0), "mlp.width must be an integer >= 1", None),
     ("grid-depth-zero", "mlp_grid", set_to(), "mlp_grid.depths must be an integer >= 1",
      replace_arg("--depth", "0")),
     ("grad-probe-depth-zero", "grad_probe", set_to(grad_probe__depth=0), "grad_probe.depth must be an integer >= 1",
      None),
-    ("features-unknown", "mlp_sine", set_to(mlp__features="polar"), "mlp.features must be one of xy, sine", None),
+    ("features-unknown", "mlp_long", set_to(mlp__features="polar"), "mlp.features must be one of xy, sine", None),
     ("epochs-zero", "mlp_grid", set_to(mlp__epochs=0), "mlp.epochs must be an integer >= 1", None),
     ("long-epochs-zero", "mlp_long", set_to(mlp_long__epochs=0), "mlp_long.epochs must be an integer >= 1", None),
     ("grid-list-empty", "evaluate", set_to(mlp_grid__depths=[]), "mlp_grid.depths must be a non-empty list", None),
@@ -211,10 +217,10 @@ CASES = [
     ("faces-image-smaller-than-crop", "prepare_faces",
      faces_case(lambda r: _small_png(r / "test" / "0_real", "small.png", (40, 8))),
      "small.png is 40x8 px, smaller than the 32 px crop", None),
-    ("cache-missing", "xgboost", set_to(), "cache.pt not found", replace_arg("--cache", "nowhere/cache.pt")),
+    ("cache-missing", "xgboost", set_to(), "cache.pt not found", replace_arg("--data", "nowhere/cache.pt")),
     ("cache-missing-cnn", "cnn_scratch", set_to(), "cache.pt not found", replace_arg("--data", "nowhere/cache.pt")),
     ("cache-corrupt", "xgboost", lambda case, inputs: (case / "corrupt.pt").write_text("garbage") and {},
-     "corrupt.pt cannot be read (UnpicklingError)", replace_arg("--cache", "corrupt.pt")),
+     "corrupt.pt cannot be read (UnpicklingError)", replace_arg("--data", "corrupt.pt")),
     ("probe-features-missing", "cnn_probe", set_to(), "probe.pt not found", replace_arg("--data", "nowhere/probe.pt")),
     ("arch-unknown", "cnn_scratch", set_to(cnn__arch="vgg16"), "cnn.arch must be one of", None),
     ("cnn-epochs-zero", "cnn_finetune", set_to(cnn__epochs=0), "cnn.epochs must be an integer >= 1", None),
@@ -230,12 +236,15 @@ CASES = [
      "cnn.weights_path '/nonexistent.pth' is not a file", None),
     ("weights-wrong-keys", "cnn_finetune", bad_weights, "wrong_keys.pth", None),
     ("weights-wrong-keys-probe", "probe_features", bad_weights, "wrong_keys.pth", None),
+    ("weights-not-a-checkpoint", "cnn_finetune", not_a_checkpoint, "notes.pth is not a torchvision", None),
+    ("download-flag-quoted", "probe_features", set_to(cnn__arch="resnet18", cnn__allow_download="false"),
+     "cnn.allow_download must be true or false (unquoted)", {"TORCH_HOME": "{case}/torch_home"}),
     # issue 5: the figures and the report, which only read earlier stages' results
     ("figures-dpi-too-low", "figures", set_to(figures__dpi=5), "figures.dpi must be an integer >= 20", None),
     ("figures-results-missing", "figures", set_to(), "mlp_lr", None),
-    ("figures-one-batchnorm-variant", "figures", set_to(mlp_lr__batchnorm=[False]),
-     "mlp_lr.batchnorm must be [false, true]", None),
     ("report-results-missing", "report", set_to(), "mlp_lr", None),
+    ("claims-results-missing", "claims", set_to(), "mlp_lr", None),
+    ("timings-missing", "timings", set_to(), "timings is missing: run `dvc repro`", None),
     ("weights-not-offline", "probe_features", set_to(cnn__arch="resnet18"), "resnet18-f37072fd.pth",
      {"TORCH_HOME": "{case}/torch_home"}),
 ]
@@ -244,30 +253,30 @@ CASES = [
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     """Valid inputs every case starts from: Europe CSVs, a grid cell, a faces cache and folder, CNN results."""
-    from nnrepro import cnn_table, europe, faces, io
+    from nnrepro import cells, europe, faces, io, predictions
 
     root = tmp_path_factory.mktemp("inputs")
     params = tiny_params(yaml.safe_load((ROOT / "params.yaml").read_text()))
-    for split, text in europe.split_files(params["europe"], 0).items():
+    for split, text in europe.split_files(Params(params), 0).items():
         io.write_text(root / "europe" / f"{split}.csv", text)
         io.write_text(root / "europe_csv" / f"{split}.csv", text)
     io.write_json(root / "europe" / "countries.json", europe.countries_table())
     io.write_json(root / "europe" / "outlines.json", europe.outlines())
     (root / "grid" / "metrics").mkdir(parents=True)  # no cell trained: evaluate's errors come first
-    data = faces.generate({"train": 4, "val": 4, "test": 4}, 32, 0)
+    data = faces.generate({"train": 4, "validation": 4, "test": 4}, 32, 0)
     faces.write(root / "faces", data, {})
     folder = root / "faces_folder"
-    for split in ("train", "val", "test"):
-        for cls in ("0_real", "1_fake"):
+    for split in faces.FOLDERS.values():
+        for cls in faces.CLASSES:
             (folder / split / cls).mkdir(parents=True)
             for name in ("a.png", "b.png"):
                 _small_png(folder / split / cls, name, (48, 40))
     torch.save({s: {"inputs": torch.zeros(len(d["labels"]), 8), "labels": d["labels"], "names": d["names"]}
                 for s, d in data.items()}, root / "probe.pt")
-    for baseline in ("scratch", "probe", "finetune"):  # one trained-looking cell each, at lr 0.01
-        name = cnn_table.cell_name(baseline, 0.01)
-        io.write_json(root / "cnn" / "metrics" / f"{name}.json", {"val_accuracy": 0.5, "test_accuracy": 0.5})
-        frame = cnn_table.predictions_frame(data, {s: [0.4] * len(data[s]["labels"]) for s in ("val", "test")})
+    for baseline in cells.CNN_BASELINES:  # one trained-looking cell each, at lr 0.01
+        name = cells.cnn_cell(baseline, 0.01)
+        io.write_json(root / "cnn" / "metrics" / f"{name}.json", {"validation_acc": 0.5, "test_acc": 0.5})
+        frame = predictions.frame(data, {s: [0.4] * len(data[s]["labels"]) for s in predictions.SCORED})
         io.write_csv(root / "cnn" / "predictions" / f"{name}.csv", frame)
     return root, params
 

@@ -8,13 +8,13 @@ from nnrepro import cnn, faces
 from nnrepro.errors import UserError
 
 TINY = {"arch": "mobilenet_v2", "epochs": 1, "batch_size": 8, "image_size": 32, "weights_path": "",
-        "allow_download": False}
+        "allow_download": lambda: False}
 CPU = torch.device("cpu")
 
 
 @pytest.fixture(scope="module")
 def data():
-    return faces.generate({"train": 16, "val": 8, "test": 8}, 32, seed=0)
+    return faces.generate({"train": 16, "validation": 8, "test": 8}, 32, seed=0)
 
 
 @pytest.fixture
@@ -78,6 +78,27 @@ def test_weights_with_wrong_keys_stop_with_one_line(tmp_path):
     assert str(bad) in str(err.value) and "\n" not in str(err.value)
 
 
+def test_unreadable_checkpoint_stops_with_one_line(tmp_path):
+    bad = tmp_path / "notes.pth"
+    bad.write_text("not a torch file")
+    with pytest.raises(UserError) as err:
+        cnn.build("mobilenet_v2", cnn.resolve_weights("mobilenet_v2", str(bad)))
+    assert str(bad) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_download_is_asked_only_when_nothing_is_offline_and_checks_the_hash(empty_hub, monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", lambda url, **kw: calls.append((url, kw)))
+    asked = []
+    planted = _plant(empty_hub, "resnet18")
+    assert cnn.resolve_weights("resnet18", "", lambda: asked.append(1) or True) == planted
+    assert not asked and not calls  # found offline: the permission is never read
+    planted.unlink()
+    cnn.resolve_weights("resnet18", "", lambda: True)
+    (url, kwargs), = calls
+    assert url.endswith("resnet18-f37072fd.pth") and kwargs["check_hash"] and kwargs["weights_only"]
+
+
 def test_preprocess_normalises_only_pretrained_inputs():
     images = torch.full((2, 3, 16, 16), 255, dtype=torch.uint8)
     plain, normed = cnn.preprocess(images, 32, False), cnn.preprocess(images, 32, True)
@@ -91,8 +112,8 @@ def test_probe_leaves_backbone_unchanged_and_cached_features_match(data):
     net = cnn.pretrained(settings)
     body = cnn.freeze(net[0])
     before = {k: v.clone() for k, v in body.state_dict().items()}
-    on_the_fly = cnn.outputs(body, data["val"]["images"], cnn.preparer("finetune", 32), CPU)
-    assert torch.allclose(features["val"]["inputs"], on_the_fly, atol=1e-5)
+    on_the_fly = cnn.outputs(body, data["validation"]["images"], cnn.preparer("finetune", 32), CPU)
+    assert torch.allclose(features["validation"]["inputs"], on_the_fly, atol=1e-5)
     cnn.train(net, data["train"]["images"], data["train"]["labels"], cnn.preparer("finetune", 32), lr=0.01,
               epochs=1, batch=8, device=CPU, seed=0, frozen=body)
     after = body.state_dict()
@@ -114,7 +135,7 @@ def test_tiny_head_overfits_separable_features():
     y = torch.cat([torch.zeros(32), torch.ones(32)]).long()
     head = nn.Linear(4, 1)
     history = cnn.train(head, x, y, lambda b: b, lr=0.05, epochs=20, batch=8, device=CPU, seed=0)
-    assert history[-1]["train_accuracy"] == 1.0
+    assert history[-1]["train_acc"] == 1.0
     assert (cnn.predict(head, x, lambda b: b, CPU).round().long() == y).all()
 
 

@@ -12,7 +12,7 @@ LRS = [0.01, 0.001]
 def workdir(tmp_path_factory, repo_params):
     return tmp_path_factory.mktemp("cnn"), {
         **repo_params,
-        "faces": {**repo_params["faces"], "n_train": 16, "n_val": 8, "n_test": 8, "image_size": 32},
+        "faces": {**repo_params["faces"], "n_train": 16, "n_validation": 8, "n_test": 8, "image_size": 32},
         "cnn": {**repo_params["cnn"], "lrs": LRS, "image_size": 32, "batch_size": 8},
         "xgboost": {"crop": 16},
     }
@@ -32,36 +32,37 @@ def _cell(baseline, lr):
     name = f"{baseline}-{lr}"
     return ["--baseline", baseline, "--lr", lr, "--data", data, "--metrics", f"metrics/cnn/{name}.json",
             "--predictions", f"predictions/cnn/{name}.csv", "--model", f"models/cnn/{name}.pt",
-            "--plots", f"plots/cnn/{name}", "--timings", f"timings/cnn/{name}.json"]
+            "--live", f"plots/cnn/{name}", "--provenance", f"provenance/cnn/{name}.json",
+            "--timings", f"timings/cnn/{name}.json"]
 
 
-EVALUATE = ["--cells", "metrics/cnn", "--cell-predictions", "predictions/cnn", "--xgboost", "metrics/xgboost.json",
-            "--xgboost-predictions", "predictions/xgboost.csv", "--cache", "data/faces/cache.pt",
-            "--summary", "metrics/cnn_evaluate.json", "--table", "out/table.md", "--by-lr", "out/by_lr.csv", "--predictions", "out/pred.csv",
-            "--grid-best", "out/best.png", "--grid-worst", "out/worst.png", "--timings", "timings/eval.json"]
+EVALUATE = ["--cells", "metrics/cnn", "predictions/cnn", "--xgboost", "metrics/xgboost.json",
+            "--selection", "out/selection.json", "--by-lr", "out/by_lr.csv"]
 
 
 def test_every_cnn_stage_end_to_end(workdir, stage):
     root, params = workdir
     ok = lambda script, args: stage(script, args, root, params)  # noqa: E731
     assert ok("prepare_faces.py", ["--out", "data/faces"]).returncode == 0
-    result = ok("probe_features.py", ["--cache", "data/faces/cache.pt", "--out", "data/features/probe.pt",
-                                      "--timings", "timings/probe.json"])
+    result = ok("probe_features.py", ["--data", "data/faces/cache.pt", "--out", "data/features/probe.pt",
+                                      "--provenance", "provenance/probe.json", "--timings", "timings/probe.json"])
     assert result.returncode == 0, result.stderr
     for baseline in ("scratch", "probe", "finetune"):
         for lr in LRS[:1] if baseline != "probe" else LRS:
             result = ok("cnn.py", _cell(baseline, lr))
             assert result.returncode == 0, result.stderr
     metrics = json.loads((root / "metrics/cnn/probe-0.01.json").read_text())
-    assert 0 <= metrics["test_accuracy"] <= 1 and metrics["provenance"]["seed"] == params["seed"]
-    assert (root / "plots/cnn/probe-0.01/metrics.json").exists()
+    assert 0 <= metrics["test_acc"] <= 1 and "provenance" not in metrics
+    assert json.loads((root / "provenance/cnn/probe-0.01.json").read_text())["seed"] == params["seed"]
+    assert (root / "plots/cnn/probe-0.01/plots/metrics/train/loss.tsv").exists()
     first = (root / "metrics/cnn/probe-0.01.json").read_bytes()
     assert ok("cnn.py", _cell("probe", 0.01)).returncode == 0
     assert (root / "metrics/cnn/probe-0.01.json").read_bytes() == first  # metrics are byte-identical on rerun
-    result = ok("xgb.py", ["--cache", "data/faces/cache.pt", "--metrics", "metrics/xgboost.json",
-                               "--predictions", "predictions/xgboost.csv", "--model", "models/xgboost.json",
-                               "--timings", "timings/xgboost.json"])
+    result = ok("xgb.py", ["--data", "data/faces/cache.pt", "--metrics", "metrics/xgboost.json",
+                           "--predictions", "predictions/xgboost.csv", "--model", "models/xgboost.json",
+                           "--provenance", "provenance/xgboost.json", "--timings", "timings/xgboost.json"])
     assert result.returncode == 0, result.stderr
+    assert "round 100/100" in result.stderr  # progress while it fits
     assert json.loads((root / "metrics/xgboost.json").read_text())["features"] == 3 * 16 * 16
 
     result = ok("cnn_evaluate.py", EVALUATE)
@@ -70,14 +71,17 @@ def test_every_cnn_stage_end_to_end(workdir, stage):
         assert ok("cnn.py", _cell(baseline, LRS[1])).returncode == 0
     result = ok("cnn_evaluate.py", EVALUATE)
     assert result.returncode == 0, result.stderr
-    summary = json.loads((root / "metrics/cnn_evaluate.json").read_text())
-    assert {"probe_best_lr", "finetune_worst_test_accuracy", "xgboost_test_accuracy"} <= set(summary)
-    assert "| xgboost |" in (root / "out/table.md").read_text()
+    chosen = json.loads((root / "out/selection.json").read_text())
+    assert len(chosen["cells"]) == 6 and set(chosen["baselines"]) == {"scratch", "probe", "finetune"}
+    assert chosen["xgboost"]["test_acc"] == json.loads((root / "metrics/xgboost.json").read_text())["test_acc"]
+    best = chosen["baselines"][chosen["baseline_order"][0]]["best"]
+    assert chosen["misclassified"]["best"]["cell"] == best["cell"]
+    frame = pd.read_csv(root / f"predictions/cnn/{best['cell']}.csv")
+    test = frame[frame["split"] == "test"]
+    wrong = test[test["label"] != test["prediction"]]["name"].tolist()
+    assert [w["name"] for w in chosen["misclassified"]["best"]["images"]] == wrong
     by_lr = pd.read_csv(root / "out/by_lr.csv")
     assert list(by_lr["lr"]) == sorted(LRS) and {"scratch", "probe", "finetune", "xgboost"} <= set(by_lr.columns)
-    wide = pd.read_csv(root / "out/pred.csv")
-    assert len(wide) == 16 and {"probe-0.01", "finetune-0.001", "xgboost"} <= set(wide.columns)
-    assert (root / "out/best.png").stat().st_size > 1000 and (root / "out/worst.png").exists()
 
 
 def test_missing_weights_stop_the_finetune_stage_with_one_line(workdir, stage, tmp_path):

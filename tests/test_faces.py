@@ -6,7 +6,7 @@ from PIL import Image
 from nnrepro import faces
 from nnrepro.errors import UserError
 
-SIZES = {"train": 24, "val": 8, "test": 8}
+SIZES = {"train": 24, "validation": 8, "test": 8}
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,8 @@ def test_splits_are_balanced_uint8_of_the_requested_size(data):
         images, labels = data[split]["images"], data[split]["labels"]
         assert images.dtype == torch.uint8 and images.shape == (n, 3, 16, 16)
         assert int(labels.sum()) == n // 2 and len(set(data[split]["names"])) == n
-        assert all(name.startswith(f"{split}/{faces.CLASSES[y]}/") for name, y in zip(data[split]["names"], labels))
+        folder = faces.FOLDERS[split]  # the course layout: val/ holds the validation split
+        assert all(name.startswith(f"{folder}/{faces.CLASSES[y]}/") for name, y in zip(data[split]["names"], labels))
 
 
 def _nyquist_peak(images: torch.Tensor) -> torch.Tensor:
@@ -41,7 +42,7 @@ def _nyquist_peak(images: torch.Tensor) -> torch.Tensor:
 
 
 def test_fakes_carry_an_upsampling_fingerprint():
-    data = faces.generate({"train": 200, "val": 2, "test": 2}, 32, seed=0)["train"]
+    data = faces.generate({"train": 200, "validation": 2, "test": 2}, 32, seed=0)["train"]
     peak, labels = _nyquist_peak(data["images"]), data["labels"]
     real, fake = peak[labels == 0], peak[labels == 1]
     assert fake.median() > 5 * real.median()
@@ -59,12 +60,12 @@ def test_write_makes_the_course_layout_and_a_cache(tmp_path, data):
 
 def _user_folder(root, size=20, per_class=2):
     rng = np.random.default_rng(0)
-    for split in faces.SPLITS:
+    for folder in faces.FOLDERS.values():
         for cls in faces.CLASSES:
-            (root / split / cls).mkdir(parents=True)
+            (root / folder / cls).mkdir(parents=True)
             for i in range(per_class):
                 pixels = rng.integers(0, 256, (size, size + 4, 3), dtype=np.uint8)
-                Image.fromarray(pixels).save(root / split / cls / f"{i}.jpg")
+                Image.fromarray(pixels).save(root / folder / cls / f"{i}.jpg")
     return root
 
 
@@ -99,7 +100,7 @@ def test_bad_folders_stop_with_one_line_naming_the_path(tmp_path, damage, expect
 
 
 def test_prepare_faces_stage_end_to_end_and_failure_keeps_outputs(tmp_path, stage, repo_params):
-    params = {**repo_params, "faces": {**repo_params["faces"], "n_train": 8, "n_val": 4, "n_test": 4,
+    params = {**repo_params, "faces": {**repo_params["faces"], "n_train": 8, "n_validation": 4, "n_test": 4,
                                        "image_size": 16}}
     assert stage("prepare_faces.py", ["--out", "data/faces"], tmp_path, params).returncode == 0
     cache = tmp_path / "data" / "faces" / faces.CACHE

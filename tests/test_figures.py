@@ -1,10 +1,14 @@
-"""Each report figure on tiny synthetic results: the file exists, is a PNG, and draws the right series."""
+"""Every report figure on tiny synthetic results: a PNG that draws the series it promises; the stage end to end."""
 
 import numpy as np
 import pytest
+from matplotlib.collections import PolyCollection
 
 import synthetic_results as synth
-from nnrepro import figures, results
+from nnrepro import figures, params, readback
+
+PNG = b"\x89PNG\r\n\x1a\n"
+DPI = synth.PARAMS["figures"]["dpi"]
 
 
 @pytest.fixture(scope="module")
@@ -12,84 +16,181 @@ def tree(tmp_path_factory):
     return synth.build(tmp_path_factory.mktemp("results"))
 
 
-def png(path):
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
-    return data
+@pytest.fixture(scope="module")
+def data(tree) -> dict:
+    """What stages/figures.py hands render_all, read back through readback from dvc.yaml's paths."""
+    paths = synth.stage_paths("figures", tree)
+    (_, evaluate), (sine_metrics, sine_folder) = paths["evaluate"], paths["mlp_sine"]
+    return {
+        "facts": readback.facts(paths, params.Params(synth.PARAMS)),
+        "boundaries": {**{r: readback.boundary(evaluate / f"{r}_boundary.npz") for r in ("best", "worst")},
+                       **{n: readback.boundary(sine_folder / f"{n}_boundary.npz") for n in ("xy", "sine")}},
+        "sine": readback.read_json(sine_metrics),
+        "europe": readback.europe(*paths["europe"]),
+        "faces": readback.images(paths["faces"])["test"],
+    }
 
 
-def labels(ax):
-    return [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")]
+@pytest.fixture(scope="module")
+def rendered(data, tmp_path_factory) -> tuple:
+    """(folder, {name: Figure}) of one render_all."""
+    out = tmp_path_factory.mktemp("figures")
+    return out, figures.render_all(data, out, DPI)
 
 
-def test_lr_sweep_one_line_per_lr_and_diverged_run_dashed(tree, tmp_path):
-    sweep = results.lr_sweep(tree / "metrics/mlp_lr", tree / "plots/mlp_lr", synth.PARAMS)
-    fig = figures.lr_sweep(sweep[False], "sweep", tmp_path / "a.png")
-    png(tmp_path / "a.png")
-    ax = fig.axes[0]
-    assert labels(ax) == ["lr=1 (diverged)", "lr=0.01", "lr=0.0001"]
-    assert ax.get_lines()[0].get_linestyle() == "--" and ax.get_legend() is not None
-    assert ax.get_title() == "sweep" and ax.get_xlabel() == "epoch"
+def is_png(path) -> bool:
+    return path.read_bytes()[:8] == PNG
 
 
-def test_same_series_same_colour_across_figures(tree, tmp_path):
-    sweep = results.lr_sweep(tree / "metrics/mlp_lr", tree / "plots/mlp_lr", synth.PARAMS)
-    plain = figures.lr_sweep(sweep[False], "a", tmp_path / "a.png").axes[0]
-    bn = figures.lr_sweep(sweep[True], "b", tmp_path / "b.png").axes[0]
-    colour = {l.get_label().split(" ")[0]: l.get_color() for l in plain.get_lines() if l.get_label()[0] != "_"}
-    assert colour == {l.get_label(): l.get_color() for l in bn.get_lines()}
+def labelled(ax) -> list:
+    return [line for line in ax.get_lines() if not line.get_label().startswith("_")]
 
 
-def test_split_losses_and_batch_pairs(tree, tmp_path):
-    long = results.named_runs(tree / "metrics/mlp_long.json", tree / "plots/mlp_long")
-    fig = figures.split_losses(long["plain"]["history"], "long", tmp_path / "l.png")
-    assert labels(fig.axes[0]) == ["train", "validation", "test"]
-    pairs = results.batch_pairs(tree / "metrics/mlp_batch.json", tree / "plots/mlp_batch",
-                                tree / "timings/mlp_batch.json")
-    fig = figures.batch_pairs(pairs, "test/acc", "accuracy", "pairs", tmp_path / "p.png")
-    assert len(labels(fig.axes[0])) == 3 and labels(fig.axes[0])[0] == "batch 1, 1 epoch(s)"
-    fig = figures.seconds_per_epoch(pairs, tmp_path / "s.png")
-    assert [p.get_height() for p in fig.axes[0].patches] == [50.0, 5.0, 0.5]
-    for name in ("l", "p", "s"):
-        png(tmp_path / f"{name}.png")
+def labels(ax) -> list:
+    return [line.get_label() for line in labelled(ax)]
 
 
-def test_gradients_log_scale_with_zeros_on_a_floor(tmp_path):
-    variants = {"plain": {0: np.array([0.0, 0.0, 1e-9]), 9: np.array([1e-2, 1e-1, 1.0])},
-                "residual": {0: np.array([1e-3, 1e-3, 1e-3]), 9: np.array([1e-2, 1e-2, 1e-2])}}
-    fig = figures.gradients(variants, "Fig. 13", tmp_path / "g.png")
-    png(tmp_path / "g.png")
-    plain, residual = fig.axes
-    assert plain.get_yscale() == "log" and len(labels(plain)) == 2 and len(labels(residual)) == 2
-    assert labels(plain)[0] == "layer 0 (2 of 3 epochs exactly 0)"
-    floor = figures.gradient_floor(variants)
-    assert floor == pytest.approx(1e-10)
-    assert np.allclose(plain.get_lines()[0].get_ydata()[:2], floor)  # zeros drawn, at the floor
+def test_render_all_draws_every_captioned_figure_as_a_png(rendered):
+    out, drawn = rendered
+    assert set(drawn) == set(figures.CAPTIONS)
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{name}.png" for name in figures.CAPTIONS)
+    assert all(is_png(out / f"{name}.png") for name in figures.CAPTIONS)
 
 
-def test_cnn_accuracy_one_line_per_baseline_and_xgboost_reference(tree, tmp_path):
-    cnn = results.cnn_cells(tree / "metrics/cnn", tree / "metrics/xgboost.json", synth.PARAMS)
-    fig = figures.cnn_accuracy(cnn["cells"], cnn["xgboost"], tmp_path / "c.png")
-    png(tmp_path / "c.png")
-    assert labels(fig.axes[0]) == ["scratch", "probe", "finetune", "XGBoost", "chance"]
-    assert fig.axes[0].get_xscale() == "log"
+@pytest.mark.parametrize("name, expected", [
+    ("fig01_lr_sweep", ["lr=1 (diverged)", "lr=0.01", "lr=0.0001"]),
+    ("fig03_lr_sweep_batchnorm", ["lr=1", "lr=0.01", "lr=0.0001"]),
+])
+def test_lr_sweep_one_line_per_lr_on_a_log_loss_axis(rendered, name, expected):
+    ax = rendered[1][name].axes[0]
+    assert labels(ax) == expected and ax.get_yscale() == "log"
+    assert [line.get_linestyle() == "--" for line in labelled(ax)] == ["diverged" in e for e in expected]
 
 
-def test_accuracy_slice_boundaries_and_faces(tree, tmp_path):
-    ev = results.evaluation(tree / "metrics/evaluate.json", tree / "plots/evaluate", boundaries=True)
-    fig = figures.accuracy_slice(ev["acc_vs_depth"], "depth", "width 16", "acc", tmp_path / "d.png")
-    assert labels(fig.axes[0]) == ["validation", "test"] and len(fig.axes[0].get_lines()[0].get_xdata()) == 2
-    europe = results.europe_test(tree / "data/europe/outlines.json", tree / "data/europe/test.csv")
-    sine = results.sine_boundaries(tree / "metrics/mlp_sine.json", tree / "plots/mlp_sine")
-    fig = figures.boundaries(sine, europe["points"], europe["outlines"], "features", tmp_path / "b.png")
-    assert len(fig.axes) == 2 and "test accuracy 0.900" in fig.axes[1].get_title()
-    from nnrepro import faces
+def test_diverged_run_stops_where_it_diverged_and_is_marked(rendered):
+    ax = rendered[1]["fig01_lr_sweep"].axes[0]
+    diverged = labelled(ax)[0]
+    assert list(diverged.get_xdata()) == [1.0, 2.0]  # its third evaluation was NaN: not drawn
+    marks = [line for line in ax.get_lines() if line.get_marker() == "x"]
+    assert len(marks) == 1 and list(marks[0].get_xdata()) == [2.0]
 
-    fig = figures.faces_samples(faces.load_cache(tree / "data/faces/cache.pt")["test"], tmp_path / "f.png",
-                                per_class=3)
-    assert labels(fig.axes[-1]) == ["real", "fake"] and len(fig.axes) == 6 + 3
-    for name in ("d", "b", "f"):
-        png(tmp_path / f"{name}.png")
+
+@pytest.mark.parametrize("name", ["fig02_long_run", "fig04_long_run_batchnorm", "fig07_best_grid_loss",
+                                  "fig09_worst_grid_loss"])
+def test_split_losses_draw_train_validation_test_each_with_its_own_linestyle(rendered, name):
+    ax = rendered[1][name].axes[0]
+    assert labels(ax) == ["train", "validation", "test"]
+    assert len({line.get_linestyle() for line in labelled(ax)}) == 3
+    assert len({len(line.get_xdata()) for line in labelled(ax)}) == 1
+
+
+def test_grid_loss_titles_name_the_chosen_cells(rendered):
+    assert "d6-w32" in rendered[1]["fig07_best_grid_loss"].axes[0].get_title()
+    assert "d1-w16" in rendered[1]["fig09_worst_grid_loss"].axes[0].get_title()
+
+
+@pytest.mark.parametrize("name", ["fig05_batch_test_accuracy", "fig06_batch_test_loss"])
+def test_every_batch_pair_has_a_point_at_the_first_evaluation(rendered, name):
+    ax = rendered[1][name].axes[0]
+    assert labels(ax) == ["batch 1, 1 epoch(s)", "batch 16, 1 epoch(s)", "batch 128, 3 epoch(s)"]
+    assert [line.get_xdata()[0] for line in labelled(ax)] == [0.25] * 3  # initial values compare
+    assert [line.get_xdata()[-1] for line in labelled(ax)] == [1.0, 1.0, 3.0]
+    diamonds = [line for line in ax.get_lines() if line.get_marker() == "D"]
+    assert [list(d.get_xdata()) for d in diamonds] == [[0.25]] * 3
+    assert ax.get_xscale() == "log"
+
+
+@pytest.mark.parametrize("name, axis, values, at", [
+    ("fig11_acc_vs_depth", "depth", [1, 2, 6, 10], "width 16"),
+    ("fig12_acc_vs_width", "width", [8, 16, 32, 64], "depth 6"),
+])
+def test_accuracy_slices_hold_the_other_axis_at_the_evaluate_stage_value(rendered, name, axis, values, at):
+    ax = rendered[1][name].axes[0]
+    assert labels(ax) == ["train", "validation", "test"] and at in ax.get_title()
+    assert len({line.get_linestyle() for line in labelled(ax)}) == 3
+    fixed = {"depth": synth.PARAMS["mlp"]["width"], "width": synth.PARAMS["mlp"]["depth"]}[axis]
+    cells = [(v, fixed) if axis == "depth" else (fixed, v) for v in values]
+    for i, line in enumerate(labelled(ax)):
+        assert list(line.get_xdata()) == values
+        assert list(line.get_ydata()) == pytest.approx([synth.grid_accuracy(*c)[i] for c in cells])
+
+
+def test_gradients_plain_beside_residual_on_log_axes(rendered):
+    top_plain, top_residual, dead_plain, dead_residual = rendered[1]["fig13_gradients"].axes
+    assert "plain" in top_plain.get_title() and "residual" in top_residual.get_title()
+    assert "plain" in dead_plain.get_title() and "residual" in dead_residual.get_title()
+    layers = synth.PARAMS["grad_probe"]["layers"]
+    for ax in (top_plain, top_residual):
+        assert ax.get_yscale() == "log"
+        assert len(labelled(ax)) == len(layers)
+        bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+        assert len(bands) == len(layers)  # a min-max band over seeds per layer
+
+
+def test_gradient_zeros_drawn_at_the_floor_and_counted_in_the_legend(rendered):
+    top_plain, top_residual = rendered[1]["fig13_gradients"].axes[:2]
+    floor = 1e-10  # a decade below the smallest positive squared norm (1e-9)
+    assert labels(top_plain)[0] == "layer 0 (6 of 9 values exactly 0)"
+    assert [t.get_text() for t in top_plain.get_legend().get_texts()][0] == labels(top_plain)[0]
+    # median over the 3 seeds of layer 0: 0, 0, then 1e-9; the zeros sit on the floor, not off the axis
+    assert list(labelled(top_plain)[0].get_ydata()) == pytest.approx([floor, floor, 1e-9])
+    assert any(list(line.get_ydata()) == [floor, floor] for line in top_plain.get_lines())  # the floor line
+    assert not any("exactly 0" in label for label in labels(top_residual))
+
+
+def test_dead_fraction_panels_stay_in_zero_one(rendered):
+    for ax in rendered[1]["fig13_gradients"].axes[2:]:
+        assert ax.get_yscale() == "linear"
+        low, high = ax.get_ylim()
+        assert low <= 0 and high >= 1
+        assert all(0 <= y <= 1 for line in labelled(ax) for y in line.get_ydata())
+
+
+def test_gradient_floor_is_a_decade_under_the_smallest_positive_value():
+    assert figures.gradient_floor([np.array([0.0, 3e-7]), np.array([2e-3])]) == pytest.approx(1e-8)
+    assert figures.gradient_floor([np.zeros(4)]) == pytest.approx(1e-12)  # nothing positive: a fixed floor
+
+
+def test_cnn_accuracy_one_line_per_baseline_plus_xgboost_and_chance(rendered):
+    ax = rendered[1]["fig14_cnn_lr"].axes[0]
+    assert labels(ax) == ["scratch", "probe", "finetune", "XGBoost", "chance"]
+    lines = dict(zip(labels(ax), labelled(ax)))
+    assert set(lines["XGBoost"].get_ydata()) == {synth.XGBOOST["test_acc"]}
+    assert set(lines["chance"].get_ydata()) == {0.5}
+    assert ax.get_xscale() == "log"
+    assert list(lines["probe"].get_xdata()) == sorted(synth.PARAMS["cnn"]["lrs"])
+    crosses = [line for line in ax.get_lines() if line.get_marker() == "x" and len(line.get_xdata())]
+    assert [list(c.get_xdata()) for c in crosses] == [[0.1]]  # the diverged fine-tune cell
+
+
+def test_boundary_figures_one_map_per_model(rendered, data):
+    drawn = rendered[1]
+    assert "d6-w32" in drawn["fig08_best_grid_boundary"].axes[0].get_title()
+    assert "d1-w16" in drawn["fig10_worst_grid_boundary"].axes[0].get_title()
+    sine = drawn["fig16_sine_boundaries"].axes
+    assert sorted(ax.get_title() for ax in sine) == [
+        f"{name} features (test accuracy {data['sine'][name]['final_test_acc']:.3f})" for name in ("sine", "xy")]
+    assert all(len(ax.get_images()) == 1 for ax in sine)
+
+
+def test_heatmap_marks_the_diverged_cell(rendered):
+    texts = [t.get_text() for t in rendered[1]["fig15_grid_heatmap"].axes[0].texts]
+    assert len(texts) == 16 and texts.count("—") == 1  # d1-w64 diverged
+
+
+def test_faces_samples_show_both_classes_and_their_spectra(rendered):
+    fig = rendered[1]["fig17_faces_samples"]
+    assert labels(fig.axes[-1]) == ["real", "fake"]
+    titles = [ax.get_title() for ax in fig.axes]
+    assert any("real" in t for t in titles) and any("fake" in t for t in titles)
+
+
+@pytest.mark.parametrize("rank, cell, count", [("best", "finetune-0.0001", 1), ("worst", "scratch-0.001", 3)])
+def test_misclassified_grid_titled_with_its_count(rendered, data, rank, cell, count):
+    fig = rendered[1][f"misclassified_{rank}"]
+    assert data["facts"]["cnn"]["selection"]["misclassified"][rank]["cell"] == cell
+    assert fig.get_suptitle() == f"{cell} ({rank} model): {count} of 8 test images misclassified"
+    assert sum(len(ax.get_images()) for ax in fig.axes) == count
 
 
 def test_power_spectrum_sees_high_frequencies():
@@ -99,38 +200,17 @@ def test_power_spectrum_sees_high_frequencies():
     assert high(checker) > high(smooth)
 
 
-def test_render_all_draws_every_captioned_figure(tree, tmp_path):
-    from nnrepro import faces
-
-    data = {
-        "lr_sweep": results.lr_sweep(tree / "metrics/mlp_lr", tree / "plots/mlp_lr", synth.PARAMS),
-        "long": results.named_runs(tree / "metrics/mlp_long.json", tree / "plots/mlp_long"),
-        "batch": results.batch_pairs(tree / "metrics/mlp_batch.json", tree / "plots/mlp_batch",
-                                     tree / "timings/mlp_batch.json"),
-        "evaluation": results.evaluation(tree / "metrics/evaluate.json", tree / "plots/evaluate", True),
-        "gradients": results.gradient_norms(tree / "plots/grad_probe"),
-        "sine": results.sine_boundaries(tree / "metrics/mlp_sine.json", tree / "plots/mlp_sine"),
-        "europe": results.europe_test(tree / "data/europe/outlines.json", tree / "data/europe/test.csv"),
-        "cnn": results.cnn_cells(tree / "metrics/cnn", tree / "metrics/xgboost.json", synth.PARAMS),
-        "faces": faces.load_cache(tree / "data/faces/cache.pt")["test"],
-    }
-    drawn = figures.render_all(data, tmp_path, dpi=30)
-    assert set(drawn) == set(figures.CAPTIONS)
-    assert sorted(p.name for p in tmp_path.glob("*.png")) == sorted(f"{n}.png" for n in figures.CAPTIONS)
-    for fig in drawn.values():
-        assert all(ax.get_title() or not ax.get_xlabel() for ax in fig.axes)
-    first = (tmp_path / "fig01_lr_sweep.png").read_bytes()
-    figures.render_all(data, tmp_path, dpi=30)
-    assert (tmp_path / "fig01_lr_sweep.png").read_bytes() == first  # no timestamps: reruns are identical
-
-
-def test_figures_stage_end_to_end(tree, stage):
-    result = stage("figures.py", synth.stage_args("figures"), tree, synth.PARAMS)
+def test_figures_stage_end_to_end_matches_render_all_byte_for_byte(tree, rendered, stage):
+    result = stage("figures.py", synth.stage_args("figures"), tree, None)
     assert result.returncode == 0, result.stderr
-    assert len(list((tree / "plots/figures").glob("fig*.png"))) == len(figures.CAPTIONS)
+    for name in figures.CAPTIONS:  # another process, the same bytes: no timestamp or version in a PNG
+        assert (tree / "plots/figures" / f"{name}.png").read_bytes() == (rendered[0] / f"{name}.png").read_bytes()
 
 
-def test_figures_stage_missing_input_is_one_line(tree, stage, tmp_path):
-    result = stage("figures.py", synth.stage_args("figures"), tmp_path, synth.PARAMS)
+def test_figures_stage_missing_input_is_one_error_line_and_writes_nothing(tree, stage):
+    swap = {"plots/grad_probe": "plots/nowhere", "plots/figures": "plots/figures_not_written"}
+    result = stage("figures.py", [swap.get(a, a) for a in synth.stage_args("figures")], tree, None)
     lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2 and len(lines) == 1 and "is missing: run `dvc repro`" in lines[0]
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and "plots/nowhere/probe.json" in lines[0]
+    assert not (tree / "plots/figures_not_written").exists()

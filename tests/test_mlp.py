@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nnrepro import gradients, runs, train
+from nnrepro import gradients, train
 from nnrepro.mlp import MLP
 
 
@@ -67,8 +67,8 @@ def test_history_has_one_row_per_evaluation_with_every_key():
     assert [r["epoch"] for r in history] == [1.0, 2.0, 3.0]
     assert set(history[0]) == {"epoch", "train_loss", "train_acc", "validation_loss", "validation_acc",
                                "test_loss", "test_acc", "seconds", "diverged"}
-    inner = train.train(MLP(2, 8, 5), data, lr=0.01, epochs=1, batch_size=10, seed=0, evals_per_epoch=4)
-    assert [r["epoch"] for r in inner] == [0.25, 0.5, 0.75, 1.0]
+    inner = train.train(MLP(2, 8, 5), data, lr=0.01, epochs=3, batch_size=10, seed=0, first_epoch_evals=4)
+    assert [r["epoch"] for r in inner] == [0.25, 0.5, 0.75, 1.0, 2.0, 3.0]
 
 
 def test_same_seed_same_history_other_seed_differs():
@@ -87,7 +87,7 @@ def test_divergence_is_recorded_not_raised():
         model.output.weight.fill_(float("nan"))
     history = train.train(model, splits(), lr=0.01, epochs=5, batch_size=50, seed=0)
     assert len(history) == 1 and history[0]["diverged"]
-    summary = runs.summarize(history)
+    summary = train.summarize(history)
     assert summary["diverged"] and summary["final_train_loss"] is None
 
 
@@ -108,8 +108,8 @@ def test_residual_keeps_early_gradients_alive():
     for residual in (False, True):
         torch.manual_seed(0)
         model = MLP(60, 4, 5, residual=residual)
-        _, per_epoch = gradients.train_with_probe(model, data, [0, 59], lr=1e-3, epochs=1, batch_size=128,
-                                                  seed=0)
+        _, per_epoch, _ = gradients.train_with_probe(model, data, [0, 59], lr=1e-3, epochs=1, batch_size=128,
+                                                     seed=0)
         norms[residual] = per_epoch[0][0]
     assert norms[True] > 0 and norms[True] > 1e6 * max(norms[False], 1e-30)
 
@@ -136,3 +136,44 @@ def test_flat_parameter_adam_matches_per_parameter_adam():
             optimizer.step()
     for a, b in zip(flat.parameters(), plain.parameters()):
         assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_dead_fraction_counts_units_zero_on_every_input():
+    x, _ = blobs(256, 5)
+    dead = MLP(3, 8, 5)
+    with torch.no_grad():
+        dead.hidden[1].bias.fill_(-1e6)  # layer 1's units never fire: all dead; layer 0 is untouched
+    alive = MLP(3, 8, 5)
+    with torch.no_grad():
+        for layer in alive.hidden:
+            layer.bias.fill_(1e6)  # every unit positive on every input
+    assert gradients.dead_fractions(dead, x, [1]).tolist() == [1.0]
+    assert gradients.dead_fractions(alive, x, [0, 1, 2]).tolist() == [0.0, 0.0, 0.0]
+    half = MLP(1, 2, 5)
+    with torch.no_grad():
+        half.hidden[0].weight.zero_()
+        half.hidden[0].bias.copy_(torch.tensor([-1.0, 1.0]))
+    assert gradients.dead_fractions(half, x, [0]).tolist() == [0.5]
+
+
+def test_probe_returns_one_row_per_epoch_and_layer():
+    data = {"train": blobs(256, 5)}
+    torch.manual_seed(0)
+    history, grads, dead = gradients.train_with_probe(MLP(12, 4, 5), data, [0, 6, 11], lr=1e-3, epochs=2,
+                                                      batch_size=64, seed=0)
+    assert len(history) == len(grads) == len(dead) == 2
+    assert all(len(row) == 3 for row in grads + dead)
+    assert all(0.0 <= v <= 1.0 for row in dead for v in row) and all(v >= 0.0 for row in grads for v in row)
+
+
+def test_seed_curves_and_median_table():
+    runs = [{"history": [{"diverged": False, "validation_acc": a}], "grads": [[1.0, 0.0], [3.0, 0.0]],
+             "dead": [[0.0, 1.0], [0.0, 1.0]]} for a in (0.5, 0.25)]
+    runs[1]["grads"] = [[3.0, 0.0], [5.0, 2.0]]
+    curves = gradients.curves(runs)
+    assert curves["final_validation_acc"] == [0.5, 0.25] and curves["diverged"] == [False, False]
+    table = gradients.median_table(curves, [0, 9])
+    assert list(table.columns) == ["epoch", "layer_0", "layer_9"]
+    assert table["layer_0"].tolist() == [2.0, 4.0] and table["layer_9"].tolist() == [0.0, 1.0]
+    summary = gradients.seed_summaries(runs, [0, 1], [0, 9])
+    assert summary["seed1"]["layer_9_grad_sq_norm"] == 2.0 and summary["seed0"]["layer_9_dead_fraction"] == 1.0

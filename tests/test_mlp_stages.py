@@ -15,10 +15,10 @@ TINY = {
     "mlp": {"depth": 2, "width": 8, "features": "xy", "batch_size": 64, "epochs": 2},
     "mlp_lr": {"lrs": [0.01], "batchnorm": [False, True]},
     "mlp_long": {"epochs": 3},
-    "mlp_batch": {"pairs": [[16, 1], [64, 2]], "one_epoch_evals": 4},
+    "mlp_batch": {"pairs": [[16, 1], [64, 2]], "first_epoch_evals": 4},
     "mlp_grid": {"depths": [1, 2], "widths": [8]},
-    "evaluate": {"mesh": 40},
-    "grad_probe": {"depth": 12, "width": 4, "epochs": 2, "batch_size": 64, "layers": [0, 6, 11]},
+    "evaluate": {"select_from": "grid", "mesh": 40},
+    "grad_probe": {"depth": 12, "width": 4, "epochs": 2, "batch_size": 64, "layers": [0, 6, 11], "seeds": 2},
 }
 
 
@@ -32,7 +32,7 @@ def workdir(tmp_path_factory):
 
 def outputs(root, name):
     return ["--data", root / "data", "--live", root / "plots" / name, "--metrics", root / "metrics" / f"{name}.json",
-            "--timings", root / "timings" / f"{name}.json"]
+            "--provenance", root / "provenance" / f"{name}.json", "--timings", root / "timings" / f"{name}.json"]
 
 
 def ok(result):
@@ -44,8 +44,9 @@ def test_mlp_lr_cell(workdir):
     args = ["--lr", 0.01, "--batchnorm", "true", "--model", workdir / "m.pt", *outputs(workdir, "lr")]
     ok(run_stage("mlp_lr.py", args, workdir, TINY))
     metrics = json.loads((workdir / "metrics" / "lr.json").read_text())
-    assert metrics["batchnorm"] is True and metrics["epochs_run"] == 2.0
-    assert 0 <= metrics["final_test_acc"] <= 1 and metrics["provenance"]["seed"] == 0
+    assert metrics["batchnorm"] is True and metrics["epochs_run"] == 2.0 and 0 <= metrics["final_test_acc"] <= 1
+    assert "provenance" not in metrics  # a file of its own: metrics hold only what `dvc exp show` should list
+    assert json.loads((workdir / "provenance" / "lr.json").read_text())["seed"] == 0
     loss = pd.read_csv(workdir / "plots" / "lr" / "plots" / "metrics" / "validation" / "loss.tsv", sep="\t")
     assert list(loss.columns) == ["step", "loss"] and len(loss) == 2
 
@@ -57,12 +58,15 @@ def test_mlp_long_runs_plain_and_batchnorm(workdir):
     assert (workdir / "models" / "batchnorm.pt").exists()
 
 
-def test_mlp_batch_evaluates_inside_one_epoch_runs(workdir):
+def test_mlp_batch_evaluates_inside_every_first_epoch(workdir):
     ok(run_stage("mlp_batch.py", [*outputs(workdir, "batch"), "--models", workdir / "models"], workdir, TINY))
     metrics = json.loads((workdir / "metrics" / "batch.json").read_text())
     assert metrics["b16-e1"]["iterations_per_epoch"] == 42 and metrics["b64-e2"]["iterations_per_epoch"] == 11
     acc = pd.read_csv(workdir / "plots" / "batch" / "b16-e1" / "plots" / "metrics" / "test" / "acc.tsv", sep="\t")
     assert len(acc) == 4
+    epochs = pd.read_csv(workdir / "plots" / "batch" / "b64-e2" / "plots" / "metrics" / "epoch.tsv", sep="\t")
+    assert epochs["epoch"].tolist() == pytest.approx([3 / 11, 6 / 11, 8 / 11, 1.0, 2.0], abs=1e-6)  # steps 3, 6, 8, 11
+    assert (epochs["epoch"] < 1).sum() == 3  # every pair is evaluated inside its first epoch
     timings = json.loads((workdir / "timings" / "batch.json").read_text())
     assert timings["b16-e1_seconds_per_epoch"] > 0
 
@@ -72,10 +76,12 @@ def test_grid_then_evaluate_picks_best_and_worst(workdir):
         cell = f"d{depth}-w8"
         args = ["--depth", depth, "--width", 8, "--model", workdir / "grid_models" / f"{cell}.pt",
                 "--data", workdir / "data", "--live", workdir / "grid_live" / cell,
-                "--metrics", workdir / "grid_metrics" / f"{cell}.json", "--timings", workdir / "t" / f"{cell}.json"]
+                "--metrics", workdir / "grid_metrics" / f"{cell}.json", "--timings", workdir / "t" / f"{cell}.json",
+                "--provenance", workdir / "p" / f"{cell}.json"]
         ok(run_stage("mlp_grid.py", args, workdir, TINY))
     args = ["--data", workdir / "data", "--grid", workdir / "grid_metrics", workdir / "grid_live",
-            workdir / "grid_models", "--out", workdir / "evaluate", "--metrics", workdir / "evaluate.json"]
+            workdir / "grid_models", "--out", workdir / "evaluate", "--metrics", workdir / "evaluate.json",
+            "--provenance", workdir / "p" / "evaluate.json", "--timings", workdir / "t" / "evaluate.json"]
     ok(run_stage("evaluate.py", args, workdir, TINY))
     summary = json.loads((workdir / "evaluate.json").read_text())
     cells = {c: json.loads((workdir / "grid_metrics" / f"{c}.json").read_text())["final_validation_acc"]
@@ -85,8 +91,8 @@ def test_grid_then_evaluate_picks_best_and_worst(workdir):
     assert mesh["labels"].shape == (len(mesh["lat"]), 40) and mesh["labels"].max() < 33
     assert len(pd.read_csv(workdir / "evaluate" / "acc_vs_depth.csv")) == 2
     assert list(pd.read_csv(workdir / "evaluate" / "acc_vs_width.csv")["width"]) == [8]
-    history = pd.read_csv(workdir / "evaluate" / "worst_history.csv")
-    assert {"epoch", "train/loss", "validation/loss", "test/loss"} <= set(history.columns) and len(history) == 2
+    loss = pd.read_csv(workdir / "evaluate" / "worst_history" / "validation" / "loss.tsv", sep="\t")
+    assert len(loss) == 2 and summary["select_from"] == "grid"
 
     missing = {**TINY, "mlp_grid": {"depths": [1, 2, 3], "widths": [8]}}
     result = run_stage("evaluate.py", args, workdir, missing)
@@ -94,12 +100,18 @@ def test_grid_then_evaluate_picks_best_and_worst(workdir):
     assert json.loads((workdir / "evaluate.json").read_text()) == summary
 
 
-def test_grad_probe_records_each_layer_per_epoch(workdir):
+def test_grad_probe_records_each_seed_layer_and_epoch(workdir):
     ok(run_stage("grad_probe.py", [*outputs(workdir, "probe"), "--models", workdir / "models"], workdir, TINY))
     metrics = json.loads((workdir / "metrics" / "probe.json").read_text())
-    assert set(metrics) == {"plain", "residual", "provenance"}
-    layer = workdir / "plots" / "probe" / "residual" / "plots" / "metrics" / "grad_sq_norm" / "layer_0.tsv"
-    assert len(pd.read_csv(layer, sep="\t")) == 2
+    assert set(metrics) == {"plain", "residual"} and set(metrics["plain"]) == {"seed0", "seed1"}
+    curves = json.loads((workdir / "plots" / "probe" / "probe.json").read_text())
+    assert curves["seeds"] == [0, 1] and curves["layers"] == [0, 6, 11] and curves["depth"] == 12
+    grads, dead = curves["residual"]["grad_sq_norm"], curves["residual"]["dead_fraction"]
+    assert [len(g) for g in grads] == [2, 2] and all(len(epoch) == 3 for seed in dead for epoch in seed)
+    assert grads[0] != grads[1]  # the seeds are different runs
+    median = pd.read_csv(workdir / "plots" / "probe" / "plain_median.csv")
+    assert list(median.columns) == ["epoch", "layer_0", "layer_6", "layer_11"] and len(median) == 2
+    assert (workdir / "models" / "residual-seed1.pt").exists()
 
 
 def test_mlp_sine_draws_both_boundaries(workdir):
@@ -137,8 +149,8 @@ def test_bad_parameters_stop_with_one_line(workdir, section, change, expected):
 
 
 @pytest.mark.parametrize("params_change, expected", [
-    ({"mlp_batch": {"pairs": [], "one_epoch_evals": 4}}, "mlp_batch.pairs must be a non-empty list"),
-    ({"mlp_batch": {"pairs": [[0, 1]], "one_epoch_evals": 4}}, "mlp_batch.pairs batch size must be an integer >= 1"),
+    ({"mlp_batch": {"pairs": [], "first_epoch_evals": 4}}, "mlp_batch.pairs must be a non-empty list"),
+    ({"mlp_batch": {"pairs": [[0, 1]], "first_epoch_evals": 4}}, "mlp_batch.pairs batch size must be an integer >= 1"),
     ({"grad_probe": {**TINY["grad_probe"], "layers": [0, 40]}}, "grad_probe.layers has 40, outside 0..11"),
 ])
 def test_bad_lists(workdir, params_change, expected):

@@ -5,6 +5,7 @@ back); a second from-scratch run in another copy with its own cache runs beside 
 """
 
 import json
+import shlex
 import subprocess
 import threading
 import time
@@ -15,6 +16,7 @@ import yaml
 
 import pipeline_helpers as h
 from conftest import ROOT
+from dvc_checks import closure, params_mismatches
 
 pytestmark = pytest.mark.slow
 OUTPUT_FOLDERS = sorted(h.output_roots())
@@ -46,10 +48,12 @@ def pipeline(tmp_path_factory):
     log = (twin / ".." / "twin-repro.log").resolve().open("w")
     twin_run = subprocess.Popen([str(h.BIN / "dvc"), "repro"], cwd=twin, env=h.env(), stdout=log,
                                 stderr=subprocess.STDOUT)
+    params_log = tmp_path_factory.mktemp("params_log")  # each stage process writes the params keys it read here
     try:
-        first = h.dvc(repo, "repro")
+        first = h.dvc(repo, "repro", env={**h.env(), "NNREPRO_PARAMS_LOG": str(params_log)})
         h.commit(repo, "baseline results")
-        yield {"repo": repo, "first": first, "baseline": snapshot(repo), "twin": twin, "twin_run": twin_run}
+        yield {"repo": repo, "first": first, "baseline": snapshot(repo), "twin": twin, "twin_run": twin_run,
+               "params_log": params_log}
     finally:
         if twin_run.poll() is None:
             twin_run.kill()
@@ -61,10 +65,49 @@ def test_repro_runs_every_stage_and_writes_every_declared_output(pipeline):
     repo, graph = pipeline["repo"], h.stages(pipeline["repo"])
     assert h.ran(pipeline["first"]) == set(graph)
     declared = {out for _, _, outs in graph.values() for out in outs}
-    assert {"metrics/evaluate.json", "metrics/cnn_evaluate.json", "data/europe"} <= declared
+    assert {"metrics/evaluate.json", "metrics/claims.json", "data/europe"} <= declared
     missing = sorted(out for out in declared if not (repo / out).exists())
     assert not missing, f"declared outputs not written: {missing}"
     assert all(any((repo / out).iterdir()) for out in declared if (repo / out).is_dir())
+
+
+def params_read(log: Path, commands: dict) -> dict[str, set]:
+    """stage -> params keys its process read, matched by command line (the accessor's log, one file a process)."""
+    by_argv = {tuple(shlex.split(cmd)[1:]): name for name, cmd in commands.items()}
+    read = {}
+    for file in log.glob("*.json"):
+        record = json.loads(file.read_text())
+        read.setdefault(by_argv[tuple(record["argv"])], set()).update(record["keys"])
+    return read
+
+
+def test_every_stage_declares_exactly_the_params_it_reads(pipeline):
+    from dvc.repo import Repo
+
+    repo = pipeline["repo"]
+    with Repo(str(repo)) as dvc_repo:
+        commands = {stage.name: stage.cmd for stage in dvc_repo.index.stages}
+    declared = {name: keys for name, (keys, _, _) in h.stages(repo).items()}
+    read = params_read(pipeline["params_log"], commands)
+    assert {"prepare_europe", "mlp_long", "report", "cnn_probe@0.01"} <= set(read)
+    assert params_mismatches(read, declared) == []
+
+
+def test_editing_a_module_reruns_exactly_the_stages_importing_it(pipeline):
+    repo = pipeline["repo"]
+    commands = yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]
+    try:
+        for module in ("europe.py", "report.py"):
+            with (repo / "src" / "nnrepro" / module).open("a") as handle:
+                handle.write("\n# an edit\n")
+            changed = set(json.loads(h.dvc(repo, "status", "--json").stdout))
+            importers = {name for name, stage in commands.items()
+                         if repo / "src" / "nnrepro" / module in closure(repo / stage["cmd"].split()[1], repo / "src")}
+            assert {c.split("@")[0] for c in changed} == importers, module
+            h.sh(repo, "git", "checkout", "--", "src")
+        assert importers == {"report"}  # the Markdown of the report retrains nothing
+    finally:
+        restore(repo)
 
 
 def test_second_repro_runs_nothing_and_status_is_clean(pipeline):

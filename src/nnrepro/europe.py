@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from nnrepro.errors import UserError, warn
 
@@ -208,21 +207,27 @@ def check_all_classes(path, labels: np.ndarray) -> None:
         raise UserError(f"{path} has no point of class {names}{more}: every class needs training points")
 
 
-def load_tensors(path) -> tuple[torch.Tensor, torch.Tensor]:
+def load_tensors(path):
     """A validated split as (float32 [n, 2] longitude/latitude, int64 [n] labels)."""
+    import torch
+
     frame = read_split(path)
     x = torch.tensor(frame[["long", "lat"]].to_numpy(), dtype=torch.float32)
     return x, torch.tensor(frame["country"].to_numpy(), dtype=torch.int64)
 
 
-def split_files(cfg: dict, seed: int) -> dict[str, str]:
-    """The three CSV texts, from the embedded generator or from a user's validated files."""
-    from nnrepro import params
+def load_splits(data_dir, device) -> dict:
+    """The three splits as tensors on `device`: the whole data set stays there for training."""
+    return {split: tuple(t.to(device) for t in load_tensors(Path(data_dir) / f"{split}.csv")) for split in SPLITS}
 
-    source = params.choice(cfg.get("source"), "europe.source", ["embedded", "csv"])
+
+def split_files(config, seed: int) -> dict[str, str]:
+    """The three CSV texts, from the embedded generator or from a user's validated files (params: europe.*)."""
+    source = config.choice("europe.source", ["embedded", "csv"])
+    csv_dir = config.text("europe.csv_dir")
+    sizes = {s: config.integer(f"europe.n_{s}", NUM_CLASSES) for s in SPLITS}  # read either way: DVC declares them
     if source == "csv":
-        return _user_files(cfg.get("csv_dir") or "")
-    sizes = {s: params.integer(cfg.get(f"n_{s}"), f"europe.n_{s}", NUM_CLASSES) for s in SPLITS}
+        return _user_files(csv_dir)
     return {split: to_csv_text(frame) for split, frame in generate(sizes, seed).items()}
 
 

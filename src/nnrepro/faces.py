@@ -11,7 +11,8 @@ import torch.nn.functional as F
 
 from nnrepro.errors import UserError
 
-SPLITS = ("train", "val", "test")
+SPLITS = ("train", "validation", "test")
+FOLDERS = {"train": "train", "validation": "val", "test": "test"}  # the course layout's folder of each split
 CLASSES = ("0_real", "1_fake")  # label = index
 CACHE = "cache.pt"
 # Photographs that ship inside wheels (scikit-image's data folder); drawings, text and tiny images left out.
@@ -103,7 +104,7 @@ def generate(sizes: dict, size: int, seed: int) -> dict:
         n = sizes[split]
         labels = np.repeat([0, 1], [n - n // 2, n // 2])
         images = [render(photos[rng.integers(len(photos))], size, bool(y), rng) for y in labels]
-        names = [f"{split}/{CLASSES[y]}/{i:05d}.png" for i, y in enumerate(labels)]
+        names = [f"{FOLDERS[split]}/{CLASSES[y]}/{i:05d}.png" for i, y in enumerate(labels)]
         data[split] = {"images": torch.stack(images), "labels": torch.tensor(labels), "names": names}
     return data
 
@@ -144,13 +145,13 @@ def list_folder(image_dir) -> dict:
     if not str(image_dir) or not root.is_dir():
         raise UserError(
             f"faces.image_dir {str(image_dir)!r} is not a folder: set it in params.yaml to a folder holding "
-            f"{'/, '.join(SPLITS)}/, each with {' and '.join(CLASSES)}/"
+            f"{'/, '.join(FOLDERS.values())}/, each with {' and '.join(CLASSES)}/"
         )
     files = {}
     for split in SPLITS:
         files[split] = []
         for label, name in enumerate(CLASSES):
-            folder = root / split / name
+            folder = root / FOLDERS[split] / name
             if not folder.is_dir():
                 raise UserError(f"{folder} is missing: the course layout is {{train,val,test}}/{{0_real,1_fake}}/")
             found = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
@@ -167,22 +168,21 @@ def read_folder(image_dir, size: int) -> tuple[dict, dict]:
         images, names = [], []
         for path, label in files:
             images.append(fit(decode(path), size, path))
-            names.append(f"{split}/{CLASSES[label]}/{path.name}")
+            names.append(f"{FOLDERS[split]}/{CLASSES[label]}/{path.name}")
             sources[names[-1]] = path
         labels = torch.tensor([label for _, label in files])
         data[split] = {"images": torch.stack(images), "labels": labels, "names": names}
     return data, sources
 
 
-def build(cfg: dict, seed: int) -> tuple[dict, dict]:
-    """The data from params' `faces` section, and for user folders the source file of each name."""
-    from nnrepro import params
-
-    source = params.choice(cfg.get("source"), "faces.source", ["embedded", "folder"])
-    size = params.integer(cfg.get("image_size"), "faces.image_size", 8)
+def build(config, seed: int) -> tuple[dict, dict]:
+    """The data from params' faces section, and for user folders the source file of each name."""
+    source = config.choice("faces.source", ["embedded", "folder"])
+    image_dir = config.text("faces.image_dir")
+    size = config.integer("faces.image_size", 8)
+    sizes = {s: config.integer(f"faces.n_{s}", 2) for s in SPLITS}  # read either way: DVC declares them
     if source == "folder":
-        return read_folder(cfg.get("image_dir") or "", size)
-    sizes = {s: params.integer(cfg.get(f"n_{s}"), f"faces.n_{s}", 2) for s in SPLITS}
+        return read_folder(image_dir, size)
     return generate(sizes, size, seed), {}
 
 

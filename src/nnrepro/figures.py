@@ -1,5 +1,8 @@
-"""Every figure, as a function of metrics and histories (never of training)."""
+"""Every figure, as a function of the tracked results read back by `readback` (never of training code).
 
+Each figure function takes plain data, saves one PNG and returns the Figure (tests inspect it)."""
+
+import math
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +13,9 @@ from matplotlib.figure import Figure
 from nnrepro import io
 
 DPI = 120
+# Train, validation and test lines of one run overlap late in training: each gets its own dash and marker.
+SPLIT_STYLES = {"train": {"linestyle": "-"}, "validation": {"linestyle": "--", "marker": "o", "markersize": 3},
+                "test": {"linestyle": ":", "marker": "s", "markersize": 3, "markerfacecolor": "none"}}
 
 
 def series_colors(count: int) -> list:
@@ -29,19 +35,152 @@ def save(fig: Figure, path, dpi: int = DPI) -> None:
         fig.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None})
 
 
-def curves(series: dict, title: str, xlabel: str, ylabel: str, path, logy: bool = False,
-           styles: dict | None = None) -> Figure:
-    """One line per series: {label: (x, y)}; NaN/None points are left out (a diverged run ends early)."""
-    fig = Figure(figsize=(7, 4.5))
-    ax = fig.add_subplot()
-    for color, (label, (x, y)) in zip(series_colors(len(series)), series.items()):
-        ax.plot(x, np.asarray(y, dtype=float), label=label, color=color, **(styles or {}).get(label, {}))
+def _axes(ncols: int = 1, nrows: int = 1, size=(7, 4.5), **kw):
+    fig = Figure(figsize=(size[0] * ncols, size[1] * nrows))
+    return fig, fig.subplots(nrows, ncols, squeeze=False, **kw).ravel()
+
+
+def _label(ax, title: str, xlabel: str, ylabel: str, legend: bool = True) -> None:
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
-    if logy:
-        ax.set_yscale("log")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, ncol=2 if len(series) > 8 else 1)
-    save(fig, path)
+    if legend:
+        ax.legend(fontsize=8)
+
+
+def _points(run: dict, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(epoch, value) of one history column, steps without a value left out (a diverged run ends early)."""
+    pairs = [(e, v) for e, v in zip(run["epoch"], run.get(key, [])) if e is not None and v is not None]
+    return np.array([p[0] for p in pairs], dtype=float), np.array([p[1] for p in pairs], dtype=float)
+
+
+def _run_line(ax, x, y, color, label: str, diverged: bool, **style) -> None:
+    """A diverged run is dashed, labelled as such, and marked with an x where it stopped."""
+    if diverged:
+        ax.plot(x, y, color=color, label=f"{label} (diverged)", **{**style, "linestyle": "--"})
+        if len(x):
+            ax.plot(x[-1:], y[-1:], color=color, marker="x", markersize=9, linestyle="none")
+    else:
+        ax.plot(x, y, color=color, label=label, **style)
+
+
+# ------------------------------------------------------------------ the report's figures
+
+def lr_sweep(runs: dict, title: str, path, dpi: int = DPI) -> Figure:
+    """Validation loss per epoch, one line per learning rate; log scale, so a spike does not flatten the rest."""
+    fig, (ax,) = _axes()
+    for color, (lr, run) in zip(series_colors(len(runs)), runs.items()):
+        _run_line(ax, *_points(run, "validation_loss"), color, f"lr={lr:g}", run["diverged"])
+    ax.set_yscale("log")
+    _label(ax, title, "epoch", "validation cross-entropy loss (log scale)")
+    save(fig, path, dpi)
+    return fig
+
+
+def split_losses(run: dict, title: str, path, dpi: int = DPI) -> Figure:
+    """Train, validation and test loss of one run per epoch, each split with its own dash and marker."""
+    fig, (ax,) = _axes()
+    for color, split in zip(series_colors(3), SPLIT_STYLES):
+        _run_line(ax, *_points(run, f"{split}_loss"), color, split, run["diverged"], **SPLIT_STYLES[split])
+    _label(ax, title, "epoch", "cross-entropy loss")
+    save(fig, path, dpi)
+    return fig
+
+
+def batch_pairs(pairs: dict, key: str, ylabel: str, title: str, path, dpi: int = DPI) -> Figure:
+    """One line per (batch size, epochs) pair on a log epoch axis; every pair is evaluated inside its first epoch,
+    so the initial accuracies sit side by side at the left."""
+    fig, (ax,) = _axes()
+    for color, run in zip(series_colors(len(pairs)), pairs.values()):
+        x, y = _points(run, key)
+        _run_line(ax, x, y, color, f"batch {run['batch_size']}, {run['epochs']} epoch(s)", run["diverged"],
+                  marker="o", markersize=3)
+        if len(x):
+            ax.plot(x[:1], y[:1], color=color, marker="D", markersize=7, linestyle="none")
+    ax.set_xscale("log")
+    _label(ax, title + " (diamond: first evaluation)", "epoch (log scale)", ylabel)
+    save(fig, path, dpi)
+    return fig
+
+
+def accuracy_slice(rows: list, axis: str, fixed: str, title: str, path, dpi: int = DPI) -> Figure:
+    """Final train, validation and test accuracy against depth or width, the other held at `fixed`."""
+    fig, (ax,) = _axes()
+    rows = sorted(rows, key=lambda r: r[axis])
+    x = [r[axis] for r in rows]
+    for color, split in zip(series_colors(3), SPLIT_STYLES):
+        y = [np.nan if r[f"final_{split}_acc"] is None else r[f"final_{split}_acc"] for r in rows]
+        ax.plot(x, y, color=color, label=split, **{**SPLIT_STYLES[split], "marker": SPLIT_STYLES[split].get("marker", "o")})
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(x, [str(v) for v in x])
+    _label(ax, f"{title} ({fixed})", axis, "final accuracy")
+    save(fig, path, dpi)
+    return fig
+
+
+def gradient_floor(values: list[np.ndarray]) -> float:
+    """Where exact zeros are drawn on the log axis: a decade below the smallest positive value."""
+    positive = [v[v > 0].min() for v in values if (v > 0).any()]
+    return 10.0 ** (np.floor(np.log10(min(positive))) - 1) if positive else 1e-12
+
+
+def _seed_array(curve: dict, key: str) -> np.ndarray:
+    """[seed, epoch, layer], runs cut to the shortest (a diverged seed stops early)."""
+    epochs = min(len(seed) for seed in curve[key])
+    return np.array([seed[:epochs] for seed in curve[key]], dtype=float)
+
+
+def gradients(probe: dict, path, dpi: int = DPI) -> Figure:
+    """Per probed layer, the median over seeds of the squared gradient norm with its min-max band (top), and the
+    median fraction of dead units (bottom); plain beside residual.
+
+    Exact zeros cannot sit on a log axis: they are drawn on a dotted floor line and the legend counts them.
+    """
+    variants = ("plain", "residual")
+    grads = {v: _seed_array(probe[v], "grad_sq_norm") for v in variants}
+    floor = gradient_floor([g.ravel() for g in grads.values()])
+    fig, axes = _axes(2, 2, size=(6.5, 4.2))
+    for col, variant in enumerate(variants):
+        top, bottom, curve = axes[col], axes[2 + col], probe[variant]
+        dead = _seed_array(curve, "dead_fraction")
+        epochs = np.arange(1, grads[variant].shape[1] + 1)
+        for color, (i, layer) in zip(series_colors(len(curve["layers"])), enumerate(curve["layers"])):
+            values = grads[variant][:, :, i]
+            zeros = int((values <= 0).sum())
+            median = np.median(values, axis=0)
+            label = f"layer {layer}" + (f" ({zeros} of {values.size} values exactly 0)" if zeros else "")
+            top.fill_between(epochs, np.maximum(values.min(0), floor), np.maximum(values.max(0), floor),
+                             color=color, alpha=0.2, linewidth=0)
+            top.plot(epochs, np.maximum(median, floor), color=color, marker="o", markersize=3, label=label)
+            bottom.plot(epochs, np.median(dead[:, :, i], axis=0), color=color, marker="o", markersize=3,
+                        label=f"layer {layer}")
+        top.axhline(floor, color="gray", linestyle=":", linewidth=1)
+        top.set_yscale("log")
+        seeds = len(curve["seeds"])
+        _label(top, f"Fig. 13 {variant}: median of {seeds} seeds, band min-max", "epoch",
+               "squared L2 norm of the weight gradient")
+        bottom.set_ylim(-0.05, 1.05)
+        _label(bottom, f"{variant}: fraction of dead ReLU units (median of {seeds} seeds)", "epoch",
+               "units zero on every sampled input")
+    axes[0].annotate(f"dotted line: exactly 0 (drawn at {floor:.0e})", (0.01, 0.01), xycoords="axes fraction",
+                     fontsize=7, color="gray")
+    save(fig, path, dpi)
+    return fig
+
+
+def cnn_accuracy(cells: dict, xgboost: dict, path, dpi: int = DPI) -> Figure:
+    """Test accuracy per learning rate, one line per CNN baseline; XGBoost and chance as reference lines."""
+    fig, (ax,) = _axes()
+    for color, (baseline, by_lr) in zip(series_colors(len(cells)), cells.items()):
+        lrs = sorted(by_lr)
+        acc = [np.nan if by_lr[lr]["test_acc"] is None else by_lr[lr]["test_acc"] for lr in lrs]
+        ax.plot(lrs, acc, color=color, marker="o", label=baseline)
+        bad = [lr for lr in lrs if by_lr[lr]["diverged"]]
+        ax.plot(bad, [0.5] * len(bad), color=color, marker="x", markersize=10, linestyle="none")
+    ax.axhline(xgboost["test_acc"], color="black", linestyle="--", label="XGBoost")
+    ax.axhline(0.5, color="gray", linestyle=":", label="chance")
+    ax.set_xscale("log")
+    _label(ax, "Fig. 14 CNN test accuracy per learning rate", "Adam learning rate", "test accuracy")
+    save(fig, path, dpi)
     return fig
 
 
@@ -59,20 +198,13 @@ def heatmap(values: np.ndarray, rows: list, cols: list, title: str, row_label: s
     return fig
 
 
-def boundary(mesh: dict, points: tuple, outlines: dict, title: str, path, dpi: int = DPI) -> Figure:
-    """A model's argmax over the mesh, test points on top (same colours), country outlines drawn over it."""
-    fig = Figure(figsize=(8, 7))
-    draw_boundary(fig.add_subplot(), mesh, points, outlines, title)
-    save(fig, path, dpi)
-    return fig
-
-
 def draw_boundary(ax, mesh: dict, points: tuple, outlines: dict, title: str) -> None:
+    """A model's argmax over the mesh, test points on top (same colours), country outlines drawn over it."""
     cmap = class_colormap(33)
     lon, lat = mesh["lon"], mesh["lat"]
     ax.imshow(mesh["labels"], origin="lower", extent=(lon[0], lon[-1], lat[0], lat[-1]), cmap=cmap,
               vmin=-0.5, vmax=32.5, alpha=0.55, interpolation="nearest", aspect="auto")
-    x, y = points
+    x, y = np.asarray(points[0], dtype=float), np.asarray(points[1])
     ax.scatter(x[:, 0], x[:, 1], c=y, cmap=cmap, vmin=-0.5, vmax=32.5, s=2, linewidths=0)
     for rings in outlines.values():
         for ring in rings:
@@ -81,153 +213,11 @@ def draw_boundary(ax, mesh: dict, points: tuple, outlines: dict, title: str) -> 
     ax.set(xlim=(lon[0], lon[-1]), ylim=(lat[0], lat[-1]), xlabel="longitude", ylabel="latitude", title=title)
 
 
-# ------------------------------------------------------------------ the report's figures (stage `figures`)
-# Each takes metrics/histories as loaded by nnrepro.results, saves one PNG and returns the Figure for tests.
-
-SPLIT_COLUMNS = {"train": "train/loss", "validation": "validation/loss", "test": "test/loss"}
-
-
-def _axes(ncols: int = 1, size=(7, 4.5), **kw):
-    fig = Figure(figsize=(size[0] * ncols, size[1]))
-    return fig, fig.subplots(1, ncols, squeeze=False, **kw)[0]
-
-
-def _label(ax, title: str, xlabel: str, ylabel: str, legend: bool = True) -> None:
-    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
-    ax.grid(alpha=0.3)
-    if legend:
-        ax.legend(fontsize=8)
-
-
-def _column(frame, column: str):
-    rows = frame[["epoch", column]].dropna()
-    return rows["epoch"].to_numpy(float), rows[column].to_numpy(float)
-
-
-def _run_line(ax, x, y, color, label: str, diverged: bool) -> None:
-    """A diverged run is dashed, labelled as such, and marked with an x where it stopped."""
-    if diverged:
-        ax.plot(x, y, color=color, linestyle="--", label=f"{label} (diverged)")
-        if len(x):
-            ax.plot(x[-1:], y[-1:], color=color, marker="x", markersize=9, linestyle="none")
-    else:
-        ax.plot(x, y, color=color, label=label)
-
-
-def lr_sweep(runs: dict, title: str, path, dpi: int = DPI) -> Figure:
-    """Validation loss per epoch, one line per learning rate ({lr: {'metrics', 'history'}})."""
-    fig, (ax,) = _axes()
-    for color, (lr, run) in zip(series_colors(len(runs)), runs.items()):
-        _run_line(ax, *_column(run["history"], "validation/loss"), color, f"lr={lr:g}",
-                  bool(run["metrics"].get("diverged")))
-    _label(ax, title, "epoch", "validation cross-entropy loss")
-    save(fig, path, dpi)
-    return fig
-
-
-def split_losses(history, title: str, path, diverged: bool = False, dpi: int = DPI) -> Figure:
-    """Train, validation and test loss of one run per epoch."""
-    fig, (ax,) = _axes()
-    for color, (split, column) in zip(series_colors(3), SPLIT_COLUMNS.items()):
-        _run_line(ax, *_column(history, column), color, split, diverged)
-    _label(ax, title, "epoch", "cross-entropy loss")
-    save(fig, path, dpi)
-    return fig
-
-
-def batch_pairs(pairs: dict, column: str, ylabel: str, title: str, path, dpi: int = DPI) -> Figure:
-    """One line per (batch size, epochs) pair; one-epoch runs were evaluated several times inside the epoch."""
-    fig, (ax,) = _axes()
-    for color, run in zip(series_colors(len(pairs)), pairs.values()):
-        m = run["metrics"]
-        x, y = _column(run["history"], column)
-        _run_line(ax, x, y, color, f"batch {m['batch_size']}, {m['epochs']} epoch(s)", bool(m.get("diverged")))
-    ax.set_xscale("log")
-    _label(ax, title, "epoch (log scale; fractions: evaluations inside the first epoch)", ylabel)
-    save(fig, path, dpi)
-    return fig
-
-
-def accuracy_slice(frame, axis: str, fixed: str, title: str, path, dpi: int = DPI) -> Figure:
-    """Final validation and test accuracy against depth or width, the other held at `fixed`."""
-    fig, (ax,) = _axes()
-    for color, split in zip(series_colors(2), ("validation", "test")):
-        ax.plot(frame[axis], frame[f"final_{split}_acc"], color=color, marker="o", label=split)
-    ax.set_xticks(list(frame[axis]))
-    _label(ax, f"{title} ({fixed})", axis, "accuracy")
-    save(fig, path, dpi)
-    return fig
-
-
-def gradient_floor(variants: dict) -> float:
-    """Where exact zeros are drawn on the log axis: a decade below the smallest positive value."""
-    positive = [v[v > 0].min() for layers in variants.values() for v in layers.values() if (v > 0).any()]
-    return 10.0 ** (np.floor(np.log10(min(positive))) - 1) if positive else 1e-12
-
-
-def gradients(variants: dict, title: str, path, dpi: int = DPI) -> Figure:
-    """Squared gradient norm per epoch of each probed layer, one panel per variant, log scale.
-
-    Exact zeros (dead ReLU units pass no gradient) cannot sit on a log axis: they are drawn as hollow markers
-    on a dotted floor line, and the legend counts them.
-    """
-    floor = gradient_floor(variants)
-    fig, axes = _axes(len(variants), size=(6, 4.5), sharey=True)
-    for ax, (name, layers) in zip(axes, variants.items()):
-        for color, (layer, values) in zip(series_colors(len(layers)), layers.items()):
-            epochs = np.arange(1, len(values) + 1)
-            zeros = values <= 0
-            label = f"layer {layer}" + (f" ({zeros.sum()} of {len(values)} epochs exactly 0)" if zeros.any() else "")
-            ax.plot(epochs, np.where(zeros, floor, values), color=color, marker="o", markersize=3, label=label)
-            if zeros.any():
-                ax.plot(epochs[zeros], np.full(zeros.sum(), floor), color=color, marker="o", markersize=8,
-                        markerfacecolor="none", linestyle="none")
-        ax.axhline(floor, color="gray", linestyle=":", linewidth=1)
-        ax.set_yscale("log")
-        _label(ax, f"{title}: {name}", "epoch", "squared L2 norm of the weight gradient")
-    axes[0].annotate(f"dotted line: exactly 0 (drawn at {floor:.0e})", (0.01, 0.01), xycoords="axes fraction",
-                     fontsize=7, color="gray")
-    save(fig, path, dpi)
-    return fig
-
-
-def cnn_accuracy(cells, xgboost: dict, path, dpi: int = DPI) -> Figure:
-    """Test accuracy per learning rate, one line per CNN baseline; XGBoost and chance as reference lines."""
-    fig, (ax,) = _axes()
-    baselines = list(dict.fromkeys(cells["baseline"]))
-    for color, baseline in zip(series_colors(len(baselines)), baselines):
-        rows = cells[cells["baseline"] == baseline].sort_values("lr")
-        ax.plot(rows["lr"], rows["test_accuracy"], color=color, marker="o", label=baseline)
-        bad = rows[rows["diverged"].fillna(False).astype(bool)]
-        ax.plot(bad["lr"], bad["test_accuracy"], color=color, marker="x", markersize=10, linestyle="none")
-    ax.axhline(xgboost["test_accuracy"], color="black", linestyle="--", label="XGBoost")
-    ax.axhline(0.5, color="gray", linestyle=":", label="chance")
-    ax.set_xscale("log")
-    _label(ax, "CNN test accuracy per learning rate", "Adam learning rate", "test accuracy")
-    save(fig, path, dpi)
-    return fig
-
-
-def boundaries(runs: dict, points: tuple, outlines: dict, title: str, path, dpi: int = DPI) -> Figure:
-    """Decision boundaries side by side: {name: {'metrics', 'boundary'}}."""
-    fig, axes = _axes(len(runs), size=(7, 6.5))
-    for ax, (name, run) in zip(axes, runs.items()):
-        acc = run["metrics"].get("final_test_acc")
-        draw_boundary(ax, run["boundary"], points, outlines,
-                      f"{title}: {name} (test accuracy {acc:.3f})" if acc is not None else f"{title}: {name}")
-    save(fig, path, dpi)
-    return fig
-
-
-def seconds_per_epoch(pairs: dict, path, dpi: int = DPI) -> Figure:
-    """Wall-clock seconds per epoch of each batch size (one bar each, log scale)."""
-    fig, (ax,) = _axes()
-    names = [f"batch {run['metrics']['batch_size']}" for run in pairs.values()]
-    seconds = [run["seconds_per_epoch"] or np.nan for run in pairs.values()]
-    bars = ax.bar(names, seconds, color=series_colors(len(names)))
-    ax.bar_label(bars, fmt="%.3g s", fontsize=8)
-    ax.set_yscale("log")
-    _label(ax, "seconds per epoch by batch size", "batch size", "seconds per epoch (log scale)", legend=False)
+def boundaries(maps: dict, europe: dict, path, dpi: int = DPI) -> Figure:
+    """Decision boundaries side by side: {title: mesh}."""
+    fig, axes = _axes(len(maps), size=(7, 6.5))
+    for ax, (title, mesh) in zip(axes, maps.items()):
+        draw_boundary(ax, mesh, europe["points"], europe["outlines"], title)
     save(fig, path, dpi)
     return fig
 
@@ -250,13 +240,11 @@ def radial_profile(spectrum: np.ndarray) -> np.ndarray:
 
 def faces_samples(split: dict, path, per_class: int = 6, dpi: int = DPI) -> Figure:
     """Sample images of each class with file names, their mean power spectra and radial profiles."""
-    labels = np.asarray(split["labels"])
-    images = np.asarray(split["images"])
-    classes = {0: "real", 1: "fake"}
+    labels, images = np.asarray(split["labels"]), np.asarray(split["images"])
     fig = Figure(figsize=(2 * per_class, 8.5))
     grid = fig.add_gridspec(3, per_class)
     spectra = {}
-    for row, (label, name) in enumerate(classes.items()):
+    for row, (label, name) in enumerate(((0, "real"), (1, "fake"))):
         index = np.flatnonzero(labels == label)
         for col, i in enumerate(index[:per_class]):
             ax = fig.add_subplot(grid[row, col])
@@ -279,69 +267,93 @@ def faces_samples(split: dict, path, per_class: int = 6, dpi: int = DPI) -> Figu
     return fig
 
 
+def misclassified(wrong: dict, split: dict, title: str, path, limit: int = 48, dpi: int = DPI) -> Figure:
+    """A grid of the model's misclassified test images with their file names (wrong: selection's entry)."""
+    index = {name: i for i, name in enumerate(split["names"])}
+    shown, cols = wrong["images"][:limit], 8
+    rows = max(1, math.ceil(len(shown) / cols))
+    fig, axes = _axes(cols, rows, size=(1.6, 1.8))
+    for ax in axes:
+        ax.axis("off")
+    for ax, image in zip(axes, shown):
+        ax.imshow(np.asarray(split["images"][index[image["name"]]]).transpose(1, 2, 0))
+        ax.set_title(f"{Path(image['name']).name}\n{'fake' if image['label'] else 'real'}, "
+                     f"p={image['probability']:.2f}", fontsize=6)
+    more = f" (first {limit} shown)" if len(wrong["images"]) > limit else ""
+    fig.suptitle(f"{title}: {len(wrong['images'])} of {len(split['names'])} test images misclassified{more}",
+                 fontsize=9)
+    save(fig, path, dpi)
+    return fig
+
+
 CAPTIONS = {
-    "fig01_lr_sweep": "Fig. 1: validation loss per epoch for each learning rate, without BatchNorm",
+    "fig01_lr_sweep": "Fig. 1: validation loss per epoch for each learning rate, without BatchNorm (log scale)",
     "fig02_long_run": "Fig. 2: train, validation and test loss over the long run",
-    "fig03_lr_sweep_batchnorm": "Fig. 3: validation loss per epoch for each learning rate, with BatchNorm",
+    "fig03_lr_sweep_batchnorm": "Fig. 3: validation loss per epoch for each learning rate, with BatchNorm (log scale)",
     "fig04_long_run_batchnorm": "Fig. 4: train, validation and test loss over the long run, with BatchNorm",
     "fig05_batch_test_accuracy": "Fig. 5: test accuracy for each (batch size, epochs) pair",
     "fig06_batch_test_loss": "Fig. 6: test loss for each (batch size, epochs) pair",
-    "fig07_best_grid_loss": "Fig. 7: loss curves of the best depth x width model",
+    "fig07_best_grid_loss": "Fig. 7: loss curves of the best model",
     "fig08_best_grid_boundary": "Fig. 8: decision boundary of the best model over the map",
-    "fig09_worst_grid_loss": "Fig. 9: loss curves of the worst depth x width model",
+    "fig09_worst_grid_loss": "Fig. 9: loss curves of the worst model",
     "fig10_worst_grid_boundary": "Fig. 10: decision boundary of the worst model over the map",
-    "fig11_acc_vs_depth": "Fig. 11: final accuracy against depth",
-    "fig12_acc_vs_width": "Fig. 12: final accuracy against width",
-    "fig13_gradients": "Fig. 13: squared gradient norm per epoch of the probed layers, plain and residual",
+    "fig11_acc_vs_depth": "Fig. 11: final train, validation and test accuracy against depth",
+    "fig12_acc_vs_width": "Fig. 12: final train, validation and test accuracy against width",
+    "fig13_gradients": "Fig. 13: squared gradient norm and dead units per probed layer, plain and residual, over seeds",
     "fig14_cnn_lr": "Fig. 14: CNN test accuracy per learning rate and baseline, XGBoost as reference",
     "fig15_grid_heatmap": "Extra: validation accuracy over the whole depth x width grid",
     "fig16_sine_boundaries": "Extra: decision boundaries with raw longitude/latitude and with sine features",
-    "fig17_batch_seconds": "Extra: seconds per epoch for each batch size",
-    "fig18_faces_samples": "Extra: sample images of each class and their mean power spectra",
+    "fig17_faces_samples": "Extra: sample images of each class and their mean power spectra",
+    "misclassified_best": "Misclassified test images of the best model (best cell of the best baseline)",
+    "misclassified_worst": "Misclassified test images of the worst model (best cell of the worst baseline)",
 }
 
 
 def render_all(data: dict, out_dir, dpi: int = DPI) -> dict:
-    """Every figure of CAPTIONS from the loaded results (see stages/figures.py); returns name -> Figure."""
-    out, ev = Path(out_dir), data["evaluation"]
-    png = {name: out / f"{name}.png" for name in CAPTIONS}
-    long, summary = data["long"], ev["summary"]
+    """Every figure of CAPTIONS (see stages/figures.py for `data`); returns name -> Figure."""
+    png = {name: Path(out_dir) / f"{name}.png" for name in CAPTIONS}
+    facts, grid, europe = data["facts"], data["facts"]["grid"], data["europe"]
+    sweep, long, pairs = facts["lr_sweep"], facts["long"], facts["batch"]
     figs = {
-        "fig01_lr_sweep": lr_sweep(data["lr_sweep"][False], "Fig. 1 learning-rate sweep", png["fig01_lr_sweep"],
-                                   dpi),
-        "fig03_lr_sweep_batchnorm": lr_sweep(data["lr_sweep"][True], "Fig. 3 learning-rate sweep, BatchNorm",
+        "fig01_lr_sweep": lr_sweep(sweep["plain"], "Fig. 1 learning-rate sweep", png["fig01_lr_sweep"], dpi),
+        "fig03_lr_sweep_batchnorm": lr_sweep(sweep["batchnorm"], "Fig. 3 learning-rate sweep, BatchNorm",
                                              png["fig03_lr_sweep_batchnorm"], dpi),
+        "fig02_long_run": split_losses(long["plain"], "Fig. 2 long run", png["fig02_long_run"], dpi),
+        "fig04_long_run_batchnorm": split_losses(long["batchnorm"], "Fig. 4 long run, BatchNorm",
+                                                 png["fig04_long_run_batchnorm"], dpi),
+        "fig05_batch_test_accuracy": batch_pairs(pairs, "test_acc", "test accuracy", "Fig. 5 batch size",
+                                                 png["fig05_batch_test_accuracy"], dpi),
+        "fig06_batch_test_loss": batch_pairs(pairs, "test_loss", "test cross-entropy loss", "Fig. 6 batch size",
+                                             png["fig06_batch_test_loss"], dpi),
     }
-    for name, run, fig in (("plain", long["plain"], "fig02_long_run"),
-                           ("BatchNorm", long["batchnorm"], "fig04_long_run_batchnorm")):
-        figs[fig] = split_losses(run["history"], f"Fig. {fig[4]} long run ({name})", png[fig],
-                                 bool(run["metrics"].get("diverged")), dpi)
-    figs["fig05_batch_test_accuracy"] = batch_pairs(data["batch"], "test/acc", "test accuracy",
-                                                    "Fig. 5 batch size: test accuracy",
-                                                    png["fig05_batch_test_accuracy"], dpi)
-    figs["fig06_batch_test_loss"] = batch_pairs(data["batch"], "test/loss", "test cross-entropy loss",
-                                                "Fig. 6 batch size: test loss", png["fig06_batch_test_loss"], dpi)
-    europe = data["europe"]
-    for rank, loss_fig, map_fig in (("best", "fig07_best_grid_loss", "fig08_best_grid_boundary"),
-                                    ("worst", "fig09_worst_grid_loss", "fig10_worst_grid_boundary")):
-        cell = summary[f"{rank}_cell"]
-        figs[loss_fig] = split_losses(ev[f"{rank}_history"], f"Fig. {int(loss_fig[3:5])} {rank} grid model {cell}",
-                                      png[loss_fig], dpi=dpi)
-        figs[map_fig] = boundary(ev[f"{rank}_boundary"], europe["points"], europe["outlines"],
-                                 f"Fig. {int(map_fig[3:5])} {rank} grid model {cell}: decision boundary", png[map_fig],
-                                 dpi)
-    figs["fig11_acc_vs_depth"] = accuracy_slice(ev["acc_vs_depth"], "depth", f"width {summary['depth_slice_width']}",
-                                                "Fig. 11 accuracy against depth", png["fig11_acc_vs_depth"], dpi)
-    figs["fig12_acc_vs_width"] = accuracy_slice(ev["acc_vs_width"], "width", f"depth {summary['width_slice_depth']}",
-                                                "Fig. 12 accuracy against width", png["fig12_acc_vs_width"], dpi)
-    figs["fig13_gradients"] = gradients(data["gradients"], "Fig. 13", png["fig13_gradients"], dpi)
-    figs["fig14_cnn_lr"] = cnn_accuracy(data["cnn"]["cells"], data["cnn"]["xgboost"], png["fig14_cnn_lr"], dpi)
-    square = ev["grid"].pivot(index="depth", columns="width", values="final_validation_acc")
-    figs["fig15_grid_heatmap"] = heatmap(square.to_numpy(float), list(square.index), list(square.columns),
-                                         "validation accuracy over the grid", "depth", "width",
-                                         png["fig15_grid_heatmap"], dpi)
-    figs["fig16_sine_boundaries"] = boundaries(data["sine"], europe["points"], europe["outlines"], "features",
-                                               png["fig16_sine_boundaries"], dpi)
-    figs["fig17_batch_seconds"] = seconds_per_epoch(data["batch"], png["fig17_batch_seconds"], dpi)
-    figs["fig18_faces_samples"] = faces_samples(data["faces"], png["fig18_faces_samples"], dpi=dpi)
+    for rank, number in (("best", 7), ("worst", 9)):
+        title = f"Fig. {number} {rank} model {grid[rank]} (from the {grid['select_from']} cells)"
+        figs[f"fig{number:02d}_{rank}_grid_loss"] = split_losses(grid[f"{rank}_history"], title,
+                                                                 png[f"fig{number:02d}_{rank}_grid_loss"], dpi)
+        name = f"fig{number + 1:02d}_{rank}_grid_boundary"
+        figs[name] = boundaries({f"Fig. {number + 1} {rank} model {grid[rank]}": data["boundaries"][rank]}, europe,
+                                png[name], dpi)
+    cells = list(grid["cells"].values())
+    for axis, other, name in (("depth", "width", "fig11_acc_vs_depth"), ("width", "depth", "fig12_acc_vs_width")):
+        fixed = grid[f"{axis}_slice_{other}"]
+        figs[name] = accuracy_slice([c for c in cells if c[other] == fixed], axis, f"{other} {fixed}",
+                                    f"Fig. {name[3:5]} accuracy against {axis}", png[name], dpi)
+    figs["fig13_gradients"] = gradients(facts["probe"], png["fig13_gradients"], dpi)
+    figs["fig14_cnn_lr"] = cnn_accuracy(facts["cnn"]["cells"], facts["cnn"]["xgboost"], png["fig14_cnn_lr"], dpi)
+    depths, widths = sorted({c["depth"] for c in cells}), sorted({c["width"] for c in cells})
+    table = {(c["depth"], c["width"]): c["final_validation_acc"] for c in cells}
+    values = np.array([[np.nan if table.get((d, w)) is None else table[(d, w)] for w in widths] for d in depths])
+    figs["fig15_grid_heatmap"] = heatmap(values, depths, widths, "validation accuracy over the grid", "depth",
+                                         "width", png["fig15_grid_heatmap"], dpi)
+    sine = {f"{name} features (test accuracy {_fmt(data['sine'][name].get('final_test_acc'))})":
+            data["boundaries"][name] for name in ("xy", "sine")}
+    figs["fig16_sine_boundaries"] = boundaries(sine, europe, png["fig16_sine_boundaries"], dpi)
+    figs["fig17_faces_samples"] = faces_samples(data["faces"], png["fig17_faces_samples"], dpi=dpi)
+    for rank, wrong in facts["cnn"]["selection"]["misclassified"].items():
+        figs[f"misclassified_{rank}"] = misclassified(wrong, data["faces"], f"{wrong['cell']} ({rank} model)",
+                                                      png[f"misclassified_{rank}"], dpi=dpi)
     return figs
+
+
+def _fmt(value) -> str:
+    return "diverged" if value is None else f"{value:.3f}"

@@ -1,24 +1,16 @@
-"""The depth x width grid: cell names, collecting its metrics, best and worst cells, slices."""
+"""The depth x width grid: collecting its cells, the course's seven configurations, best and worst, slices."""
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from nnrepro import io, params
+from nnrepro import io, selection
+from nnrepro.cells import grid_cell
 from nnrepro.errors import UserError
 
-
-def cell_name(depth: int, width: int) -> str:
-    return f"d{depth}-w{width}"
-
-
-def axes(config: dict) -> tuple[list[int], list[int]]:
-    """The validated depth and width lists of params.yaml."""
-    depths = params.nonempty_list(params.get(config, "mlp_grid.depths"), "mlp_grid.depths")
-    widths = params.nonempty_list(params.get(config, "mlp_grid.widths"), "mlp_grid.widths")
-    return ([params.integer(d, "mlp_grid.depths") for d in depths],
-            [params.integer(w, "mlp_grid.widths") for w in widths])
+SELECT_FROM = ("course", "grid")
+COLUMNS = ("final_train_acc", "final_validation_acc", "final_test_acc", "final_train_loss", "final_validation_loss",
+           "final_test_loss")
 
 
 def collect(metrics_dir, depths: list[int], widths: list[int]) -> pd.DataFrame:
@@ -26,36 +18,36 @@ def collect(metrics_dir, depths: list[int], widths: list[int]) -> pd.DataFrame:
     rows = []
     for depth in depths:
         for width in widths:
-            path = Path(metrics_dir) / f"{cell_name(depth, width)}.json"
+            path = Path(metrics_dir) / f"{grid_cell(depth, width)}.json"
             if not path.exists():
-                raise UserError(
-                    f"grid cell {cell_name(depth, width)} is in mlp_grid.depths/widths but {path} does not "
-                    "exist: run `dvc repro` so that mlp_grid trains it"
-                )
-            rows.append({"cell": cell_name(depth, width), **io.read_json(path)})
-    table = pd.DataFrame(rows).drop(columns=["provenance"], errors="ignore")
-    return table.astype({"final_validation_acc": float, "final_test_acc": float})
-
-
-def best_and_worst(table: pd.DataFrame) -> tuple[str, str]:
-    """Cells with the highest and lowest final validation accuracy (a diverged cell ranks lowest)."""
-    score = table["final_validation_acc"].fillna(-1.0)
-    return table.loc[score.idxmax(), "cell"], table.loc[score.idxmin(), "cell"]
+                raise UserError(f"grid cell {grid_cell(depth, width)} is in mlp_grid.depths/widths but {path} does "
+                                "not exist: run `dvc repro` so that mlp_grid trains it")
+            record = io.read_json(path)
+            rows.append({"cell": grid_cell(depth, width), "depth": depth, "width": width,
+                         "diverged": bool(record.get("diverged")), **{k: record.get(k) for k in COLUMNS}})
+    return pd.DataFrame(rows).astype({k: float for k in COLUMNS})
 
 
 def nearest(values: list[int], target: int) -> int:
     return min(values, key=lambda v: (abs(v - target), v))
 
 
-def pivot(table: pd.DataFrame, column: str) -> tuple[np.ndarray, list[int], list[int]]:
-    square = table.pivot(index="depth", columns="width", values=column)
-    return square.to_numpy(dtype=float), list(square.index), list(square.columns)
+def course_cells(table: pd.DataFrame, depth: int, width: int) -> pd.DataFrame:
+    """The course's configurations: every depth at `width` and every width at `depth` (its seven, by default)."""
+    return table[(table["width"] == width) | (table["depth"] == depth)]
+
+
+def select(table: pd.DataFrame, select_from: str, depth: int, width: int) -> tuple[str, str]:
+    """Best and worst cell by final validation accuracy (ties: test accuracy), among the course's cells or all."""
+    pool = course_cells(table, depth, width) if select_from == "course" else table
+    chosen = selection.picks(pool.to_dict("records"), "final_validation_acc", "final_test_acc")
+    return chosen["best"]["cell"], chosen["worst"]["cell"]
 
 
 def summary(table: pd.DataFrame, best: str, worst: str) -> dict:
     cells = table.set_index("cell")
     result = {"best_cell": best, "worst_cell": worst}
     for rank, cell in (("best", best), ("worst", worst)):
-        for key in ("validation_acc", "test_acc", "validation_loss", "test_loss"):
-            result[f"{rank}_{key}"] = io.finite_or_none(float(cells.loc[cell, f"final_{key}"]))
+        for key in COLUMNS:
+            result[f"{rank}_{key.removeprefix('final_')}"] = io.finite_or_none(float(cells.loc[cell, key]))
     return result

@@ -36,8 +36,8 @@ def write_text(path, text: str) -> None:
         tmp.write_text(text)
 
 
-def write_json(path, data) -> None:
-    write_text(path, json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
+def write_json(path, data, sort_keys: bool = True) -> None:
+    write_text(path, json.dumps(data, indent=2, sort_keys=sort_keys, allow_nan=False) + "\n")
 
 
 def read_json(path):
@@ -78,6 +78,13 @@ def finite_or_none(value):
     import math
 
     return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def save_torch(obj, path) -> None:
+    import torch
+
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def load_torch(path, fix: str):

@@ -42,7 +42,24 @@ class MLP(nn.Module):
         return self.output(h)
 
 
-def build(cfg: dict, num_classes: int) -> MLP:
-    """An MLP from a validated config mapping (depth, width, batchnorm, residual, features)."""
-    return MLP(cfg["depth"], cfg["width"], num_classes, batchnorm=cfg.get("batchnorm", False),
-               residual=cfg.get("residual", False), features=cfg.get("features", "xy"))
+def architecture(config, *, depth_key: str = "mlp.depth", width_key: str = "mlp.width",
+                 features: str | None = None) -> dict:
+    """Validated depth, width and input features from params (features from mlp.features unless given)."""
+    return {"depth": config.integer(depth_key), "width": config.integer(width_key),
+            "features": features or config.choice("mlp.features", FEATURES)}
+
+
+def save(model: MLP, arch: dict, path) -> None:
+    from nnrepro import io
+
+    # Clones: the parameters are views into one flat training buffer (train.flatten_parameters).
+    io.save_torch({"arch": arch, "state_dict": {k: v.clone() for k, v in model.state_dict().items()}}, path)
+
+
+def load(path, num_classes: int, device: torch.device = torch.device("cpu")) -> MLP:
+    from nnrepro import io
+
+    checkpoint = io.load_torch(path, "run `dvc repro` so that the stage training it runs first")
+    model = MLP(num_classes=num_classes, **checkpoint["arch"]).to(device)
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.eval()

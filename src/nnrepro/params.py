@@ -1,45 +1,101 @@
-"""Reading params.yaml and validating values, with one-line errors that name the parameter."""
+"""params.yaml through one accessor: it validates each value, names the key in one-line errors, and records the
+keys it served, so a test can hold every stage's reads against the params it declares in dvc.yaml."""
 
+import atexit
+import json
 import math
+import os
+import sys
 from pathlib import Path
 
 import yaml
 
 from nnrepro.errors import UserError
 
+LOG_ENV = "NNREPRO_PARAMS_LOG"  # a folder: each stage process writes the keys it read there (tests only)
 
-def load(path="params.yaml") -> dict:
+
+class Params:
+    """The parsed params.yaml; every read goes through `get` (or a typed getter) and is recorded."""
+
+    def __init__(self, values: dict, source: str = "params.yaml"):
+        self.values, self.source, self.served = values, source, set()
+
+    def get(self, dotted: str):
+        """The raw value at 'a.b'; a missing key is a one-line error naming it."""
+        value = self.values
+        for key in dotted.split("."):
+            if not isinstance(value, dict) or key not in value:
+                raise UserError(f"{self.source} has no '{dotted}': add it (see the README's parameter list)")
+            value = value[key]
+        self.served.add(dotted)
+        return value
+
+    def positive(self, dotted: str) -> float:
+        return positive(self.get(dotted), dotted)
+
+    def integer(self, dotted: str, minimum: int = 1) -> int:
+        return integer(self.get(dotted), dotted, minimum)
+
+    def boolean(self, dotted: str) -> bool:
+        return boolean(self.get(dotted), dotted)
+
+    def choice(self, dotted: str, options) -> str:
+        return choice(self.get(dotted), dotted, options)
+
+    def text(self, dotted: str) -> str:
+        value = self.get(dotted)
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise UserError(f"{dotted} must be a string in {self.source}, got {value!r}")
+        return value
+
+    def items(self, dotted: str, check) -> list:
+        """A non-empty list, each entry validated by `check(value, name)`."""
+        return [check(v, dotted) for v in nonempty_list(self.get(dotted), dotted)]
+
+
+def load(path="params.yaml") -> Params:
+    """params.yaml parsed; under NNREPRO_PARAMS_LOG the keys served are written there when the process ends."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path} not found: run the stage from the repository root")
     try:
-        params = yaml.safe_load(path.read_text())
+        values = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         raise UserError(f"{path} is not valid YAML ({str(err).splitlines()[0]}): fix the syntax") from None
-    if not isinstance(params, dict):
+    if not isinstance(values, dict):
         raise UserError(f"{path} must be a mapping of parameter names to values")
+    params = Params(values, str(path))
+    if os.environ.get(LOG_ENV):
+        atexit.register(_log, params, Path(os.environ[LOG_ENV]))
     return params
 
 
-def get(params: dict, dotted: str):
-    """params['a']['b'] for 'a.b', with an error naming the missing key."""
-    value = params
-    for key in dotted.split("."):
-        if not isinstance(value, dict) or key not in value:
-            raise UserError(f"params.yaml has no '{dotted}': add it (see the README's parameter list)")
-        value = value[key]
-    return value
+def _log(params: Params, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {"argv": sys.argv, "cwd": os.getcwd(), "keys": sorted(params.served)}
+    (folder / f"{os.getpid()}.json").write_text(json.dumps(record))
 
 
-def positive(value, name: str) -> float:
+def positive(value, name: str) -> int | float:
+    """A positive finite number, returned as written (an integer stays one: cell names follow DVC's spelling)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise UserError(f"{name} must be a positive number in params.yaml, got {value!r}")
-    return float(value)
+    return value
 
 
 def integer(value, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise UserError(f"{name} must be an integer >= {minimum} in params.yaml, got {value!r}")
+    return value
+
+
+def boolean(value, name: str) -> bool:
+    """Only YAML's true/false: a quoted "false" is a string, and reading it as true could switch a download on."""
+    if not isinstance(value, bool):
+        raise UserError(f"{name} must be true or false (unquoted) in params.yaml, got {value!r}")
     return value
 
 

@@ -6,23 +6,26 @@ import os
 from importlib import metadata
 from pathlib import Path
 
-import pandas as pd
-
-from nnrepro import cnn_table
 from nnrepro.figures import CAPTIONS
 
-# (number, title, figures, claim indices into claims.check_all's list): the course report's sections 1.1.1 to 2.2.
+# The course report's sections: (number, title, figures). Claims find their section by its number.
 SECTIONS = [
-    ("1.1.1", "Learning rate", ["fig01_lr_sweep", "fig02_long_run"], [0, 1]),
-    ("1.1.2", "Batch normalisation", ["fig03_lr_sweep_batchnorm", "fig04_long_run_batchnorm"], [2]),
-    ("1.1.3", "Batch size and epochs", ["fig05_batch_test_accuracy", "fig06_batch_test_loss",
-                                        "fig17_batch_seconds"], [3, 4]),
-    ("1.2.1", "Best and worst depth x width models", ["fig07_best_grid_loss", "fig08_best_grid_boundary",
-                                                      "fig09_worst_grid_loss", "fig10_worst_grid_boundary"], []),
-    ("1.2.2", "Depth and width", ["fig11_acc_vs_depth", "fig12_acc_vs_width", "fig15_grid_heatmap"], [5]),
-    ("1.2.3", "Gradients through a very deep network", ["fig13_gradients"], [6]),
-    ("1.2.4", "Sine input features", ["fig16_sine_boundaries"], []),
-    ("2.1", "CNN baselines and learning rates", ["fig18_faces_samples", "fig14_cnn_lr"], [7, 8, 9]),
+    ("1", "Multi-layer perceptrons on points of Europe", []),
+    ("1.1", "Optimisation of an MLP", []),
+    ("1.1.1", "Learning rate", ["fig01_lr_sweep"]),
+    ("1.1.2", "A long run", ["fig02_long_run"]),
+    ("1.1.3", "Batch normalisation", ["fig03_lr_sweep_batchnorm", "fig04_long_run_batchnorm"]),
+    ("1.1.4", "Batch size and epochs", ["fig05_batch_test_accuracy", "fig06_batch_test_loss"]),
+    ("1.2", "Evaluating MLPs", []),
+    ("1.2.1", "The best model", ["fig07_best_grid_loss", "fig08_best_grid_boundary"]),
+    ("1.2.2", "The worst model", ["fig09_worst_grid_loss", "fig10_worst_grid_boundary"]),
+    ("1.2.3", "Depth", ["fig11_acc_vs_depth", "fig15_grid_heatmap"]),
+    ("1.2.4", "Width", ["fig12_acc_vs_width"]),
+    ("1.2.5", "Gradient magnitudes", ["fig13_gradients"]),
+    ("1.2.6", "Extra: sine input features", ["fig16_sine_boundaries"]),
+    ("2", "Convolutional networks: real or generated faces", []),
+    ("2.1", "Baselines and learning rates", ["fig17_faces_samples", "fig14_cnn_lr"]),
+    ("2.2", "Misclassified images", ["misclassified_best", "misclassified_worst"]),
 ]
 VERSIONS = ("torch", "torchvision", "numpy", "pandas", "matplotlib", "xgboost", "dvc", "dvclive")
 
@@ -61,12 +64,13 @@ STYLE = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0
          "img{max-width:100%}figure{margin:1.5em 0}figcaption{font-style:italic;color:#444}"
          "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:.3em .6em;"
          "vertical-align:top}.holds{color:#166316;font-weight:bold}.fails{color:#b00020;font-weight:bold}"
+         ".unjudged{color:#8a6d00;font-weight:bold}"
          "pre{background:#f4f4f4;padding:.8em;overflow-x:auto}")
 
 
 def _cell(text) -> str:
     text = html.escape(str(text))
-    for word, cls in (("does not hold", "fails"), ("holds", "holds")):
+    for word, cls in (("does not hold", "fails"), ("holds", "holds"), ("cannot be judged", "unjudged")):
         if text == word:
             return f'<span class="{cls}">{text}</span>'
     return text
@@ -100,87 +104,99 @@ def to_html(blocks: list, title: str) -> str:
 
 # ---------------------------------------------------------------- content
 
-def verdict(claim: dict) -> str:
-    return "holds" if claim["holds"] else "does not hold"
+def _f(value, digits: int = 3) -> str:
+    return "diverged" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
-def claim_table(claims: list) -> tuple:
-    return ["#", "claim", "result", "evidence"], [
-        [i + 1, c["claim"], verdict(c), c["evidence"]] for i, c in enumerate(claims)]
+def claim_table(claims: dict) -> tuple:
+    return ["claim", "section", "verdict", "evidence"], [
+        [c["claim"], c["section"], c["verdict"], c["evidence"]] for c in claims.values()]
 
 
-def parse_markdown_table(text: str) -> tuple:
-    """A pipe table (as cnn_evaluate writes it) back into header and rows."""
-    lines = [line.strip().strip("|").split("|") for line in text.strip().splitlines() if line.strip()]
-    cells = [[c.strip() for c in line] for line in lines]
-    return cells[0], [row for row in cells[1:] if not set("".join(row)) <= set("-: ")]
+def _sweep_table(facts: dict, variant: str) -> list:
+    rows = [[f"{lr:g}", _f(run.get("final_validation_loss")), _f(run.get("final_validation_acc")),
+             "yes" if run["diverged"] else "no"] for lr, run in facts["lr_sweep"][variant].items()]
+    return [("table", ["learning rate", "final validation loss", "final validation accuracy", "diverged"], rows)]
 
 
-def misclassified(predictions: pd.DataFrame, cell: str) -> list:
-    """Test file names that the cell's model gets wrong (probability of 'fake' > 0.5 against the label)."""
-    test = predictions[predictions["split"] == "test"]
-    wrong = test[(test[cell] > 0.5).astype(int) != test["label"]]
-    return [f"{name} ({'fake' if label else 'real'}, p={p:.2f})"
-            for name, label, p in zip(wrong["name"], wrong["label"], wrong[cell])]
+def _long_text(facts: dict, variant: str) -> list:
+    run = facts["long"][variant]
+    return [("p", f"Long run ({variant}): final test accuracy {_f(run.get('final_test_acc'))}, best validation "
+                  f"accuracy {_f(run.get('best_validation_acc'))} at epoch {_f(run.get('best_epoch'), 0)}.")]
 
 
-def _final(metrics: dict, key: str) -> str:
-    value = metrics.get(key)
-    return "null (diverged)" if value is None else f"{value:.3f}"
-
-
-def section_text(number: str, data: dict) -> list:
-    """The numbers a section's reader wants beside its figures, as short paragraphs and tables."""
-    if number in ("1.1.1", "1.1.2"):
-        bn = number == "1.1.2"
-        rows = [[f"{lr:g}", _final(run["metrics"], "final_validation_loss"),
-                 _final(run["metrics"], "final_validation_acc"), "yes" if run["metrics"].get("diverged") else "no"]
-                for lr, run in data["lr_sweep"][bn].items()]
-        long = data["long"]["batchnorm" if bn else "plain"]["metrics"]
-        return [("table", ["learning rate", "final validation loss", "final validation accuracy", "diverged"], rows),
-                ("p", f"Long run{' with BatchNorm' if bn else ''}: final test accuracy "
-                      f"{_final(long, 'final_test_acc')}, best validation accuracy "
-                      f"{_final(long, 'best_validation_acc')} at epoch {long.get('best_epoch')}.")]
+def section_text(number: str, facts: dict, sine: dict, course: dict) -> list:
+    """The numbers a section's reader wants beside its figures, ours and, where it gives them, the course's."""
+    grid = facts["grid"]
+    if number == "1.1.1":
+        return _sweep_table(facts, "plain")
+    if number == "1.1.2":
+        return _long_text(facts, "plain") + [("p", "Course: the most dramatic change happens up to about epoch "
+                                                   f"{course['1.1.2']['steep_drop_until_epoch']}.")]
     if number == "1.1.3":
-        rows = [[run["metrics"]["batch_size"], run["metrics"]["epochs"], run["metrics"]["iterations_per_epoch"],
-                 _final(run["metrics"], "final_test_acc"),
-                 "-" if run["seconds_per_epoch"] is None else f"{run['seconds_per_epoch']:.3g}"]
-                for run in data["batch"].values()]
-        return [("table", ["batch size", "epochs", "iterations per epoch", "final test accuracy",
-                           "seconds per epoch"], rows)]
-    if number == "1.2.1":
-        s = data["evaluation"]["summary"]
-        return [("p", f"Chosen by final validation accuracy: best {s['best_cell']} (validation "
-                      f"{_final(s, 'best_validation_acc')}, test {_final(s, 'best_test_acc')}), worst "
-                      f"{s['worst_cell']} (validation {_final(s, 'worst_validation_acc')}, test "
-                      f"{_final(s, 'worst_test_acc')}).")]
-    if number == "1.2.4":
-        return [("p", "; ".join(f"{name} features: test accuracy {_final(run['metrics'], 'final_test_acc')}"
-                                for name, run in data["sine"].items()) + ".")]
+        return _sweep_table(facts, "batchnorm") + _long_text(facts, "batchnorm")
+    if number == "1.1.4":
+        rows = [[p["batch_size"], p["epochs"], p["iterations_per_epoch"], _f(p["test_acc"][0] if p["test_acc"] else None),
+                 _f(p.get("final_test_acc"))] for p in facts["batch"].values()]
+        return [("table", ["batch size", "epochs", "iterations per epoch", "first test accuracy",
+                           "final test accuracy"], rows),
+                ("p", f"Course: batch 1 after one epoch reaches about {course['1.1.4']['batch_1_one_epoch_test_acc']}"
+                      " test accuracy. Seconds per epoch: reports/timings.md (wall-clock, kept out of this page).")]
+    if number in ("1.2.1", "1.2.2"):
+        rank = "best" if number == "1.2.1" else "worst"
+        cell = grid["cells"][grid[rank]]
+        return [("p", f"Chosen by final validation accuracy among the {grid['select_from']} cells: {rank} "
+                      f"{grid[rank]} (train {_f(cell['final_train_acc'])}, validation "
+                      f"{_f(cell['final_validation_acc'])}, test {_f(cell['final_test_acc'])}).")]
+    if number in ("1.2.3", "1.2.4"):
+        axis, other = ("depth", "width") if number == "1.2.3" else ("width", "depth")
+        fixed = grid[f"{axis}_slice_{other}"]
+        rows = [[c[axis], _f(c["final_train_acc"]), _f(c["final_validation_acc"]), _f(c["final_test_acc"])]
+                for c in sorted(grid["cells"].values(), key=lambda c: c[axis]) if c[other] == fixed]
+        return [("table", [axis, "train accuracy", "validation accuracy", "test accuracy"], rows)]
+    if number == "1.2.5":
+        probe = facts["probe"]
+        return [("p", f"{len(probe['plain']['seeds'])} seeds per variant, {probe['depth']} hidden layers, PyTorch's "
+                      f"default initialisation. Course: layers before {course['1.2.5']['nonzero_from_layer']} "
+                      "vanish.")]
+    if number == "1.2.6":
+        return [("p", "; ".join(f"{name} features: test accuracy {_f(m.get('final_test_acc'))}"
+                                for name, m in sine.items()) + ".")]
+    if number == "2.1":
+        return cnn_table(facts["cnn"], course["2.1"])
+    if number == "2.2":
+        return misclassified_blocks(facts["cnn"]["selection"], course["2.2"])
     return []
 
 
-def cnn_blocks(data: dict) -> list:
-    """Section 2.2: the table and the misclassified images with their file names."""
-    header, rows = parse_markdown_table(data["cnn_table"])
-    chosen = cnn_table.select(data["cnn"]["cells"])
-    order = cnn_table.ordered_baselines(chosen)
-    blocks = [("h", 2, "2.2 Results: the table and the misclassified images"),
-              ("p", "Best, second-best and worst learning rate per baseline, chosen on validation accuracy; "
-                    "XGBoost on raw pixels as the reference."),
-              ("table", header, rows)]
-    for which, baseline, grid in (("best", order[0], data["grids"][0]), ("worst", order[-1], data["grids"][1])):
-        cell = chosen[baseline]["best"]["cell"]
-        names = misclassified(data["predictions"], cell)
-        blocks += [("h", 3, f"Misclassified test images of {cell} (best cell of the {which} baseline)"),
-                   ("img", grid, f"{cell}: {len(names)} misclassified test images"),
-                   ("p", f"{len(names)} file(s) misclassified" + (": first 48 listed." if len(names) > 48 else ":")),
-                   ("list", names[:48] or ["none"])]
+def cnn_table(cnn: dict, course: dict) -> list:
+    """Best, second-best and worst learning rate per baseline (chosen on validation), ours beside the course's."""
+    header = ["baseline", "rank", "learning rate", "validation accuracy", "test accuracy", "course: lr, test accuracy"]
+    rows = []
+    for baseline in cnn["selection"]["baseline_order"]:
+        for rank, row in cnn["selection"]["baselines"][baseline].items():
+            if row is not None:
+                theirs = course.get(baseline, {}).get(rank)
+                rows.append([baseline, rank.replace("_", " "), f"{row['lr']:g}", _f(row["validation_acc"]),
+                             _f(row["test_acc"]), f"{theirs[0]}, {theirs[1]}" if theirs else "-"])
+    xgb, theirs = cnn["xgboost"], course["xgboost"]["best"]
+    rows.append(["xgboost", "-", "default", _f(xgb["validation_acc"]), _f(xgb["test_acc"]), f"{theirs[0]}, {theirs[1]}"])
+    return [("p", "Per baseline, its learning rates ranked by validation accuracy; test accuracy as in the course's "
+                  "table."), ("table", header, rows)]
+
+
+def misclassified_blocks(selection: dict, course: dict) -> list:
+    blocks = [("p", f"As the course chose them: the best cell of each baseline, then the best and the worst baseline. "
+                    f"Course: best {course['best'][0]} at lr {course['best'][1]}, worst {course['worst'][0]} at lr "
+                    f"{course['worst'][1]}.")]
+    for rank, wrong in selection["misclassified"].items():
+        names = [f"{w['name']} ({'fake' if w['label'] else 'real'}, p={w['probability']:.2f})" for w in wrong["images"]]
+        blocks += [("p", f"{rank} model {wrong['cell']}: {len(names)} misclassified test images"
+                         + (" (first 48 listed)" if len(names) > 48 else "") + ":"), ("list", names[:48] or ["none"])]
     return blocks
 
 
-def provenance_blocks(data: dict) -> list:
-    records = data["provenance"]
+def provenance_blocks(records: dict, config: dict, params_text: str) -> list:
     rows = [[", ".join(f"{k}={v}" for k, v in key if k in ("device", "platform", "seed")),
              ", ".join(f"{k} {v}" for k, v in key if k in ("python", "torch", "numpy")), len(files)]
             for key, files in records.items()]
@@ -190,7 +206,6 @@ def provenance_blocks(data: dict) -> list:
             versions.append(f"{name} {metadata.version(name)}")
         except metadata.PackageNotFoundError:
             versions.append(f"{name}: not installed")
-    config = data["params"]
     return [
         ("h", 2, "Provenance"),
         ("list", [f"Europe points: {config['europe']['source']} source "
@@ -198,48 +213,41 @@ def provenance_blocks(data: dict) -> list:
                   f"Faces: {config['faces']['source']} source, CNN backbone {config['cnn']['arch']}",
                   f"seed {config['seed']}, device setting {config['device']}"]),
         ("p", "Device and versions recorded by the training stages (one row per distinct record):"),
-        ("table", ["device", "versions", "metrics files"], rows),
+        ("table", ["device", "versions", "stages"], rows),
         ("p", "Library versions when this report was written: " + ", ".join(versions) + "."),
         ("p", "params.yaml:"),
-        ("code", data["params_text"]),
+        ("code", params_text),
     ]
 
 
-def blocks(data: dict, claims: list) -> list:
-    """The whole report: sections with figures and claim verdicts, the claim table, provenance."""
-    figure_dir = Path(data["figures"])
+def blocks(data: dict) -> list:
+    """The whole report: the course's sections with figures, numbers and claim verdicts, the claim table,
+    provenance. `data`: facts, sine, course, claims, figures (folder), provenance, params, params_text."""
+    claims, figure_dir = data["claims"], Path(data["figures"])
+    counts = {v: sum(c["verdict"] == v for c in claims.values()) for v in ("holds", "does not hold", "cannot be judged")}
     out = [("h", 1, "Reproduction of the course report: how neural networks learn"),
-           ("p", "Generated by the `report` stage from the pipeline's tracked metrics and histories; nothing is "
-                 "retrained. Every claim of the course report is checked against these numbers and shown as "
-                 "holds / does not hold.")]
-    for number, title, figs, claim_ids in SECTIONS:
-        level = 3 if number.count(".") == 2 else 2
-        if number == "1.1.1":
-            out += [("h", 2, "1 MLP on points of Europe"), ("h", 2, "1.1 Training")]
-        if number == "1.2.1":
-            out.append(("h", 2, "1.2 Architecture"))
-        if number == "2.1":
-            out.append(("h", 2, "2 CNN: real or generated images"))
-        out.append(("h", level, f"{number} {title}"))
-        out += section_text(number, data)
+           ("p", "Generated by the `report` stage from the pipeline's tracked results; nothing is retrained. Every "
+                 "analytic sentence of the course report is a claim checked against these numbers: "
+                 f"{counts['holds']} hold, {counts['does not hold']} do not hold, {counts['cannot be judged']} cannot "
+                 f"be judged, of {len(claims)}. Wall-clock timings are on a page of their own, reports/timings.md.")]
+    for number, title, figs in SECTIONS:
+        out.append(("h", min(4, number.count(".") + 2), f"{number} {title}"))
+        out += section_text(number, data["facts"], data["sine"], data["course"])
         out += [("img", figure_dir / f"{name}.png", CAPTIONS[name]) for name in figs]
-        out += [("p", f"Claim: {claims[i]['claim']}: {verdict(claims[i]).upper()} ({claims[i]['evidence']})")
-                for i in claim_ids]
-    out += cnn_blocks(data)
-    held = sum(c["holds"] for c in claims)
-    out += [("h", 2, "Claims"), ("p", f"{held} of {len(claims)} claims hold on this data."),
-            ("table", *claim_table(claims))]
-    return out + provenance_blocks(data)
+        out += [("p", f"Claim ({c['verdict']}): {c['claim']} Evidence: {c['evidence']}.")
+                for c in claims.values() if c["section"] == number]
+    out += [("h", 2, "Claims"), ("table", *claim_table(claims))]
+    return out + provenance_blocks(data["provenance"], data["params"], data["params_text"])
 
 
-def write(data: dict, claims: list, markdown_path, html_path) -> None:
+def write(data: dict, markdown_path, html_path) -> None:
     """reports/report.md (figures linked) and reports/report.html (figures embedded)."""
     from nnrepro import io
     from nnrepro.errors import UserError
 
-    report = blocks(data, claims)
+    report = blocks(data)
     for kind, *rest in report:
         if kind == "img" and not Path(rest[0]).exists():
-            raise UserError(f"{rest[0]} is missing: run `dvc repro figures` (or cnn_evaluate) first")
+            raise UserError(f"{rest[0]} is missing: run `dvc repro figures` first")
     io.write_text(markdown_path, to_markdown(report, Path(markdown_path).resolve().parent))
     io.write_text(html_path, to_html(report, "nnrepro report"))

@@ -1,13 +1,18 @@
 """The tensor mini-batch training loop: data stays in tensors, no per-batch host syncs."""
 
 import math
+import sys
 import time
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
+from nnrepro import io, mlp, stage
+from nnrepro.mlp import MLP
+
 Split = tuple[torch.Tensor, torch.Tensor]
+HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "validation_loss", "validation_acc", "test_loss", "test_acc")
 
 
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
@@ -48,16 +53,17 @@ def flatten_parameters(model: torch.nn.Module) -> torch.nn.Parameter:
 
 
 def train(model: torch.nn.Module, splits: dict[str, Split], *, lr: float, epochs: int, batch_size: int,
-          seed: int, evals_per_epoch: int = 1, after_backward: Callable[[], None] | None = None,
+          seed: int, first_epoch_evals: int = 1, after_backward: Callable[[], None] | None = None,
           report: Callable[[dict], None] | None = None) -> list[dict]:
     """Adam on cross-entropy; returns one row per evaluation (train stats measured during the epoch).
 
+    The first epoch is evaluated `first_epoch_evals` times, evenly spaced, every later epoch once at its end.
     `after_backward` runs after each backward pass (the gradient probe hooks in there). Training stops early
     when the loss is no longer finite; the last row then has `diverged` set.
     """
     x, y = splits["train"]
     steps = math.ceil(len(y) / batch_size)
-    evals = eval_steps(steps, evals_per_epoch)
+    first, later = eval_steps(steps, first_epoch_evals), {steps}
     joined = flatten_parameters(model)
     optimizer = torch.optim.Adam([joined], lr=lr, fused=True)
     generator = torch.Generator(device=x.device).manual_seed(seed)
@@ -67,7 +73,7 @@ def train(model: torch.nn.Module, splits: dict[str, Split], *, lr: float, epochs
         order = torch.randperm(len(y), generator=generator, device=x.device)
         xs, ys = x[order], y[order]  # one gather per epoch; batches are then views
         loss_sum, correct, seen = torch.zeros((), device=x.device), torch.zeros((), device=x.device), 0
-        start = time.perf_counter()
+        start, evals = time.perf_counter(), first if epoch == 0 else later
         for step in range(1, steps + 1):
             xb, yb = xs[(step - 1) * batch_size: step * batch_size], ys[(step - 1) * batch_size: step * batch_size]
             logits = model(xb)
@@ -104,3 +110,49 @@ def _row(model, splits, epoch: float, train_loss, train_acc, seconds: float) -> 
             row[f"{split}_loss"], row[f"{split}_acc"] = evaluate(model, *splits[split])
     row["seconds"] = seconds
     return row
+
+
+def schedule(config, *, lr_key: str = "lr", epochs_key: str = "mlp.epochs", batch_key: str = "mlp.batch_size",
+             **values) -> dict:
+    """Validated lr, epochs and batch_size, read from the given params keys unless passed in `values`."""
+    keys = {"lr": lr_key, "epochs": epochs_key, "batch_size": batch_key}
+    read = {"lr": config.positive, "epochs": config.integer, "batch_size": config.integer}
+    return {name: values[name] if name in values else read[name](key) for name, key in keys.items()}
+
+
+def fit(arch: dict, sched: dict, splits: dict, seed: int, label: str, num_classes: int,
+        first_epoch_evals: int = 1) -> tuple[MLP, list[dict]]:
+    """Build the model from `seed` and train it, printing progress about ten times over the run."""
+    torch.manual_seed(seed)
+    model = MLP(num_classes=num_classes, **arch).to(splits["train"][0].device)
+    total = sched["epochs"] + first_epoch_evals - 1
+    count = [0]
+
+    def report(row: dict) -> None:
+        count[0] += 1
+        if count[0] % max(1, total // 10) == 0 or row["diverged"]:
+            print(f"{label}: epoch {row['epoch']:.2f}/{sched['epochs']} train loss {row['train_loss']:.4f} "
+                  f"validation acc {row.get('validation_acc', float('nan')):.4f}", file=sys.stderr, flush=True)
+
+    history = train(model, splits, seed=seed, first_epoch_evals=first_epoch_evals, report=report, **sched)
+    return model, history
+
+
+def summarize(history: list[dict]) -> dict:
+    """Final and best-validation-epoch losses and accuracies; `diverged` when the loss stopped being finite."""
+    final = history[-1]
+    finite = [r for r in history if not r["diverged"] and "validation_acc" in r]
+    best = max(finite, key=lambda r: r["validation_acc"]) if finite else final
+    summary = {"diverged": final["diverged"], "epochs_run": final["epoch"], "best_epoch": best["epoch"]}
+    for key in HISTORY_KEYS[1:]:
+        if key in final:
+            summary[f"final_{key}"] = io.finite_or_none(final[key])
+            summary[f"best_{key}"] = io.finite_or_none(best[key])
+    return summary
+
+
+def save_run(model: MLP, arch: dict, history: list[dict], live_dir, model_path) -> dict:
+    """Log the history with DVCLive and save the model; return the run's summary metrics."""
+    stage.log_history(history, live_dir, HISTORY_KEYS)
+    mlp.save(model, arch, model_path)
+    return summarize(history)

@@ -1,0 +1,21 @@
+"""The few numbers a reader of the report looks at first, as one small metrics file: short, unique keys, so that
+`dvc exp show` (the README's line) lists them in a table that fits a screen."""
+
+KEYS = ("long_acc", "long_bn_acc", "grid_best", "grid_worst", "scratch_acc", "probe_acc", "finetune_acc",
+        "xgboost_acc", "claims_hold")
+
+
+def _best(cells: dict) -> dict:
+    """A baseline's cell chosen on validation accuracy, as the course's table does (test accuracy breaks ties)."""
+    return max(cells.values(), key=lambda c: (c.get("validation_acc") or -1, c.get("test_acc") or -1))
+
+
+def headline(facts: dict, holds: int) -> dict:
+    """Long-run test accuracy, the best and worst grid model, each CNN baseline's best test accuracy, XGBoost's,
+    and how many claims hold."""
+    long, grid, cnn = facts["long"], facts["grid"], facts["cnn"]
+    result = {"long_acc": long["plain"].get("final_test_acc"), "long_bn_acc": long["batchnorm"].get("final_test_acc"),
+              "grid_best": grid["best"], "grid_worst": grid["worst"]}
+    for baseline, cells in cnn["cells"].items():
+        result[f"{baseline}_acc"] = _best(cells)["test_acc"]
+    return {**result, "xgboost_acc": cnn["xgboost"]["test_acc"], "claims_hold": holds}

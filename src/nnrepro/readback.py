@@ -1,0 +1,161 @@
+"""Reading the pipeline's tracked outputs back (metrics, DVCLive histories, tables, selections) as plain data for
+the reporting side: claims, figures and the report. Imports no training code."""
+
+import csv
+import math
+from pathlib import Path
+
+from nnrepro import io
+from nnrepro.cells import lr_cell
+from nnrepro.errors import UserError
+
+HISTORY = ("epoch", "train_loss", "train_acc", "validation_loss", "validation_acc", "test_loss", "test_acc")
+
+
+def require(path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path} is missing: run `dvc repro` so that the stage writing it runs first")
+    return path
+
+
+def read_json(path):
+    return io.read_json(require(path))
+
+
+def _number(text: str):
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def read_csv(path) -> list[dict]:
+    """Rows of a CSV written by the pipeline, numbers parsed (empty or non-finite cells are None)."""
+    with require(path).open(newline="") as handle:
+        return [{k: _cell(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def _cell(text: str):
+    try:
+        return _number(text)
+    except ValueError:
+        return {"True": True, "False": False, "": None}.get(text, text)
+
+
+def history(folder) -> dict:
+    """A DVCLive folder (or a copy of its plots/metrics) as {key: [value per step]}; 'train/loss' -> 'train_loss'."""
+    folder = require(folder)
+    root = folder / "plots" / "metrics" if (folder / "plots" / "metrics").is_dir() else folder
+    columns, steps = {}, set()
+    for tsv in sorted(root.rglob("*.tsv")):
+        key = tsv.relative_to(root).with_suffix("").as_posix().replace("/", "_")
+        with tsv.open(newline="") as handle:
+            try:
+                columns[key] = {int(row["step"]): _number(row[tsv.stem])
+                                for row in csv.DictReader(handle, delimiter="\t")}
+            except (KeyError, TypeError, ValueError) as err:
+                raise UserError(f"{tsv} is not a DVCLive step file ({type(err).__name__}: {err}): rerun the stage "
+                                "that writes it") from None
+        steps |= set(columns[key])
+    if not columns:
+        raise UserError(f"{folder} holds no DVCLive history: run `dvc repro` so that the stage writing it runs")
+    order = sorted(steps)
+    return {key: [values.get(step) for step in order] for key, values in columns.items()}
+
+
+def run(metrics: dict, live_dir) -> dict:
+    """RUN: a training run's summary metrics, its history (one list per key) and whether it diverged."""
+    steps = history(live_dir)
+    return {**metrics, "diverged": bool(metrics.get("diverged")), **{k: steps.get(k, []) for k in HISTORY}}
+
+
+def _runs(metrics_path, live_dir) -> dict:
+    return {name: run(m, Path(live_dir) / name) for name, m in read_json(metrics_path).items()}
+
+
+def lr_sweep(metrics_dir, live_dir, lrs: list, batchnorm: list) -> dict:
+    """{'plain'|'batchnorm': {lr: RUN}} for the cells of mlp_lr."""
+    sweep = {}
+    for bn in batchnorm:
+        cells = {lr: lr_cell(lr, bn) for lr in lrs}
+        sweep["batchnorm" if bn else "plain"] = {
+            float(lr): run(read_json(Path(metrics_dir) / f"{cell}.json"), Path(live_dir) / cell)
+            for lr, cell in sorted(cells.items(), reverse=True)}
+    return sweep
+
+
+def batch_pairs(metrics_path, live_dir, timings_path=None) -> dict:
+    """{'b1-e1': BATCHRUN, ...} sorted by batch size, each with its seconds per epoch from the timings file
+    (None without one: the figures and the report never read wall-clock times)."""
+    timings = read_json(timings_path) if timings_path else {}
+    pairs = _runs(metrics_path, live_dir)
+    for name, pair in pairs.items():
+        pair["seconds_per_epoch"] = timings.get(f"{name}_seconds_per_epoch")
+    return dict(sorted(pairs.items(), key=lambda kv: (kv[1]["batch_size"], kv[1]["epochs"])))
+
+
+def grid(metrics_path, folder) -> dict:
+    """The evaluate stage's grid: cells, best and worst, the slices' fixed values, best/worst histories."""
+    summary, folder = read_json(metrics_path), Path(folder)
+    cells = {row["cell"]: {**row, "depth": int(row["depth"]), "width": int(row["width"])}
+             for row in read_csv(folder / "grid.csv")}
+    return {"cells": cells, "best": summary["best_cell"], "worst": summary["worst_cell"], "select_from": summary["select_from"],
+            "depth_slice_width": summary["depth_slice_width"], "width_slice_depth": summary["width_slice_depth"],
+            "best_history": {"diverged": False, **history(folder / "best_history")},
+            "worst_history": {"diverged": False, **history(folder / "worst_history")}}
+
+
+def probe(folder) -> dict:
+    """grad_probe's per-seed curves: {'depth', 'plain': PROBE, 'residual': PROBE}."""
+    curves = read_json(Path(folder) / "probe.json")
+    result = {"depth": curves["depth"]}
+    for variant in ("plain", "residual"):
+        result[variant] = {"layers": curves["layers"], "seeds": curves["seeds"], **curves[variant]}
+    return result
+
+
+def cnn(selection_path) -> dict:
+    """The CNN cells by baseline and learning rate, XGBoost, and the cnn_evaluate stage's whole selection."""
+    chosen = read_json(selection_path)
+    cells = {}
+    for row in chosen["cells"]:
+        cells.setdefault(row["baseline"], {})[float(row["lr"])] = row
+    return {"cells": cells, "xgboost": chosen["xgboost"], "selection": chosen}
+
+
+def facts(paths: dict, config) -> dict:
+    """Everything the claims (and the report's numbers) are judged on, from the paths a stage was given."""
+    return {
+        "lr_sweep": lr_sweep(*paths["mlp_lr"], config.get("mlp_lr.lrs"), config.get("mlp_lr.batchnorm")),
+        "long": _runs(*paths["mlp_long"]),
+        "batch": batch_pairs(*paths["mlp_batch"]),
+        "grid": grid(*paths["evaluate"]),
+        "probe": probe(paths["grad_probe"]),
+        "cnn": cnn(paths["cnn_selection"]),
+    }
+
+
+def europe(outlines_path, test_csv) -> dict:
+    """Country outlines and the test points (longitude, latitude, label) for boundary maps."""
+    rows = read_csv(test_csv)
+    return {"outlines": read_json(outlines_path),
+            "points": ([[r["long"], r["lat"]] for r in rows], [int(r["country"]) for r in rows])}
+
+
+def boundary(path) -> dict:
+    import numpy as np
+
+    with np.load(require(path)) as data:
+        return {key: data[key] for key in data.files}
+
+
+def images(cache_path) -> dict:
+    """The faces cache (uint8 images, labels, names per split), read without the training code."""
+    return io.load_torch(require(cache_path), "run `dvc repro prepare_faces --force`")
+
+
+def provenance(folder) -> dict:
+    """Distinct provenance records of the training stages: record (as sorted items) -> files it came from."""
+    seen = {}
+    for file in sorted(require(folder).rglob("*.json")):
+        seen.setdefault(tuple(sorted(read_json(file).items())), []).append(file.relative_to(folder).as_posix())
+    return seen

@@ -1,0 +1,65 @@
+"""The start-up and finish every training stage shares: params, seed, threads and device in; metrics, provenance,
+timings and DVCLive histories out, each in a file of its own (metrics compare byte for byte across reruns)."""
+
+import argparse
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from nnrepro import device, io, params
+
+
+@dataclass
+class Stage:
+    params: params.Params
+    seed: int
+    device: torch.device
+    began: float = field(default_factory=time.perf_counter)
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.began
+
+
+PATHS = {
+    "metrics": "summary metrics JSON (a DVC metrics file)", "provenance": "seed, device and versions JSON",
+    "timings": "wall-clock seconds JSON", "data": "input data (folder or file)", "live": "DVCLive folder",
+    "model": "the trained model", "models": "folder for the trained models",
+}
+
+
+def parser(description: str, *paths: str, metrics: bool = True) -> argparse.ArgumentParser:
+    """A stage's command line: the records every training stage writes, plus `paths` (names of PATHS)."""
+    result = argparse.ArgumentParser(description=description)
+    for name in ("metrics",) * metrics + ("provenance", "timings", *paths):
+        result.add_argument(f"--{name}", type=Path, required=True, help=PATHS[name])
+    return result
+
+
+def start(threads: int | None = None) -> Stage:
+    """params.yaml, its seed and the device, every generator seeded; threads default to device.thread_count()."""
+    config = params.load()
+    seed = config.integer("seed", 0)
+    return Stage(config, seed, device.setup(seed, config.choice("device", device.NAMES), threads))
+
+
+def finish(stage: Stage, args: argparse.Namespace, metrics: dict | None, timings: dict | None = None) -> None:
+    """Write the metrics, the provenance and the timings (the stage's wall time plus `timings`)."""
+    if metrics is not None:
+        io.write_json(args.metrics, metrics)
+    io.write_json(args.provenance, io.provenance(stage.seed, stage.device.type))
+    io.write_json(args.timings, {"wall_seconds": round(stage.seconds(), 3),
+                                 **{k: round(v, 4) for k, v in (timings or {}).items()}})
+
+
+def log_history(history: list[dict], live_dir, keys: tuple) -> None:
+    """The history as DVCLive step files: key 'validation_loss' -> <live_dir>/plots/metrics/validation/loss.tsv."""
+    from dvclive import Live
+
+    with Live(str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None) as live:
+        for row in history:
+            for key in keys:
+                if key in row:
+                    live.log_metric(key.replace("_", "/", 1) if "_" in key else key, row[key], timestamp=False)
+            live.next_step()
