@@ -36,7 +36,8 @@ def main() -> None:
     widths = run.params.items("mlp_grid.widths", params.integer)
     select_from = run.params.choice("evaluate.select_from", grid.SELECT_FROM)
     resolution = run.params.integer("evaluate.mesh", 2)
-    width, depth = grid.nearest(widths, run.params.integer("mlp.width")), grid.nearest(depths, run.params.integer("mlp.depth"))
+    width = grid.nearest(widths, run.params.integer("mlp.width"))
+    depth = grid.nearest(depths, run.params.integer("mlp.depth"))
     table = grid.collect(metrics_dir, depths, widths)
     best, worst = grid.select(table, select_from, depth, width)
     bounds = boundary.extent(europe.load_splits(args.data, run.device)["train"][0])
@@ -50,7 +51,8 @@ def main() -> None:
     summary = {**grid.summary(table, best, worst), "select_from": select_from, "depth_slice_width": width,
                "width_slice_depth": depth}
     stage.finish(run, args, summary)
-    print(f"evaluate: best {best}, worst {worst} (from the {select_from} cells); slices at width {width}, depth {depth}")
+    print(f"evaluate: best {best}, worst {worst} (from the {select_from} cells); slices at width {width}, "
+          f"depth {depth}")
 
 
 if __name__ == "__main__":

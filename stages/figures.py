@@ -33,8 +33,9 @@ def main() -> None:
     sine_metrics, sine_folder = args.mlp_sine
     data = {
         "facts": readback.facts(paths, config),
-        "boundaries": {**{rank: readback.boundary(args.evaluate[1] / f"{rank}_boundary.npz") for rank in ("best", "worst")},
-                       **{name: readback.boundary(sine_folder / f"{name}_boundary.npz") for name in ("xy", "sine")}},
+        "boundaries": {name: readback.boundary(folder / f"{name}_boundary.npz")
+                       for folder, names in ((args.evaluate[1], ("best", "worst")), (sine_folder, ("xy", "sine")))
+                       for name in names},
         "sine": readback.read_json(sine_metrics),
         "europe": readback.europe(*args.europe),
         "faces": readback.images(args.faces)["test"],

@@ -203,7 +203,7 @@ DEGENERATE = [  # (claim id, edit, the verdict its docstring promises, a word of
     ("larger_batches_faster", put("batch", "b16-e1", "seconds_per_epoch", None), CANNOT, "seconds"),
     ("larger_batches_faster", diverge("batch", "b128-e50"), CANNOT, "diverged"),
     ("initial_acc_falls", put("batch", "b16-e1", "test_acc", [None] * 10), CANNOT, "test_acc"),
-    ("initial_acc_falls", put("batch", "b16-e1", "epoch", [1.0] * 10), CANNOT, "different epochs"),
+    ("initial_acc_falls", put("batch", "b16-e1", "epoch", [1.0] * 10), CANNOT, "not comparable"),
     ("initial_loss_rises", diverge("batch", "b1024-e50"), CANNOT, "diverged"),
     ("b128_beats_b1024", put("batch", "b1024-e50", "epochs", 40), CANNOT, "different numbers of epochs"),
     ("b128_beats_b1024", diverge("batch", "b128-e50"), FAILS, "diverged"),
@@ -332,3 +332,19 @@ def test_claims_imports_only_the_standard_library_and_numpy():
     names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert names <= {"functools", "math", "numpy"}
+
+
+def test_first_evaluations_a_few_steps_apart_still_compare():
+    """Rounded evaluation steps put batch 1024's first evaluation at epoch 0.095 and batch 128's at 0.1005."""
+    nearby = put("batch", "b1024-e50", "epoch", [0.095] + facts()["batch"]["b1024-e50"]["epoch"][1:])
+    assert judge("initial_acc_falls", nearby)["verdict"] == "holds"
+    far = put("batch", "b1024-e50", "epoch", [0.2] + facts()["batch"]["b1024-e50"]["epoch"][1:])
+    assert judge("initial_acc_falls", far)["verdict"] == "cannot be judged"
+
+
+def test_residual_alive_is_judged_against_the_layer_nearest_the_output():
+    """Layer 0's gradient is scaled by the raw inputs: a huge layer 0 must not make the others look vanished."""
+    big_input_layer = put("probe", "residual", probe([1e4, 0.5, 0.5, 0.5, 0.5, 0.5]))
+    assert judge("residual_alive", big_input_layer)["verdict"] == "holds"
+    faded_middle = put("probe", "residual", probe([1e4, 1e-6, 0.5, 0.5, 0.5, 0.5]))
+    assert judge("residual_alive", faded_middle)["verdict"] == "does not hold"

@@ -149,8 +149,28 @@ def test_exp_run_lr_reruns_exactly_the_stages_reading_lr(pipeline):
         assert metrics(exp, "metrics/mlp_long.json") != metrics(baseline, "metrics/mlp_long.json")
         untouched = "metrics/mlp_lr/lr0.01-bnfalse.json"  # mlp_lr reads its own lrs, not `lr`
         assert metrics(exp, untouched) == metrics(baseline, untouched)
+        assert set(metrics(exp, "metrics/claims.json")) == set(metrics(baseline, "metrics/claims.json"))
+        check_readme_table(repo)
     finally:
         restore(repo)
+
+
+def readme_exp_show() -> list[str]:
+    """The `dvc exp show` command the README gives under its <!-- exp-show --> marker."""
+    text = (ROOT / "README.md").read_text()
+    block = text[text.index("<!-- exp-show -->"):].split("```")[1]
+    return shlex.split(block.removeprefix("bash").strip())
+
+
+def check_readme_table(repo: Path) -> None:
+    """The README's table fits 200 columns, shows the changed param and the headline numbers, no other metric."""
+    command = readme_exp_show()
+    assert command[:3] == ["dvc", "exp", "show"]
+    table = h.dvc(repo, *command[3:], "--no-pager", env={**h.env(), "COLUMNS": "400"}).stdout
+    header = " ".join(table.splitlines()[:4])
+    assert max(len(line) for line in table.splitlines()) <= 200, table
+    assert "lr" in header.split() and "claims_hold" in header and "grid_best" in header, table
+    assert "mlp.depth" not in header and "final_test_acc" not in header, table  # unchanged params, other metrics
 
 
 def test_adding_a_grid_width_reruns_only_the_new_cell_and_downstream(pipeline):

@@ -109,7 +109,8 @@ def accuracy_slice(rows: list, axis: str, fixed: str, title: str, path, dpi: int
     x = [r[axis] for r in rows]
     for color, split in zip(series_colors(3), SPLIT_STYLES):
         y = [np.nan if r[f"final_{split}_acc"] is None else r[f"final_{split}_acc"] for r in rows]
-        ax.plot(x, y, color=color, label=split, **{**SPLIT_STYLES[split], "marker": SPLIT_STYLES[split].get("marker", "o")})
+        style = {**SPLIT_STYLES[split], "marker": SPLIT_STYLES[split].get("marker", "o")}
+        ax.plot(x, y, color=color, label=split, **style)
     ax.set_xscale("log", base=2)
     ax.set_xticks(x, [str(v) for v in x])
     _label(ax, f"{title} ({fixed})", axis, "final accuracy")

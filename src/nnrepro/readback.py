@@ -98,7 +98,8 @@ def grid(metrics_path, folder) -> dict:
     summary, folder = read_json(metrics_path), Path(folder)
     cells = {row["cell"]: {**row, "depth": int(row["depth"]), "width": int(row["width"])}
              for row in read_csv(folder / "grid.csv")}
-    return {"cells": cells, "best": summary["best_cell"], "worst": summary["worst_cell"], "select_from": summary["select_from"],
+    return {"cells": cells, "best": summary["best_cell"], "worst": summary["worst_cell"],
+            "select_from": summary["select_from"],
             "depth_slice_width": summary["depth_slice_width"], "width_slice_depth": summary["width_slice_depth"],
             "best_history": {"diverged": False, **history(folder / "best_history")},
             "worst_history": {"diverged": False, **history(folder / "worst_history")}}
