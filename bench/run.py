@@ -173,7 +173,15 @@ NOTES = """## Targets
   about 1.3 s of imports, torch 0.9 s of it; XGBoost with default parameters is the longest stage).
 - No-op `dvc repro` at most 1 s: missed. cProfile of `dvc repro` shows DVC parsing dvc.yaml and dvc.lock with
   ruamel.yaml for every one of the 51 stages (2.7 of 4.5 profiled seconds); `dvc status` alone takes 1.1 s.
-- GPU targets: not measured, no GPU was available to this run."""
+- GPU targets: not measured, no GPU was available to this run.
+
+## GPU check
+`PYTHONPATH=src python bench/gpu.py --out bench/gpu.md` on a CUDA machine (offline; needs only torch, torchvision,
+numpy and Pillow) runs the 15-cell CNN sweep with ResNet18 at 224 px on the course's 1,400 / 200 / 400 generated
+images (random weights where no ImageNet file is found offline) beside a course-style ImageFolder + PIL +
+DataLoader fp32 loop, and prints training and inference img/s, the sweep's wall time, the speedup and whether the
+goals (sweep <= 15 s on one H100/H200, training >= 10,000 img/s) are met; `--batch 256` tries a larger batch.
+`--device cpu --smoke` checks the script on a CPU. Not yet run on a GPU: none was lent to the runs so far."""
 
 
 def write_results(rows: list[dict], repro: dict | None, repeats: int) -> None:
