@@ -21,6 +21,7 @@ setup: $(STAMP) $(PLOTS_HTML)
 bench: $(STAMP) $(PLOTS_HTML)
 	python bench/run.py
 	python bench/profile_batch1.py
+	python bench/decode.py
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	PATH="$(HOST_PATH)" sh tools/ensure_venv.sh $(VENV)

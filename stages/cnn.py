@@ -1,13 +1,16 @@
 """Stage cnn (one matrix cell of cnn_scratch, cnn_probe or cnn_finetune): train one baseline at one learning rate,
-score it on validation and test."""
+score it on validation and test. With cnn.nproc_per_node > 1 it restarts itself under torchrun; started by torchrun
+(several GPUs or machines), every rank trains on its share of each batch and rank 0 scores and writes."""
 
 from pathlib import Path
 
-from nnrepro import cnn, faces, io, params, predictions, stage
+from nnrepro import cnn, distributed, faces, io, params, predictions, stage
+from nnrepro.device import thread_count
 from nnrepro.errors import exit_on_user_error
 
-KEYS = {"scratch": ("arch", "epochs", "batch_size", "image_size"), "probe": ("epochs", "batch_size"),
-        "finetune": ("arch", "epochs", "batch_size", "image_size", "weights_path")}
+KEYS = {"scratch": ("arch", "epochs", "batch_size", "image_size", "memory_mb", "nproc_per_node"),
+        "probe": ("epochs", "batch_size", "nproc_per_node"),
+        "finetune": ("arch", "epochs", "batch_size", "image_size", "weights_path", "memory_mb", "nproc_per_node")}
 
 
 @exit_on_user_error
@@ -17,16 +20,30 @@ def main() -> None:
     parser.add_argument("--lr", type=float, required=True, help="Adam learning rate")
     parser.add_argument("--predictions", type=Path, required=True, help="per-image predictions CSV")
     args = parser.parse_args()
-    run = stage.start()
+    world = distributed.from_launcher()
+    run = stage.start(max(1, thread_count() // world.local_size))
     settings = cnn.settings(run.params, *KEYS[args.baseline])
-    data = cnn.load_features(args.data) if args.baseline == "probe" else faces.load_cache(args.data)
     label = f"cnn {args.baseline} lr={args.lr:g}"
+    lr = params.positive(args.lr, "cnn.lrs")
+    if distributed.relaunch(settings["nproc_per_node"], label):
+        return  # rank 0 of the relaunched processes wrote everything
+    if world.size > 1:
+        run.device = distributed.join(world, run.device)
+    try:
+        train_and_write(args, run, settings, lr, label, world)
+    finally:
+        distributed.leave(world)
+
+
+def train_and_write(args, run: stage.Stage, settings: dict, lr: float, label: str, world) -> None:
+    data = cnn.load_features(args.data) if args.baseline == "probe" else faces.load_cache(args.data)
 
     def report(row: dict) -> None:
         print(f"{label}: epoch {row['epoch']}/{settings['epochs']} train loss {row['train_loss']:.4f}", flush=True)
 
-    lr = params.positive(args.lr, "cnn.lrs")
-    net, history = cnn.fit_cell(args.baseline, data, settings, lr, run.seed, run.device, on_epoch=report)
+    net, history = cnn.fit_cell(args.baseline, data, settings, lr, run.seed, run.device, report, world)
+    if not world.writes:
+        return
     frame = predictions.frame(data, cnn.evaluate_cell(net, args.baseline, data, settings, run.device))
     metrics = {"baseline": args.baseline, "lr": args.lr, **predictions.cell_metrics(frame, history)}
     stage.log_history(history, args.live, ("train_loss", "train_acc"))

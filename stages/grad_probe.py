@@ -3,7 +3,7 @@ several seeds (Figure 13)."""
 
 import torch
 
-from nnrepro import europe, gradients, io, mlp, params, stage, train
+from nnrepro import europe, gradients, io, mlp, parallel, params, stage, train
 from nnrepro.errors import exit_on_user_error
 
 VARIANTS = {"plain": False, "residual": True}
@@ -30,17 +30,18 @@ def main() -> None:
     sched = train.schedule(run.params, epochs_key="grad_probe.epochs", batch_key="grad_probe.batch_size")
     splits = europe.load_splits(args.data, run.device)
     curves, metrics, timings = {"depth": arch["depth"], "layers": layers, "seeds": seeds}, {}, {}
-    for name, residual in VARIANTS.items():
-        variant_arch, runs = {**arch, "residual": residual}, []
-        for k, seed in enumerate(seeds):
-            began = run.seconds()
-            model, history, grads, dead = probe_seed(variant_arch, splits, layers, sched, seed,
-                                                     f"grad_probe {name} seed {seed} ({k + 1}/{len(seeds)})")
-            mlp.save(model, variant_arch, args.models / f"{name}-seed{seed}.pt")
-            runs.append({"history": history, "grads": grads, "dead": dead})
-            timings[f"{name}_seed{seed}_seconds"] = run.seconds() - began
-        curves[name] = gradients.curves(runs)
-        metrics[name] = gradients.seed_summaries(runs, seeds, layers)
+    archs = {name: {**arch, "residual": residual} for name, residual in VARIANTS.items()}
+    runs = [(name, seed) for name in VARIANTS for seed in seeds]
+    jobs = [(archs[name], splits, layers, sched, seed, f"grad_probe {name} seed {seed} ({k % len(seeds) + 1}/"
+             f"{len(seeds)})") for k, (name, seed) in enumerate(runs)]
+    results, seconds = parallel.run_all(probe_seed, jobs, run.device)  # every run seeds itself: one per core at a time
+    for (name, seed), (model, *_), took in zip(runs, results, seconds):
+        mlp.save(model, archs[name], args.models / f"{name}-seed{seed}.pt")
+        timings[f"{name}_seed{seed}_seconds"] = took
+    for name in VARIANTS:
+        done = [{"history": r[1], "grads": r[2], "dead": r[3]} for (n, _), r in zip(runs, results) if n == name]
+        curves[name] = gradients.curves(done)
+        metrics[name] = gradients.seed_summaries(done, seeds, layers)
     io.write_json(args.live / "probe.json", curves)
     for name in VARIANTS:
         io.write_csv(args.live / f"{name}_median.csv", gradients.median_table(curves[name], layers))

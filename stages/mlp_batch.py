@@ -2,7 +2,7 @@
 
 import math
 
-from nnrepro import cells, europe, mlp, params, stage, train
+from nnrepro import cells, europe, mlp, parallel, params, stage, train
 from nnrepro.errors import UserError, exit_on_user_error
 
 
@@ -14,6 +14,12 @@ def pairs(config) -> list[tuple[int, int]]:
             for b, e in values]
 
 
+def steps_of(pair: tuple[int, int], splits: dict) -> int:
+    """Optimiser steps of a (batch size, epochs) pair: what its training time grows with."""
+    batch_size, epochs = pair
+    return math.ceil(len(splits["train"][1]) / batch_size) * epochs
+
+
 @exit_on_user_error
 def main() -> None:
     args = stage.parser(__doc__, "data", "live", "models").parse_args()
@@ -22,17 +28,19 @@ def main() -> None:
     evals = run.params.integer("mlp_batch.first_epoch_evals")
     todo = pairs(run.params)
     splits = europe.load_splits(args.data, run.device)
+    names = [cells.batch_run(batch_size, epochs) for batch_size, epochs in todo]
+    jobs = [(arch, train.schedule(run.params, batch_size=batch_size, epochs=epochs), splits, run.seed,
+             f"mlp_batch {name}", europe.NUM_CLASSES, evals) for name, (batch_size, epochs) in zip(names, todo)]
+    order = sorted(range(len(jobs)), key=lambda k: -steps_of(todo[k], splits))  # longest first: cores balance
+    results, seconds = parallel.run_all(train.fit, [jobs[k] for k in order], run.device)
     metrics, timings = {}, {}
-    for batch_size, epochs in todo:
-        name = cells.batch_run(batch_size, epochs)
-        sched = train.schedule(run.params, batch_size=batch_size, epochs=epochs)
-        began = run.seconds()
-        model, history = train.fit(arch, sched, splits, run.seed, f"mlp_batch {name}", europe.NUM_CLASSES, evals)
+    for k, (model, history), took in zip(order, results, seconds):
+        (batch_size, epochs), name = todo[k], names[k]
         summary = train.save_run(model, arch, history, args.live / name, args.models / f"{name}.pt")
         steps = math.ceil(len(splits["train"][1]) / batch_size)
         metrics[name] = {"batch_size": batch_size, "epochs": epochs, "iterations_per_epoch": steps, **summary}
         timings[f"{name}_seconds_per_epoch"] = history[-1]["seconds"] / history[-1]["epoch"]
-        timings[f"{name}_seconds"] = run.seconds() - began
+        timings[f"{name}_seconds"] = took
     stage.finish(run, args, metrics, timings)
 
 

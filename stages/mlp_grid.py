@@ -1,24 +1,39 @@
-"""Stage mlp_grid (one matrix cell): the MLP at one depth and width, at `lr`."""
+"""Stage mlp_grid: the MLP at every depth x width of the grid, at `lr`, the cells trained side by side on every
+core; each cell keeps its own metrics, DVCLive history and model file."""
 
-from nnrepro import europe, mlp, params, stage, train
+from pathlib import Path
+
+from nnrepro import cells, europe, io, mlp, parallel, params, stage, train
 from nnrepro.errors import exit_on_user_error
+
+
+def cost(arch: dict) -> int:
+    """Relative training cost of a cell (per-call overhead per layer plus its multiply-adds), to start the
+    longest cells first so that the cores finish together."""
+    return arch["depth"] * (64 + arch["width"]) * arch["width"]
 
 
 @exit_on_user_error
 def main() -> None:
-    parser = stage.parser(__doc__, "data", "live", "model")
-    parser.add_argument("--depth", type=int, required=True, help="hidden layers")
-    parser.add_argument("--width", type=int, required=True, help="units per hidden layer")
+    parser = stage.parser(__doc__, "data", "live", "models", metrics=False)
+    parser.add_argument("--metrics", type=Path, required=True, help="folder of per-cell metrics JSON files")
     args = parser.parse_args()
     run = stage.start(threads=1)
-    arch = {"depth": params.integer(args.depth, "mlp_grid.depths"), "width": params.integer(args.width, "mlp_grid.widths"),
-            "features": run.params.choice("mlp.features", mlp.FEATURES)}
+    features = run.params.choice("mlp.features", mlp.FEATURES)
+    archs = {cells.grid_cell(depth, width): {"depth": depth, "width": width, "features": features}
+             for depth in run.params.items("mlp_grid.depths", params.integer)
+             for width in run.params.items("mlp_grid.widths", params.integer)}
     sched = train.schedule(run.params)
     splits = europe.load_splits(args.data, run.device)
-    model, history = train.fit(arch, sched, splits, run.seed, f"mlp_grid d{args.depth}-w{args.width}",
-                               europe.NUM_CLASSES)
-    summary = train.save_run(model, arch, history, args.live, args.model)
-    stage.finish(run, args, {"depth": args.depth, "width": args.width, **summary})
+    names = sorted(archs, key=lambda name: -cost(archs[name]))
+    jobs = [(archs[name], sched, splits, run.seed, f"mlp_grid {name}", europe.NUM_CLASSES) for name in names]
+    results, seconds = parallel.run_all(train.fit, jobs, run.device)
+    for name, (model, history) in zip(names, results):
+        summary = train.save_run(model, archs[name], history, args.live / name, args.models / f"{name}.pt")
+        io.write_json(args.metrics / f"{name}.json", {"depth": archs[name]["depth"], "width": archs[name]["width"],
+                                                      **summary})
+    stage.finish(run, args, None, {f"{name}_seconds": took for name, took in zip(names, seconds)})
+    print(f"mlp_grid: {len(names)} cells in {run.seconds():.0f} s")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-"""Stage mlp_long: the default MLP for many epochs at `lr`, without and with BatchNorm (Figures 2 and 4)."""
+"""Stage mlp_long: the default MLP for many epochs at `lr`, without and with BatchNorm side by side (Figures 2
+and 4)."""
 
-from nnrepro import europe, mlp, stage, train
+from nnrepro import europe, mlp, parallel, stage, train
 from nnrepro.errors import exit_on_user_error
 
 
@@ -11,13 +12,14 @@ def main() -> None:
     arch = mlp.architecture(run.params)
     sched = train.schedule(run.params, epochs_key="mlp_long.epochs")
     splits = europe.load_splits(args.data, run.device)
+    variants = {"plain": {**arch, "batchnorm": False}, "batchnorm": {**arch, "batchnorm": True}}
+    jobs = [(variant, sched, splits, run.seed, f"mlp_long {name}", europe.NUM_CLASSES)
+            for name, variant in variants.items()]
+    results, seconds = parallel.run_all(train.fit, jobs, run.device)  # the two variants side by side, one per core
     metrics, timings = {}, {}
-    for name, batchnorm in (("plain", False), ("batchnorm", True)):
-        began = run.seconds()
-        run_arch = {**arch, "batchnorm": batchnorm}
-        model, history = train.fit(run_arch, sched, splits, run.seed, f"mlp_long {name}", europe.NUM_CLASSES)
-        metrics[name] = train.save_run(model, run_arch, history, args.live / name, args.models / f"{name}.pt")
-        timings[f"{name}_seconds"] = run.seconds() - began
+    for (name, variant), (model, history), took in zip(variants.items(), results, seconds):
+        metrics[name] = train.save_run(model, variant, history, args.live / name, args.models / f"{name}.pt")
+        timings[f"{name}_seconds"] = took
     stage.finish(run, args, metrics, timings)
 
 

@@ -1,4 +1,4 @@
-"""Stage prepare_faces: the real/fake images in the course layout and their uint8 tensor cache."""
+"""Stage prepare_faces: the real/fake images in the course layout and their decoded uint8 cache on disk."""
 
 import argparse
 from pathlib import Path
@@ -13,10 +13,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="output folder, e.g. data/faces")
     args = parser.parse_args()
     config = params.load()
-    data, sources = faces.build(config, config.integer("seed", 0))
-    faces.write(args.out, data, sources)
-    counts = ", ".join(f"{s} {len(d['labels'])} ({int(d['labels'].sum())} fake)" for s, d in data.items())
-    print(f"prepare_faces: wrote {counts} images of {data['train']['images'].shape[-1]} px to {args.out}")
+    cache = faces.prepare(config, config.integer("seed", 0), args.out)
+    counts = ", ".join(f"{s} {len(d['labels'])} ({int(d['labels'].sum())} fake)" for s, d in cache.items())
+    print(f"prepare_faces: wrote {counts} images of {cache['train']['images'].shape[-1]} px to {args.out}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from nnrepro import boost, faces, io, predictions, stage
+from nnrepro import boost, imagecache, io, predictions, stage
 from nnrepro.device import thread_count
 from nnrepro.errors import exit_on_user_error
 
@@ -14,7 +14,7 @@ def main() -> None:
     args = parser.parse_args()
     run = stage.start()
     crop = run.params.integer("xgboost.crop")
-    data = faces.load_cache(args.data)
+    data = imagecache.load(args.data)
     model = boost.fit(data["train"]["images"], data["train"]["labels"], crop, run.seed, thread_count(),
                       run.device.type)
     frame = predictions.frame(data, {s: boost.predict(model, data[s]["images"], crop) for s in predictions.SCORED})

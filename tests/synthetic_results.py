@@ -225,7 +225,7 @@ def write_faces(root: Path) -> None:
                            generator=torch.Generator().manual_seed(0))
     (root / "data/faces").mkdir(parents=True, exist_ok=True)
     torch.save({"test": {"images": images, "labels": torch.tensor(FACE_LABELS), "names": list(FACE_NAMES)}},
-               root / "data/faces/cache.pt")
+               root / "data/faces/cache")
 
 
 def fake_probabilities(accuracy, rng) -> np.ndarray:

@@ -34,7 +34,9 @@ STAGES = {
     "mlp_lr": ("mlp_lr.py", ["--lr", "0.01", "--batchnorm", "false", "--data", "{europe}", *MLP_RUN]),
     "mlp_long": ("mlp_long.py", ["--data", "{europe}", *MLP_RUNS]),
     "mlp_batch": ("mlp_batch.py", ["--data", "{europe}", *MLP_RUNS]),
-    "mlp_grid": ("mlp_grid.py", ["--depth", "1", "--width", "8", "--data", "{europe}", *MLP_RUN]),
+    "mlp_grid": ("mlp_grid.py", ["--data", "{europe}", "--live", "out/live/", "--models", "out/models/",
+                                 "--metrics", "out/metrics/", "--provenance", "out/provenance.json",
+                                 "--timings", "out/timings.json"]),
     "evaluate": ("evaluate.py", ["--data", "{europe}", "--grid", "{in}/grid/metrics", "{in}/grid/live",
                                  "{in}/grid/models", "--out", "out/evaluate/", *RECORD]),
     "grad_probe": ("grad_probe.py", ["--data", "{europe}", *MLP_RUNS]),
@@ -108,6 +110,18 @@ def replace_arg(flag: str, value: str):
     return ("args", flag, value)
 
 
+def _corrupt_cache(folder, inputs) -> None:
+    shutil.copytree(inputs / "faces" / "cache", folder)
+    (folder / "train.npy").write_bytes(b"garbage")
+
+
+def _truncated_cache(folder, inputs) -> None:
+    import numpy as np
+
+    shutil.copytree(inputs / "faces" / "cache", folder)
+    np.save(folder / "train.npy", np.load(folder / "train.npy")[:2])
+
+
 def _small_png(root: Path, name: str, size) -> None:
     from PIL import Image
 
@@ -178,8 +192,9 @@ CASES = [
      "evaluate.select_from must be one of course, grid", None),
     ("depth-zero", "mlp_long", set_to(mlp__depth=0), "mlp.depth must be an integer >= 1", None),
     ("width-zero", "mlp_lr", set_to(mlp__width=0), "mlp.width must be an integer >= 1", None),
-    ("grid-depth-zero", "mlp_grid", set_to(), "mlp_grid.depths must be an integer >= 1",
-     replace_arg("--depth", "0")),
+    ("grid-depth-zero", "mlp_grid", set_to(mlp_grid__depths=[1, 0]), "mlp_grid.depths must be an integer >= 1",
+     None),
+    ("grid-widths-empty", "mlp_grid", set_to(mlp_grid__widths=[]), "mlp_grid.widths must be a non-empty list", None),
     ("grad-probe-depth-zero", "grad_probe", set_to(grad_probe__depth=0), "grad_probe.depth must be an integer >= 1",
      None),
     ("features-unknown", "mlp_long", set_to(mlp__features="polar"), "mlp.features must be one of xy, sine", None),
@@ -217,10 +232,12 @@ CASES = [
     ("faces-image-smaller-than-crop", "prepare_faces",
      faces_case(lambda r: _small_png(r / "test" / "0_real", "small.png", (40, 8))),
      "small.png is 40x8 px, smaller than the 32 px crop", None),
-    ("cache-missing", "xgboost", set_to(), "cache.pt not found", replace_arg("--data", "nowhere/cache.pt")),
-    ("cache-missing-cnn", "cnn_scratch", set_to(), "cache.pt not found", replace_arg("--data", "nowhere/cache.pt")),
-    ("cache-corrupt", "xgboost", lambda case, inputs: (case / "corrupt.pt").write_text("garbage") and {},
-     "corrupt.pt cannot be read (UnpicklingError)", replace_arg("--data", "corrupt.pt")),
+    ("cache-missing", "xgboost", set_to(), "nowhere/cache not found", replace_arg("--data", "nowhere/cache")),
+    ("cache-missing-cnn", "cnn_scratch", set_to(), "nowhere/cache not found", replace_arg("--data", "nowhere/cache")),
+    ("cache-corrupt", "xgboost", lambda case, inputs: _corrupt_cache(case / "corrupt", inputs) or {},
+     "corrupt cannot be read as an image cache", replace_arg("--data", "corrupt")),
+    ("cache-truncated", "cnn_scratch", lambda case, inputs: _truncated_cache(case / "short", inputs) or {},
+     "short/train.npy does not match", replace_arg("--data", "short")),
     ("probe-features-missing", "cnn_probe", set_to(), "probe.pt not found", replace_arg("--data", "nowhere/probe.pt")),
     ("arch-unknown", "cnn_scratch", set_to(cnn__arch="vgg16"), "cnn.arch must be one of", None),
     ("cnn-epochs-zero", "cnn_finetune", set_to(cnn__epochs=0), "cnn.epochs must be an integer >= 1", None),
@@ -264,7 +281,7 @@ def inputs(tmp_path_factory):
     io.write_json(root / "europe" / "outlines.json", europe.outlines())
     (root / "grid" / "metrics").mkdir(parents=True)  # no cell trained: evaluate's errors come first
     data = faces.generate({"train": 4, "validation": 4, "test": 4}, 32, 0)
-    faces.write(root / "faces", data, {})
+    faces.write(root / "faces", data)
     folder = root / "faces_folder"
     for split in faces.FOLDERS.values():
         for cls in faces.CLASSES:
@@ -308,7 +325,7 @@ def _set(params: dict, dotted: str, value) -> None:
 def run_case(case_id: str, stage: str, damage, extra, inputs_root: Path, base: dict, case: Path):
     script, args = STAGES[stage]
     values = {"in": str(inputs_root), "europe": str(inputs_root / "europe"),
-              "cache": str(inputs_root / "faces" / "cache.pt"), "case": str(case),
+              "cache": str(inputs_root / "faces" / "cache"), "case": str(case),
               "none": str(inputs_root / "not_run")}
     args = [a.format(**values) for a in args]
     env = {}

@@ -142,3 +142,19 @@ def test_tiny_head_overfits_separable_features():
 def test_same_seed_same_training(data):
     runs = [cnn.fit_cell("scratch", data, TINY, 1e-3, 0, CPU)[1] for _ in range(2)]
     assert runs[0] == runs[1]
+
+
+def test_images_larger_than_the_memory_budget_are_streamed_with_the_same_result(tmp_path, data):
+    faces.write(tmp_path / "faces", data)
+    cache = faces.load_cache(tmp_path / "faces" / faces.CACHE)
+    assert isinstance(cache["train"]["images"], faces.Images) and cache["train"]["images"].nbytes == 16 * 3 * 32 * 32
+    runs = {}
+    for name, budget in (("resident", 1.0), ("streamed", 0.01)):  # MiB: the 48 KiB train split fits only the first
+        net, history = cnn.fit_cell("scratch", cache, {**TINY, "memory_mb": budget}, 1e-3, 0, CPU)
+        runs[name] = history, net.state_dict(), cnn.evaluate_cell(net, "scratch", cache, TINY, CPU)
+    batches = cnn.Batches(cache["train"]["images"], CPU, 0.01)
+    assert batches.resident is None  # the budget really sent the second run down the streaming path
+    (h1, s1, p1), (h2, s2, p2) = runs.values()
+    assert h1 == h2 and all(torch.equal(s1[k], s2[k]) for k in s1) and all(torch.equal(p1[k], p2[k]) for k in p1)
+    in_memory = cnn.fit_cell("scratch", data, TINY, 1e-3, 0, CPU)[1]
+    assert in_memory == h1  # the same as training on the generated tensors directly

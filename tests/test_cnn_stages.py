@@ -28,7 +28,7 @@ def repo_params():
 
 
 def _cell(baseline, lr):
-    data = "data/features/probe.pt" if baseline == "probe" else "data/faces/cache.pt"
+    data = "data/features/probe.pt" if baseline == "probe" else "data/faces/cache"
     name = f"{baseline}-{lr}"
     return ["--baseline", baseline, "--lr", lr, "--data", data, "--metrics", f"metrics/cnn/{name}.json",
             "--predictions", f"predictions/cnn/{name}.csv", "--model", f"models/cnn/{name}.pt",
@@ -44,7 +44,7 @@ def test_every_cnn_stage_end_to_end(workdir, stage):
     root, params = workdir
     ok = lambda script, args: stage(script, args, root, params)  # noqa: E731
     assert ok("prepare_faces.py", ["--out", "data/faces"]).returncode == 0
-    result = ok("probe_features.py", ["--data", "data/faces/cache.pt", "--out", "data/features/probe.pt",
+    result = ok("probe_features.py", ["--data", "data/faces/cache", "--out", "data/features/probe.pt",
                                       "--provenance", "provenance/probe.json", "--timings", "timings/probe.json"])
     assert result.returncode == 0, result.stderr
     for baseline in ("scratch", "probe", "finetune"):
@@ -58,7 +58,7 @@ def test_every_cnn_stage_end_to_end(workdir, stage):
     first = (root / "metrics/cnn/probe-0.01.json").read_bytes()
     assert ok("cnn.py", _cell("probe", 0.01)).returncode == 0
     assert (root / "metrics/cnn/probe-0.01.json").read_bytes() == first  # metrics are byte-identical on rerun
-    result = ok("xgb.py", ["--data", "data/faces/cache.pt", "--metrics", "metrics/xgboost.json",
+    result = ok("xgb.py", ["--data", "data/faces/cache", "--metrics", "metrics/xgboost.json",
                            "--predictions", "predictions/xgboost.csv", "--model", "models/xgboost.json",
                            "--provenance", "provenance/xgboost.json", "--timings", "timings/xgboost.json"])
     assert result.returncode == 0, result.stderr

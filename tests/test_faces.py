@@ -50,12 +50,22 @@ def test_fakes_carry_an_upsampling_fingerprint():
 
 
 def test_write_makes_the_course_layout_and_a_cache(tmp_path, data):
-    faces.write(tmp_path / "faces", data, {})
+    faces.write(tmp_path / "faces", data)
     cache = faces.load_cache(tmp_path / "faces" / faces.CACHE)
     name = cache["test"]["names"][-1]
     png = np.asarray(Image.open(tmp_path / "faces" / name))
     assert name.startswith("test/1_fake/") and np.array_equal(png, cache["test"]["images"][-1].permute(1, 2, 0))
     assert len(list((tmp_path / "faces" / "train" / "0_real").glob("*.png"))) == 12
+    for split in faces.SPLITS:  # the cache holds exactly what was generated, read back through the memory map
+        assert torch.equal(cache[split]["images"].load(), data[split]["images"])
+        assert torch.equal(cache[split]["labels"], data[split]["labels"]) and cache[split]["names"] == data[split]["names"]
+    rows = torch.tensor([5, 0, 3])
+    assert torch.equal(cache["train"]["images"][rows], data["train"]["images"][rows])  # any order, as indexed
+
+
+def read_folder(root, size, tmp_path, workers=None) -> dict:
+    faces.decode_folder(faces.list_folder(root), size, tmp_path / "decoded", workers)
+    return faces.load_cache(tmp_path / "decoded")
 
 
 def _user_folder(root, size=20, per_class=2):
@@ -75,12 +85,26 @@ def test_folder_converts_grayscale_palette_and_rgba_to_rgb(tmp_path):
     Image.new("L", (30, 30), 100).save(folder / "gray.png")
     Image.new("RGBA", (30, 30), (10, 20, 30, 128)).save(folder / "alpha.png")
     Image.new("RGB", (30, 30), (200, 0, 0)).convert("P").save(folder / "palette.png")
-    data, sources = faces.read_folder(root, 16)
+    Image.new("RGB", (30, 30), (0, 90, 0)).save(folder / "bitmap.bmp")  # not torchvision's: PIL decodes it
+    data = read_folder(root, 16, tmp_path)
     names = data["train"]["names"]
     assert data["train"]["images"].shape == (len(names), 3, 16, 16)
-    gray = data["train"]["images"][names.index("train/0_real/gray.png")]
-    assert (gray == 100).all()
-    assert sources["train/0_real/gray.png"] == folder / "gray.png"
+    image = {name.split("/")[-1]: data["train"]["images"][names.index(name)] for name in names}
+    assert (image["gray.png"] == 100).all()
+    assert (image["alpha.png"] == torch.tensor([10, 20, 30]).view(3, 1, 1)).all()
+    assert torch.equal(image["palette.png"], faces.fit(faces.decode_with_pil(folder / "palette.png"), 16, ""))
+    assert (image["bitmap.bmp"][1] == 90).all() and (image["bitmap.bmp"][0] == 0).all()
+
+
+def test_parallel_decoding_equals_one_worker_and_the_pil_path(tmp_path):
+    root = _user_folder(tmp_path / "user", size=40, per_class=6)
+    one, many = read_folder(root, 16, tmp_path / "one", workers=1), read_folder(root, 16, tmp_path / "many", workers=3)
+    for split in faces.SPLITS:
+        assert torch.equal(one[split]["images"].load(), many[split]["images"].load())
+        assert one[split]["names"] == many[split]["names"]
+    png = next((root / "train" / "1_fake").glob("*.jpg")).with_suffix(".png")
+    Image.open(png.with_suffix(".jpg")).save(png)  # lossless: both decoders must give the same pixels
+    assert torch.equal(faces.decode(png), faces.decode_with_pil(png))
 
 
 @pytest.mark.parametrize("damage, expected", [
@@ -95,7 +119,7 @@ def test_bad_folders_stop_with_one_line_naming_the_path(tmp_path, damage, expect
     root = _user_folder(tmp_path / "user")
     damage(root)
     with pytest.raises(UserError) as err:
-        faces.read_folder(root, 16)
+        read_folder(root, 16, tmp_path)
     assert expected in str(err.value) and "\n" not in str(err.value)
 
 
@@ -103,7 +127,7 @@ def test_prepare_faces_stage_end_to_end_and_failure_keeps_outputs(tmp_path, stag
     params = {**repo_params, "faces": {**repo_params["faces"], "n_train": 8, "n_validation": 4, "n_test": 4,
                                        "image_size": 16}}
     assert stage("prepare_faces.py", ["--out", "data/faces"], tmp_path, params).returncode == 0
-    cache = tmp_path / "data" / "faces" / faces.CACHE
+    cache = tmp_path / "data" / "faces" / faces.CACHE / "train.npy"
     before = cache.read_bytes()
     assert stage("prepare_faces.py", ["--out", "data/faces"], tmp_path, params).returncode == 0
     assert cache.read_bytes() == before  # reruns are byte-identical

@@ -72,13 +72,13 @@ def test_mlp_batch_evaluates_inside_every_first_epoch(workdir):
 
 
 def test_grid_then_evaluate_picks_best_and_worst(workdir):
-    for depth in (1, 2):
-        cell = f"d{depth}-w8"
-        args = ["--depth", depth, "--width", 8, "--model", workdir / "grid_models" / f"{cell}.pt",
-                "--data", workdir / "data", "--live", workdir / "grid_live" / cell,
-                "--metrics", workdir / "grid_metrics" / f"{cell}.json", "--timings", workdir / "t" / f"{cell}.json",
-                "--provenance", workdir / "p" / f"{cell}.json"]
-        ok(run_stage("mlp_grid.py", args, workdir, TINY))
+    args = ["--models", workdir / "grid_models", "--data", workdir / "data", "--live", workdir / "grid_live",
+            "--metrics", workdir / "grid_metrics", "--timings", workdir / "t" / "grid.json",
+            "--provenance", workdir / "p" / "grid.json"]
+    ok(run_stage("mlp_grid.py", args, workdir, TINY, env={"NNREPRO_THREADS": "2"}))  # both cells side by side
+    assert sorted(p.name for p in (workdir / "grid_models").iterdir()) == ["d1-w8.pt", "d2-w8.pt"]
+    timings = json.loads((workdir / "t" / "grid.json").read_text())
+    assert timings["d1-w8_seconds"] > 0 and timings["d2-w8_seconds"] > 0
     args = ["--data", workdir / "data", "--grid", workdir / "grid_metrics", workdir / "grid_live",
             workdir / "grid_models", "--out", workdir / "evaluate", "--metrics", workdir / "evaluate.json",
             "--provenance", workdir / "p" / "evaluate.json", "--timings", workdir / "t" / "evaluate.json"]

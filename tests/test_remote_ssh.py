@@ -1,7 +1,7 @@
 """A real SSH remote: push, a fresh clone's pull, and an experiment's push/pull between clones, through OpenSSH.
 
 sshd runs on 127.0.0.1 as a child of the test (ssh_server.py); DVC reaches it through dvc-ssh, git goes through a
-bare repository standing in for the shared git server. Only prepare_europe and one mlp_grid cell run, to stay fast.
+bare repository standing in for the shared git server. Only prepare_europe and mlp_grid (two tiny cells) run, to stay fast.
 """
 
 import importlib.util
@@ -18,7 +18,7 @@ from conftest import ROOT
 from ssh_server import sshd
 
 pytestmark = pytest.mark.slow
-STAGE = "mlp_grid@1-4"  # depth 1, width 4 in tiny_params; reads `lr`, needs prepare_europe's data/europe
+STAGE = "mlp_grid"  # depth 1, widths 4 and 8 in tiny_params; reads `lr`, needs prepare_europe's data/europe
 MODEL = "models/mlp_grid/d1-w4.pt"
 CACHED = ("data/europe", "models/mlp_grid")  # the two stages' cached outputs: to the DVC remote, not to git
 

@@ -4,20 +4,19 @@ import sys
 import time
 
 import numpy as np
-import torch
 
 ROUNDS = 100  # XGBClassifier's default n_estimators; everything else is xgboost's default too
 
 
-def pixels(images: torch.Tensor, crop: int) -> np.ndarray:
+def pixels(images: np.ndarray, crop: int) -> np.ndarray:
     """uint8 [n, 3, S, S] -> [n, 3 * c * c] raw pixel values of the centre c x c crop, c = min(crop, S)."""
     side = images.shape[-1]
     c = min(crop, side)
     top = (side - c) // 2
-    return images[:, :, top:top + c, top:top + c].reshape(len(images), -1).numpy()
+    return np.ascontiguousarray(images[:, :, top:top + c, top:top + c]).reshape(len(images), -1)
 
 
-def feature_count(images: torch.Tensor, crop: int) -> int:
+def feature_count(images: np.ndarray, crop: int) -> int:
     return 3 * min(crop, images.shape[-1]) ** 2
 
 
@@ -39,17 +38,17 @@ def _progress(every: int = 10):
     return Progress()
 
 
-def fit(images: torch.Tensor, labels: torch.Tensor, crop: int, seed: int, threads: int, device: str = "cpu"):
+def fit(images: np.ndarray, labels: np.ndarray, crop: int, seed: int, threads: int, device: str = "cpu"):
     """A booster trained with default parameters (the native API: scikit-learn is not a dependency)."""
     import xgboost
 
     config = {"objective": "binary:logistic", "seed": seed, "nthread": threads, "device": device}
-    train = xgboost.DMatrix(pixels(images, crop), label=labels.numpy(), nthread=threads)
+    train = xgboost.DMatrix(pixels(images, crop), label=np.asarray(labels), nthread=threads)
     print(f"xgboost: {ROUNDS} rounds on {len(labels)} images x {train.num_col()} pixels", file=sys.stderr, flush=True)
     return xgboost.train(config, train, num_boost_round=ROUNDS, callbacks=[_progress()])
 
 
-def predict(model, images: torch.Tensor, crop: int) -> np.ndarray:
+def predict(model, images: np.ndarray, crop: int) -> np.ndarray:
     """Probability of 'fake' (label 1) per image."""
     import xgboost
 

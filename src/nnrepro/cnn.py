@@ -7,7 +7,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nnrepro import distributed
 from nnrepro.cells import CNN_BASELINES
+from nnrepro.distributed import World
 from nnrepro.errors import UserError
 
 ARCHS = ("resnet18", "mobilenet_v2")
@@ -119,9 +121,13 @@ def _format(x: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 
 def place(net: nn.Module, device: torch.device) -> nn.Module:
-    """Move to the device; channels_last and cudnn autotuning on CUDA only."""
+    """Move to the device; channels_last on CUDA.
+
+    cuDNN autotuning stays off: measured on an H200 (bench/RESULTS.md), it costs 6-10 s per process for each new
+    batch shape and wins nothing back in a one-epoch cell, and every cell is a process of its own.
+    """
     if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.benchmark = False
         return net.to(device, memory_format=torch.channels_last)
     return net.to(device)
 
@@ -142,39 +148,69 @@ def predict(net: nn.Module, inputs: torch.Tensor, prepare, device: torch.device)
     return torch.sigmoid(outputs(net, inputs, prepare, device).flatten())
 
 
-def train(net: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, prepare, *, lr: float, epochs: int,
-          batch: int, device: torch.device, seed: int, frozen: nn.Module | None = None, on_epoch=None) -> list:
+def train(net: nn.Module, inputs, labels: torch.Tensor, prepare, *, lr: float, epochs: int, batch: int,
+          device: torch.device, seed: int, frozen: nn.Module | None = None, on_epoch=None,
+          budget_mb: float = float("inf"), world: World = World()) -> list:
     """Adam on BCE-with-logits over slices of a seeded permutation; returns the per-epoch history.
 
-    `prepare` turns a slice of `inputs` into the network's float input; `frozen` stays in eval mode.
+    `prepare` turns a slice of `inputs` into the network's float input; `frozen` stays in eval mode. `inputs` (a
+    tensor, or faces.Images on disk) lives on the device once when it fits `budget_mb`, else is read batch by
+    batch. Under torchrun each rank trains on its share of every batch and `net` is trained in place.
     """
     trainable = [p for p in net.parameters() if p.requires_grad]
+    model = distributed.wrap(net, world, device)
     optimiser = torch.optim.Adam(trainable, lr=lr)
     order = torch.Generator().manual_seed(seed)
-    inputs, targets = inputs.to(device), labels.float().to(device)  # uint8 images live on the device once
+    batches = Batches(inputs, device, budget_mb)
+    targets = labels.float().to(batches.index_device)
     history = []
     for epoch in range(1, epochs + 1):
-        net.train()
+        model.train()
         if frozen is not None:
             frozen.eval()  # BatchNorm statistics of a frozen backbone must not drift
         total, correct = torch.zeros((), device=device), torch.zeros((), device=device)
-        for idx in torch.randperm(len(inputs), generator=order).to(device).split(batch):
-            x, y = _format(prepare(inputs[idx]), device), targets[idx]
+        for idx in torch.randperm(len(inputs), generator=order).to(batches.index_device).split(batch):
+            mine, scale = distributed.share(idx, world)
+            x, y = _format(prepare(batches.rows(mine)), device), targets[mine].to(device, non_blocking=True)
             with _precision(device):
-                logits = net(x).float().flatten()
+                logits = model(x).float().flatten()
             loss = F.binary_cross_entropy_with_logits(logits, y)
             optimiser.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss * scale).backward()
             optimiser.step()
             with torch.no_grad():  # running sums stay on the device: no host sync per batch
-                total += loss * len(idx)
-                correct += ((logits > 0).float() == y).sum()
+                total += loss * len(mine) * (scale > 0)
+                correct += ((logits > 0).float() == y).sum() * (scale > 0)
         n = len(inputs)
-        row = {"epoch": epoch, "train_loss": total.item() / n, "train_acc": correct.item() / n}
+        row = {"epoch": epoch, "train_loss": distributed.total(total, world).item() / n,
+               "train_acc": distributed.total(correct, world).item() / n}
         history.append(row)
-        if on_epoch is not None:
+        if on_epoch is not None and world.writes:
             on_epoch(row)
     return history
+
+
+class Batches:
+    """Rows of the training input on the device: from a resident copy when the input fits the memory budget (the
+    fast path), else read from the memory map and copied through pinned memory."""
+
+    def __init__(self, inputs, device: torch.device, budget_mb: float):
+        self.device = device
+        self.resident = None
+        if isinstance(inputs, torch.Tensor):
+            self.resident = inputs.to(device)
+        elif inputs.nbytes <= budget_mb * 2**20:
+            self.resident = inputs.load().to(device)
+        self.inputs = inputs
+        self.index_device = device if self.resident is not None else torch.device("cpu")
+
+    def rows(self, idx: torch.Tensor) -> torch.Tensor:
+        if self.resident is not None:
+            return self.resident[idx]
+        rows = self.inputs[idx]
+        if self.device.type == "cuda":
+            rows = rows.pin_memory()
+        return rows.to(self.device, non_blocking=True)
 
 
 def freeze(module: nn.Module) -> nn.Module:
@@ -184,13 +220,16 @@ def freeze(module: nn.Module) -> nn.Module:
 
 
 def settings(config, *keys: str) -> dict:
-    """The validated cnn.<key> params a stage reads (arch, epochs, batch_size, image_size, weights_path)."""
+    """The validated cnn.<key> params a stage reads (arch, epochs, batch_size, image_size, weights_path, memory_mb,
+    nproc_per_node)."""
     read = {
         "arch": lambda: config.choice("cnn.arch", ARCHS),
         "epochs": lambda: config.integer("cnn.epochs"),
         "batch_size": lambda: config.integer("cnn.batch_size"),
         "image_size": lambda: config.integer("cnn.image_size", 8),
         "weights_path": lambda: config.text("cnn.weights_path"),
+        "memory_mb": lambda: config.positive("cnn.memory_mb"),
+        "nproc_per_node": lambda: config.integer("cnn.nproc_per_node"),
     }
     chosen = {key: read[key]() for key in keys}
     if "weights_path" in keys:
@@ -219,7 +258,8 @@ def probe_features(cache: dict, s: dict, device: torch.device) -> dict:
     }
 
 
-def fit_cell(baseline: str, data: dict, s: dict, lr: float, seed: int, device: torch.device, on_epoch=None):
+def fit_cell(baseline: str, data: dict, s: dict, lr: float, seed: int, device: torch.device, on_epoch=None,
+             world: World = World()):
     """Train one (baseline, lr) cell on data['train']; returns the network and its history.
 
     `data` is the image cache for scratch and finetune, the probe features for probe.
@@ -233,7 +273,8 @@ def fit_cell(baseline: str, data: dict, s: dict, lr: float, seed: int, device: t
     train_set = data["train"]
     inputs = train_set["inputs"] if baseline == "probe" else train_set["images"]
     history = train(net, inputs, train_set["labels"], preparer(baseline, s.get("image_size")), lr=lr,
-                    epochs=s["epochs"], batch=s["batch_size"], device=device, seed=seed, on_epoch=on_epoch)
+                    epochs=s["epochs"], batch=s["batch_size"], device=device, seed=seed, on_epoch=on_epoch,
+                    budget_mb=s.get("memory_mb", float("inf")), world=world)
     return net, history
 
 

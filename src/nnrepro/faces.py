@@ -1,5 +1,6 @@
 """The real-vs-generated image data: embedded generator, folder validation, the course layout and uint8 cache."""
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -9,12 +10,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from nnrepro import imagecache
 from nnrepro.errors import UserError
 
 SPLITS = ("train", "validation", "test")
 FOLDERS = {"train": "train", "validation": "val", "test": "test"}  # the course layout's folder of each split
 CLASSES = ("0_real", "1_fake")  # label = index
-CACHE = "cache.pt"
+CACHE = "cache"  # the decoded images, imagecache's format
 # Photographs that ship inside wheels (scikit-image's data folder); drawings, text and tiny images left out.
 SKIMAGE_PHOTOS = (
     "astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "retina.jpg", "hubble_deep_field.jpg",
@@ -38,7 +40,7 @@ def photo_paths() -> list[Path]:
 
 def load_photos() -> list[torch.Tensor]:
     """Every source photograph as float64 [3, H, W] in [0, 1]."""
-    return [decode(path).double() / 255 for path in photo_paths()]
+    return [decode_with_pil(path).double() / 255 for path in photo_paths()]
 
 
 def bilinear_kernel(size: int) -> np.ndarray:
@@ -112,6 +114,16 @@ def generate(sizes: dict, size: int, seed: int) -> dict:
 # ---------------------------------------------------------------- user folders
 
 def decode(path: Path) -> torch.Tensor:
+    """uint8 [3, H, W] RGB; torchvision's decoder (it releases the GIL, so threads scale), else PIL's formats."""
+    from torchvision.io import ImageReadMode, decode_image
+
+    try:
+        return decode_image(str(path), mode=ImageReadMode.RGB)
+    except (RuntimeError, ValueError, OSError):
+        return decode_with_pil(path)  # BMP, TIFF, ... or a damaged file, which PIL then names
+
+
+def decode_with_pil(path: Path) -> torch.Tensor:
     """uint8 [3, H, W] RGB from any image PIL reads; one-line UserError when it cannot be decoded."""
     from PIL import Image, UnidentifiedImageError
 
@@ -161,49 +173,84 @@ def list_folder(image_dir) -> dict:
     return files
 
 
-def read_folder(image_dir, size: int) -> tuple[dict, dict]:
-    """A user's folder decoded once: the data as `generate` returns it, and name -> source file."""
-    data, sources = {}, {}
-    for split, files in list_folder(image_dir).items():
-        images, names = [], []
-        for path, label in files:
-            images.append(fit(decode(path), size, path))
-            names.append(f"{FOLDERS[split]}/{CLASSES[label]}/{path.name}")
-            sources[names[-1]] = path
-        labels = torch.tensor([label for _, label in files])
-        data[split] = {"images": torch.stack(images), "labels": labels, "names": names}
-    return data, sources
+def layout_name(split: str, path: Path, label: int) -> str:
+    return f"{FOLDERS[split]}/{CLASSES[label]}/{path.name}"
 
 
-def build(config, seed: int) -> tuple[dict, dict]:
-    """The data from params' faces section, and for user folders the source file of each name."""
-    source = config.choice("faces.source", ["embedded", "folder"])
-    image_dir = config.text("faces.image_dir")
-    size = config.integer("faces.image_size", 8)
-    sizes = {s: config.integer(f"faces.n_{s}", 2) for s in SPLITS}  # read either way: DVC declares them
-    if source == "folder":
-        return read_folder(image_dir, size)
-    return generate(sizes, size, seed), {}
+def decode_folder(files: dict, size: int, cache, workers: int | None = None) -> None:
+    """Decode every listed file into the cache at `cache`, one thread per core, straight into its memory map:
+    a set larger than memory never has to fit in it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the parallelism is across images
+    try:
+        _decode_all(files, size, cache, ThreadPoolExecutor(workers or os.cpu_count() or 1))
+    finally:
+        torch.set_num_threads(threads)
+    imagecache.write_index(cache, {s: [y for _, y in f] for s, f in files.items()},
+                           {s: [layout_name(s, p, y) for p, y in f] for s, f in files.items()})
+
+
+def _decode_all(files: dict, size: int, cache, pool) -> None:
+    with pool:
+        for split, listed in files.items():
+            images = imagecache.allocate(cache, split, len(listed), size)
+
+            def fill(row: int) -> None:
+                path = listed[row][0]
+                images[row] = fit(decode(path), size, path).numpy()
+
+            list(pool.map(fill, range(len(listed))))  # re-raises the first file's error
+            images.flush()
 
 
 # ---------------------------------------------------------------- outputs
 
-def write(out, data: dict, sources: dict) -> None:
-    """The course layout (PNGs, or the user's files copied) and the cache, swapped in only when complete."""
+def prepare(config, seed: int, out) -> dict:
+    """The course layout and the decoded cache from params' faces section, swapped in at `out` only when complete;
+    returns the cache."""
+    source = config.choice("faces.source", ["embedded", "folder"])
+    image_dir = config.text("faces.image_dir")
+    size = config.integer("faces.image_size", 8)
+    sizes = {s: config.integer(f"faces.n_{s}", 2) for s in SPLITS}  # read either way: DVC declares them
+    with staging(out) as tmp:
+        if source == "folder":
+            files = list_folder(image_dir)
+            decode_folder(files, size, tmp / CACHE)
+            copy_layout(files, tmp)
+        else:
+            write(tmp, generate(sizes, size, seed))
+    return imagecache.load(Path(out) / CACHE)
+
+
+def write(folder, data: dict) -> None:
+    """In-memory data as PNGs in the course layout plus the cache."""
     from PIL import Image
 
+    for split in data.values():
+        for image, name in zip(split["images"], split["names"]):
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(image.permute(1, 2, 0).numpy()).save(folder / name)
+    imagecache.store(data, folder / CACHE)
+
+
+def copy_layout(files: dict, folder: Path) -> None:
+    for split, listed in files.items():
+        for path, label in listed:
+            target = folder / layout_name(split, path, label)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+
+
+@contextlib.contextmanager
+def staging(out):
+    """A temporary folder beside `out` that replaces it when the block succeeds; `out` is untouched otherwise."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
     try:
-        for split in data.values():
-            for image, name in zip(split["images"], split["names"]):
-                (tmp / name).parent.mkdir(parents=True, exist_ok=True)
-                if name in sources:
-                    shutil.copyfile(sources[name], tmp / name)
-                else:
-                    Image.fromarray(image.permute(1, 2, 0).numpy()).save(tmp / name)
-        torch.save(data, tmp / CACHE)
+        yield tmp
         _swap(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -218,8 +265,29 @@ def _swap(new: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def load_cache(path) -> dict:
-    """The cache written by `write`: split -> images uint8 [n, 3, S, S], labels int64 [n], names."""
-    from nnrepro import io
+class Images:
+    """uint8 images [n, 3, S, S] memory-mapped from the cache: rows are read from disk only when indexed."""
 
-    return io.load_torch(path, "run `dvc repro prepare_faces` (add --force if the file is corrupt)")
+    def __init__(self, array: np.ndarray):
+        self.array = array
+        self.shape, self.nbytes = array.shape, array.nbytes
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, index) -> torch.Tensor:
+        if isinstance(index, torch.Tensor):
+            index = index.numpy()
+        return torch.from_numpy(np.array(self.array[index]))  # a copy: the map itself is read-only
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.array, dtype=dtype)
+
+    def load(self) -> torch.Tensor:
+        return self[:]
+
+
+def load_cache(path) -> dict:
+    """The cache `prepare` wrote: split -> images (Images, memory-mapped), labels int64 [n], names."""
+    return {split: {"images": Images(d["images"]), "labels": torch.from_numpy(d["labels"]), "names": d["names"]}
+            for split, d in imagecache.load(path).items()}

@@ -150,8 +150,10 @@ def boundary(path) -> dict:
 
 
 def images(cache_path) -> dict:
-    """The faces cache (uint8 images, labels, names per split), read without the training code."""
-    return io.load_torch(require(cache_path), "run `dvc repro prepare_faces --force`")
+    """The faces cache (memory-mapped uint8 images, labels, names per split), read without the training code."""
+    from nnrepro import imagecache
+
+    return imagecache.load(cache_path)
 
 
 def provenance(folder) -> dict:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from nnrepro import io, mlp, stage
+from nnrepro import fastmlp, io, mlp, stage
 from nnrepro.mlp import MLP
 
 Split = tuple[torch.Tensor, torch.Tensor]
@@ -66,6 +66,7 @@ def train(model: torch.nn.Module, splits: dict[str, Split], *, lr: float, epochs
     first, later = eval_steps(steps, first_epoch_evals), {steps}
     joined = flatten_parameters(model)
     optimizer = torch.optim.Adam([joined], lr=lr, fused=True)
+    fast = fastmlp.Step(model) if fastmlp.supports(model) else None
     generator = torch.Generator(device=x.device).manual_seed(seed)
     model.train()
     history, seconds = [], 0.0
@@ -76,10 +77,13 @@ def train(model: torch.nn.Module, splits: dict[str, Split], *, lr: float, epochs
         start, evals = time.perf_counter(), first if epoch == 0 else later
         for step in range(1, steps + 1):
             xb, yb = xs[(step - 1) * batch_size: step * batch_size], ys[(step - 1) * batch_size: step * batch_size]
-            logits = model(xb)
-            loss = F.cross_entropy(logits, yb)
-            joined.grad.zero_()
-            loss.backward()
+            if fast is not None:
+                loss, logits = fast(xb, yb)
+            else:
+                logits = model(xb)
+                loss = F.cross_entropy(logits, yb)
+                joined.grad.zero_()
+                loss.backward()
             if after_backward is not None:
                 after_backward()
             optimizer.step()

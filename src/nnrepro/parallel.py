@@ -1,0 +1,39 @@
+"""Independent runs of one stage side by side: one process per core, one thread each, so both cores train."""
+
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import torch
+
+from nnrepro.device import thread_count
+
+
+def run_all(fn, jobs: list[tuple], device: torch.device, workers: int | None = None) -> tuple[list, list[float]]:
+    """[fn(*job) for job in jobs] in order, over min(workers, len(jobs)) processes (default: one per core on the
+    CPU, one process on a GPU), and each job's wall seconds.
+
+    Each job must seed itself and return picklable results: they then equal running the jobs one by one
+    (tests/test_parallel.py). Jobs start in the order given, so put the longest first.
+    """
+    workers = min(workers or (thread_count() if device.type == "cpu" else 1), len(jobs))
+    if workers <= 1:
+        done = [_timed(fn, *job) for job in jobs]
+    else:
+        # spawn, not fork: a forked child of a process whose OpenMP pool exists can hang in its first parallel op
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=torch.set_num_threads,
+                                 initargs=(1,)) as pool:
+            futures = [pool.submit(_timed, fn, *job) for job in jobs]
+            try:
+                done = [future.result() for future in futures]
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)  # a failed job stops the stage at once
+                raise
+    return [result for result, _ in done], [seconds for _, seconds in done]
+
+
+def _timed(fn, *args):
+    began = time.perf_counter()
+    result = fn(*args)
+    return result, time.perf_counter() - began
