@@ -76,3 +76,20 @@ class Step:
         weight_grad, bias_grad = self.grads[i]
         torch.mm(grad_z.t(), layer_input, out=weight_grad)
         torch.sum(grad_z, 0, out=bias_grad)
+
+
+class Adam:
+    """torch.optim.Adam(fused=True) on one flat parameter, without the optimizer's per-step Python (hooks, grouping,
+    profiler records): a step is two calls, and the same arithmetic (tested bit for bit)."""
+
+    def __init__(self, param: torch.Tensor, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
+        self.param, self.grad = param.detach(), param.grad
+        self.exp_avg, self.exp_avg_sq = torch.zeros_like(self.param), torch.zeros_like(self.param)
+        self.steps = torch.zeros((), dtype=torch.float32, device=self.param.device)  # fused Adam's step counter
+        self.lr, (self.beta1, self.beta2), self.eps = lr, betas, eps
+
+    def step(self) -> None:
+        self.steps.add_(1)
+        torch._fused_adam_([self.param], [self.grad], [self.exp_avg], [self.exp_avg_sq], [], [self.steps],
+                           amsgrad=False, lr=self.lr, beta1=self.beta1, beta2=self.beta2, weight_decay=0.0,
+                           eps=self.eps, maximize=False)
