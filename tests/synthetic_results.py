@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import yaml
 
-from nnrepro import predictions, selection
+from nnrepro import imagecache, predictions, selection
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,7 +28,7 @@ PARAMS = {
     "grad_probe": {"depth": 12, "width": 4, "epochs": 3, "batch_size": 16, "layers": [0, 6, 11], "seeds": 3},
     "faces": {"source": "embedded", "image_dir": "", "n_train": 8, "n_validation": 8, "n_test": 8, "image_size": 16},
     "cnn": {"arch": "mobilenet_v2", "lrs": [0.1, 0.01, 0.001, 0.0001], "epochs": 1, "batch_size": 4,
-            "image_size": 16, "weights_path": "", "allow_download": False},
+            "image_size": 16, "weights_path": "", "allow_download": False, "memory_mb": 4096, "nproc_per_node": 1},
     "xgboost": {"crop": 16},
     "figures": {"dpi": 30},
 }
@@ -223,9 +223,8 @@ XGBOOST = {"validation_acc": 0.74, "test_acc": 0.73}
 def write_faces(root: Path) -> None:
     images = torch.randint(0, 256, (len(FACE_NAMES), 3, 16, 16), dtype=torch.uint8,
                            generator=torch.Generator().manual_seed(0))
-    (root / "data/faces").mkdir(parents=True, exist_ok=True)
-    torch.save({"test": {"images": images, "labels": torch.tensor(FACE_LABELS), "names": list(FACE_NAMES)}},
-               root / "data/faces/cache")
+    imagecache.store({"test": {"images": images, "labels": FACE_LABELS, "names": list(FACE_NAMES)}},
+                     root / "data/faces/cache")
 
 
 def fake_probabilities(accuracy, rng) -> np.ndarray:
