@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from nnrepro import faces
+from nnrepro.faces import images
 
 SIZE = 64  # px, faces.image_size: the cache's side
 
@@ -29,17 +29,17 @@ def cpu_model() -> str:
 def make_folder(root: Path, count: int, side: int, suffix: str) -> dict:
     """The course layout with `count` photo crops of side x side px per split and class, as faces.list_folder
     lists it."""
-    photos = faces.load_photos()
+    photos = images.load_photos()
     rng = np.random.default_rng(0)
-    for split in faces.FOLDERS.values():
-        for name in faces.CLASSES:
+    for split in images.FOLDERS.values():
+        for name in images.CLASSES:
             folder = root / split / name
             folder.mkdir(parents=True)
             for i in range(count):
                 photo = photos[rng.integers(len(photos))]
-                image = faces.fit((photo * 255).round().byte(), min(side, *photo.shape[1:]), "")
+                image = images.fit((photo * 255).round().byte(), min(side, *photo.shape[1:]), "")
                 Image.fromarray(image.permute(1, 2, 0).numpy()).save(folder / f"{i}{suffix}", quality=90)
-    return faces.list_folder(root)
+    return images.list_folder(root)
 
 
 def rate(files: dict, workers: int, out: Path, repeats: int) -> float:
@@ -47,7 +47,7 @@ def rate(files: dict, workers: int, out: Path, repeats: int) -> float:
     times = []
     for r in range(repeats):
         start = time.perf_counter()
-        faces.decode_folder(files, SIZE, out / f"w{workers}-{r}", workers)
+        images.decode_folder(files, SIZE, out / f"w{workers}-{r}", workers)
         times.append(time.perf_counter() - start)
     return total / statistics.median(times)
 

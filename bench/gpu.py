@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # the working tree's nnrepro, installed or not
-from nnrepro import cnn, faces  # noqa: E402
 from nnrepro.errors import UserError  # noqa: E402
+from nnrepro.faces import cnn, images  # noqa: E402
 
 SEED = 0
 ARCH = "resnet18"  # the course's backbone
@@ -72,10 +72,10 @@ def synthetic_photos() -> list[torch.Tensor]:
 def generated(sizes: dict, px: int) -> tuple[dict, str]:
     """faces.generate's images at `px`, and where their source photos came from."""
     try:
-        return faces.generate(sizes, px, SEED), "source photographs from scikit-image and matplotlib"
+        return images.generate(sizes, px, SEED), "source photographs from scikit-image and matplotlib"
     except ImportError:
-        faces.load_photos = synthetic_photos  # a bare GPU machine has no photo packages: the same renderer on textures
-        return faces.generate(sizes, px, SEED), "synthetic source textures: scikit-image/matplotlib not installed"
+        images.load_photos = synthetic_photos  # a bare GPU machine has no photo packages: the same renderer on textures
+        return images.generate(sizes, px, SEED), "synthetic source textures: scikit-image/matplotlib not installed"
 
 
 def upsampled(images: torch.Tensor, px: int, device: torch.device) -> torch.Tensor:
@@ -141,7 +141,7 @@ def ours_sweep(data: dict, s: dict, lrs: list, device: torch.device) -> dict:
 def streamed(cache_dir: Path, s: dict, lr: float, device: torch.device) -> dict:
     """One finetune cell trained from the memory-mapped cache with a budget too small to hold it: every batch read
     from disk and copied through pinned memory (the path of image sets larger than memory)."""
-    cache = faces.load_cache(cache_dir)
+    cache = images.load_cache(cache_dir)
     seconds, (net, _) = timed(lambda: cnn.fit_cell("finetune", cache, {**s, "memory_mb": 1e-6}, lr, SEED, device),
                               device)
     probs = cnn.evaluate_cell(net, "finetune", cache, s, device)
@@ -314,7 +314,7 @@ def run(args, device: torch.device, folder: Path) -> str:
     for split in data.values():
         split["images"] = upsampled(split["images"], cfg["image_px"], device)  # on the device once, as uint8
     host = {name: {**split, "images": split["images"].cpu()} for name, split in data.items()}
-    png_s, _ = timed(lambda: faces.write(folder / "faces", host), device)
+    png_s, _ = timed(lambda: images.write(folder / "faces", host), device)
     weights_path, weights_label = weights(args.weights, folder)
     s = {"arch": ARCH, "epochs": 1, "batch_size": args.batch, "image_size": cfg["image_px"],
          "weights_path": weights_path, "allow_download": lambda: False}
@@ -322,7 +322,7 @@ def run(args, device: torch.device, folder: Path) -> str:
     warm_up(device)
     course = course_sweep(folder / "faces", s, cfg["lrs"], args.reference, device)
     ours = ours_sweep(data, s, cfg["lrs"], device)
-    ours["streamed"] = streamed(folder / "faces" / faces.CACHE, s, course["lr"], device)
+    ours["streamed"] = streamed(folder / "faces" / images.CACHE, s, course["lr"], device)
     facts = {"torchvision": torchvision.__version__, "weights": weights_label, "source": source,
              "generate_s": generate_s, "png_s": png_s}
     return report(ours, course, facts, cfg, args, device)

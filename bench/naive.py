@@ -8,9 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from nnrepro import cnn
-from nnrepro.europe import NUM_CLASSES
-from nnrepro.mlp import MLP
+from nnrepro.europe.mlp import MLP
+from nnrepro.europe.points import NUM_CLASSES
+from nnrepro.faces import cnn
 
 
 class EuropeDataset(Dataset):

@@ -11,10 +11,10 @@ import torch
 import torch.nn.functional as F
 from torch.profiler import ProfilerActivity, profile
 
-from nnrepro import fastmlp
-from nnrepro.europe import NUM_CLASSES
-from nnrepro.mlp import MLP
-from nnrepro.train import flatten_parameters
+from nnrepro.europe import fastmlp
+from nnrepro.europe.loop import flatten_parameters
+from nnrepro.europe.mlp import MLP
+from nnrepro.europe.points import NUM_CLASSES
 
 STEPS, REPEATS = 3000, 5
 

@@ -30,10 +30,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 import floor  # noqa: E402
 import naive  # noqa: E402
 
-from nnrepro import boost, cnn, europe, faces, gradients, imagecache, params, train  # noqa: E402
-from nnrepro.device import thread_count  # noqa: E402
-from nnrepro.mlp import MLP  # noqa: E402
+from nnrepro import imagecache, params  # noqa: E402
+from nnrepro.europe import gradients, loop, points  # noqa: E402
+from nnrepro.europe.mlp import MLP  # noqa: E402
+from nnrepro.faces import boost, cnn, images  # noqa: E402
 from nnrepro.params import Params  # noqa: E402
+from nnrepro.runtime.device import thread_count  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_JSON = ROOT / "bench" / "results.json"
@@ -82,16 +84,16 @@ def side_by_side(name: str, naive_fn, ours_fn, repeats: int, unit: str = "s") ->
 
 def europe_data(folder: Path) -> Path:
     folder.mkdir(parents=True)
-    frames = europe.generate({"train": 106897, "validation": 13363, "test": 13363}, SEED)
+    frames = points.generate({"train": 106897, "validation": 13363, "test": 13363}, SEED)
     for split, frame in frames.items():
-        (folder / f"{split}.csv").write_text(europe.to_csv_text(frame))
+        (folder / f"{split}.csv").write_text(points.to_csv_text(frame))
     return folder
 
 
 def ours_mlp(splits, depth=6, width=16, batch_size=256, epochs=1):
     torch.manual_seed(SEED)
-    model = MLP(depth, width, europe.NUM_CLASSES)
-    history = train.train(model, splits, lr=LR, epochs=epochs, batch_size=batch_size, seed=SEED)
+    model = MLP(depth, width, points.NUM_CLASSES)
+    history = loop.train(model, splits, lr=LR, epochs=epochs, batch_size=batch_size, seed=SEED)
     return round(history[-1].get("validation_acc", history[-1]["train_acc"]), 4)
 
 
@@ -109,7 +111,7 @@ def naive_epoch_seconds(data: Path, repeats: int) -> float:
 def mlp_cases(data: Path, repeats: int, skip: set) -> dict:
     """Case name -> side-by-side row for the MLP cases not skipped."""
     torch.set_num_threads(1)  # the same for both: what the MLP stages use
-    splits = europe.load_splits(data, torch.device("cpu"))
+    splits = points.load_splits(data, torch.device("cpu"))
     rows = {}
     if "mlp" not in skip:
         rows["mlp"] = side_by_side("MLP 6x16, one epoch at batch 256 (107k rows), with evaluation",
@@ -126,7 +128,7 @@ def mlp_cases(data: Path, repeats: int, skip: set) -> dict:
 
         def ours_probe():
             torch.manual_seed(SEED)
-            gradients.train_with_probe(MLP(100, 4, europe.NUM_CLASSES), {"train": splits["train"]}, layers,
+            gradients.train_with_probe(MLP(100, 4, points.NUM_CLASSES), {"train": splits["train"]}, layers,
                                        lr=LR, epochs=1, batch_size=256, seed=SEED)
 
         rows["probe"] = side_by_side(
@@ -140,14 +142,14 @@ def mlp_cases(data: Path, repeats: int, skip: set) -> dict:
 def cnn_case(folder: Path, repeats: int, sizes: dict = FACES, lrs=CNN_LRS) -> dict:
     """15 cells (scratch, probe, finetune x 5 learning rates) plus XGBoost, default 64 px, on the CPU."""
     torch.set_num_threads(thread_count())
-    faces.write(folder, faces.generate(sizes, 64, SEED))
+    images.write(folder, images.generate(sizes, 64, SEED))
     settings = cnn.settings(Params({"cnn": {"arch": "mobilenet_v2", "epochs": 1, "batch_size": 32, "image_size": 64,
                                             "weights_path": "", "allow_download": False}}),
                             "arch", "epochs", "batch_size", "image_size", "weights_path")
     dev = torch.device("cpu")
 
     def ours():
-        cache = faces.load_cache(folder / faces.CACHE)
+        cache = images.load_cache(folder / images.CACHE)
         features = cnn.probe_features(cache, settings, dev)
         best = 0.0
         for baseline in cnn.BASELINES:
@@ -156,7 +158,7 @@ def cnn_case(folder: Path, repeats: int, sizes: dict = FACES, lrs=CNN_LRS) -> di
                 net, _ = cnn.fit_cell(baseline, source, settings, lr, SEED, dev)
                 probs = cnn.evaluate_cell(net, baseline, source, settings, dev)["test"]
                 best = max(best, float(((probs > 0.5).long() == source["test"]["labels"]).float().mean()))
-        arrays = imagecache.load(folder / faces.CACHE)
+        arrays = imagecache.load(folder / images.CACHE)
         model = boost.fit(arrays["train"]["images"], arrays["train"]["labels"], 64, SEED, thread_count())
         xgb = float(((boost.predict(model, arrays["test"]["images"], 64) > 0.5) == arrays["test"]["labels"]).mean())
         return f"best cell {best:.3f}, xgboost {xgb:.3f}"

@@ -1,23 +1,18 @@
 """Stage claims: every analytic sentence of the course report checked against our results (holds / does not hold
 / cannot be judged, with its numbers), and the headline numbers; both are DVC metrics files."""
 
-import argparse
 from pathlib import Path
 
-from nnrepro import claims, headline, io, params, readback
+from nnrepro import io, params
 from nnrepro.errors import exit_on_user_error
+from nnrepro.report import claims, headline, readback
 
 TIMING_NOTE = "wall-clock evidence: see reports/timings.md"
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--mlp-lr", type=Path, nargs=2, required=True, metavar=("METRICS_DIR", "LIVE_DIR"))
-    parser.add_argument("--mlp-long", type=Path, nargs=2, required=True, metavar=("METRICS", "LIVE_DIR"))
-    parser.add_argument("--mlp-batch", type=Path, nargs=3, required=True, metavar=("METRICS", "LIVE_DIR", "TIMINGS"))
-    parser.add_argument("--evaluate", type=Path, nargs=2, required=True, metavar=("METRICS", "FOLDER"))
-    parser.add_argument("--grad-probe", type=Path, required=True, metavar="FOLDER")
-    parser.add_argument("--cnn-selection", type=Path, required=True, metavar="JSON")
+def parse_args():
+    parser = readback.parser(__doc__)
+    parser.add_argument("--batch-timings", type=Path, required=True, help="mlp_batch's timings JSON")
     parser.add_argument("--claims", type=Path, required=True, help="claims metrics JSON to write")
     parser.add_argument("--headline", type=Path, required=True, help="headline metrics JSON to write")
     return parser.parse_args()
@@ -33,9 +28,7 @@ def record(result: dict) -> dict:
 @exit_on_user_error
 def main() -> None:
     args = parse_args()
-    paths = {name: getattr(args, name) for name in ("mlp_lr", "mlp_long", "mlp_batch", "evaluate", "grad_probe",
-                                                      "cnn_selection")}
-    facts = readback.facts(paths, params.load())
+    facts = readback.facts(readback.result_paths(args), params.load(), args.batch_timings)
     results = claims.check_all(facts)
     counts = claims.verdict_counts(results)
     io.write_json(args.claims, {r["id"]: record(r) for r in results}, sort_keys=False)  # the report's order

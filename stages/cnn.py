@@ -4,9 +4,11 @@ score it on validation and test. With cnn.nproc_per_node > 1 it restarts itself 
 
 from pathlib import Path
 
-from nnrepro import cnn, distributed, faces, io, params, predictions, stage
-from nnrepro.device import thread_count
+from nnrepro import io, params
 from nnrepro.errors import exit_on_user_error
+from nnrepro.faces import cnn, images, predictions
+from nnrepro.runtime import distributed, stage
+from nnrepro.runtime.device import thread_count
 
 KEYS = {"scratch": ("arch", "epochs", "batch_size", "image_size", "memory_mb", "nproc_per_node"),
         "probe": ("epochs", "batch_size", "nproc_per_node"),
@@ -36,7 +38,7 @@ def main() -> None:
 
 
 def train_and_write(args, run: stage.Stage, settings: dict, lr: float, label: str, world) -> None:
-    data = cnn.load_features(args.data) if args.baseline == "probe" else faces.load_cache(args.data)
+    data = cnn.load_features(args.data) if args.baseline == "probe" else images.load_cache(args.data)
 
     def report(row: dict) -> None:
         print(f"{label}: epoch {row['epoch']}/{settings['epochs']} train loss {row['train_loss']:.4f}", flush=True)
@@ -46,7 +48,7 @@ def train_and_write(args, run: stage.Stage, settings: dict, lr: float, label: st
         return
     frame = predictions.frame(data, cnn.evaluate_cell(net, args.baseline, data, settings, run.device))
     metrics = {"baseline": args.baseline, "lr": args.lr, **predictions.cell_metrics(frame, history)}
-    stage.log_history(history, args.live, ("train_loss", "train_acc"))
+    io.log_history(history, args.live, ("train_loss", "train_acc"))
     io.write_csv(args.predictions, frame)
     io.save_torch(net.state_dict(), args.model)
     stage.finish(run, args, metrics)

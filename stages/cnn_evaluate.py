@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from nnrepro import io, params, predictions, selection
+from nnrepro import io, params, selection
 from nnrepro.cells import CNN_BASELINES, cnn_cell
 from nnrepro.errors import UserError, exit_on_user_error
+from nnrepro.faces import predictions
 
 
 def parse_args() -> argparse.Namespace:

@@ -6,8 +6,10 @@ Writes tables and meshes only; the figures stage draws them (so a figure's style
 import shutil
 from pathlib import Path
 
-from nnrepro import boundary, europe, grid, io, mlp, params, stage
+from nnrepro import io, params
 from nnrepro.errors import UserError, exit_on_user_error
+from nnrepro.europe import boundary, grid, mlp, points
+from nnrepro.runtime import stage
 
 
 def parse_args():
@@ -40,11 +42,11 @@ def main() -> None:
     depth = grid.nearest(depths, run.params.integer("mlp.depth"))
     table = grid.collect(metrics_dir, depths, widths)
     best, worst = grid.select(table, select_from, depth, width)
-    bounds = boundary.extent(europe.load_splits(args.data, run.device)["train"][0])
+    bounds = boundary.extent(points.load_splits(args.data, run.device)["train"][0])
     io.write_csv(args.out / "grid.csv", table)
     for rank, cell in (("best", best), ("worst", worst)):
         copy_history(live_dir / cell, args.out / f"{rank}_history")
-        model = mlp.load(models_dir / f"{cell}.pt", europe.NUM_CLASSES, run.device)
+        model = mlp.load(models_dir / f"{cell}.pt", points.NUM_CLASSES, run.device)
         boundary.save(args.out / f"{rank}_boundary.npz", boundary.mesh_labels(model, bounds, resolution))
     for axis, rows in (("depth", table[table["width"] == width]), ("width", table[table["depth"] == depth])):
         io.write_csv(args.out / f"acc_vs_{axis}.csv", rows.sort_values(axis)[[axis, *grid.COLUMNS[:3]]])

@@ -3,8 +3,10 @@ several seeds (Figure 13)."""
 
 import torch
 
-from nnrepro import europe, gradients, io, mlp, parallel, params, stage, train
+from nnrepro import io, params
 from nnrepro.errors import exit_on_user_error
+from nnrepro.europe import gradients, loop, mlp, points
+from nnrepro.runtime import parallel, stage
 
 VARIANTS = {"plain": False, "residual": True}
 
@@ -12,7 +14,7 @@ VARIANTS = {"plain": False, "residual": True}
 def probe_seed(arch: dict, splits: dict, layers: list, sched: dict, seed: int, label: str):
     """One run from PyTorch's default initialisation under `seed`: the model, its history, grads, dead units."""
     torch.manual_seed(seed)
-    model = mlp.MLP(num_classes=europe.NUM_CLASSES, **arch).to(splits["train"][0].device)
+    model = mlp.MLP(num_classes=points.NUM_CLASSES, **arch).to(splits["train"][0].device)
     history, grads, dead = gradients.train_with_probe(model, splits, layers, seed=seed, **sched)
     print(f"{label}: validation acc {history[-1].get('validation_acc', float('nan')):.4f}, last-epoch squared "
           f"gradient norms {', '.join(f'{g:.2g}' for g in grads[-1])}", flush=True)
@@ -27,8 +29,8 @@ def main() -> None:
     arch = mlp.architecture(run.params, depth_key="grad_probe.depth", width_key="grad_probe.width")
     layers = run.params.items("grad_probe.layers", lambda value, name: params.integer(value, name, 0))
     seeds = [run.seed + k for k in range(run.params.integer("grad_probe.seeds"))]
-    sched = train.schedule(run.params, epochs_key="grad_probe.epochs", batch_key="grad_probe.batch_size")
-    splits = europe.load_splits(args.data, run.device)
+    sched = loop.schedule(run.params, epochs_key="grad_probe.epochs", batch_key="grad_probe.batch_size")
+    splits = points.load_splits(args.data, run.device)
     curves, metrics, timings = {"depth": arch["depth"], "layers": layers, "seeds": seeds}, {}, {}
     archs = {name: {**arch, "residual": residual} for name, residual in VARIANTS.items()}
     runs = [(name, seed) for name in VARIANTS for seed in seeds]

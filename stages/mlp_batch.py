@@ -2,8 +2,10 @@
 
 import math
 
-from nnrepro import cells, europe, mlp, parallel, params, stage, train
+from nnrepro import cells, params
 from nnrepro.errors import UserError, exit_on_user_error
+from nnrepro.europe import loop, mlp, points
+from nnrepro.runtime import parallel, stage
 
 
 def pairs(config) -> list[tuple[int, int]]:
@@ -27,16 +29,16 @@ def main() -> None:
     arch = mlp.architecture(run.params)
     evals = run.params.integer("mlp_batch.first_epoch_evals")
     todo = pairs(run.params)
-    splits = europe.load_splits(args.data, run.device)
+    splits = points.load_splits(args.data, run.device)
     names = [cells.batch_run(batch_size, epochs) for batch_size, epochs in todo]
-    jobs = [(arch, train.schedule(run.params, batch_size=batch_size, epochs=epochs), splits, run.seed,
-             f"mlp_batch {name}", europe.NUM_CLASSES, evals) for name, (batch_size, epochs) in zip(names, todo)]
+    jobs = [(arch, loop.schedule(run.params, batch_size=batch_size, epochs=epochs), splits, run.seed,
+             f"mlp_batch {name}", points.NUM_CLASSES, evals) for name, (batch_size, epochs) in zip(names, todo)]
     order = sorted(range(len(jobs)), key=lambda k: -steps_of(todo[k], splits))  # longest first: cores balance
-    results, seconds = parallel.run_all(train.fit, [jobs[k] for k in order], run.device)
+    results, seconds = parallel.run_all(loop.fit, [jobs[k] for k in order], run.device)
     metrics, timings = {}, {}
     for k, (model, history), took in zip(order, results, seconds):
         (batch_size, epochs), name = todo[k], names[k]
-        summary = train.save_run(model, arch, history, args.live / name, args.models / f"{name}.pt")
+        summary = loop.save_run(model, arch, history, args.live / name, args.models / f"{name}.pt")
         steps = math.ceil(len(splits["train"][1]) / batch_size)
         metrics[name] = {"batch_size": batch_size, "epochs": epochs, "iterations_per_epoch": steps, **summary}
         timings[f"{name}_seconds_per_epoch"] = history[-1]["seconds"] / history[-1]["epoch"]

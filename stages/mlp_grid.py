@@ -3,8 +3,10 @@ core; each cell keeps its own metrics, DVCLive history and model file."""
 
 from pathlib import Path
 
-from nnrepro import cells, europe, io, mlp, parallel, params, stage, train
+from nnrepro import cells, io, params
 from nnrepro.errors import exit_on_user_error
+from nnrepro.europe import loop, mlp, points
+from nnrepro.runtime import parallel, stage
 
 
 def cost(arch: dict) -> int:
@@ -23,13 +25,13 @@ def main() -> None:
     archs = {cells.grid_cell(depth, width): {"depth": depth, "width": width, "features": features}
              for depth in run.params.items("mlp_grid.depths", params.integer)
              for width in run.params.items("mlp_grid.widths", params.integer)}
-    sched = train.schedule(run.params)
-    splits = europe.load_splits(args.data, run.device)
+    sched = loop.schedule(run.params)
+    splits = points.load_splits(args.data, run.device)
     names = sorted(archs, key=lambda name: -cost(archs[name]))
-    jobs = [(archs[name], sched, splits, run.seed, f"mlp_grid {name}", europe.NUM_CLASSES) for name in names]
-    results, seconds = parallel.run_all(train.fit, jobs, run.device)
+    jobs = [(archs[name], sched, splits, run.seed, f"mlp_grid {name}", points.NUM_CLASSES) for name in names]
+    results, seconds = parallel.run_all(loop.fit, jobs, run.device)
     for name, (model, history) in zip(names, results):
-        summary = train.save_run(model, archs[name], history, args.live / name, args.models / f"{name}.pt")
+        summary = loop.save_run(model, archs[name], history, args.live / name, args.models / f"{name}.pt")
         io.write_json(args.metrics / f"{name}.json", {"depth": archs[name]["depth"], "width": archs[name]["width"],
                                                       **summary})
     stage.finish(run, args, None, {f"{name}_seconds": took for name, took in zip(names, seconds)})

@@ -1,7 +1,9 @@
 """Stage mlp_lr (one matrix cell): the default MLP at one learning rate, without or with BatchNorm."""
 
-from nnrepro import europe, mlp, params, stage, train
+from nnrepro import params
 from nnrepro.errors import exit_on_user_error
+from nnrepro.europe import loop, mlp, points
+from nnrepro.runtime import stage
 
 
 @exit_on_user_error
@@ -12,11 +14,11 @@ def main() -> None:
     args = parser.parse_args()
     run = stage.start(threads=1)  # models this small lose more to intra-op threads than they gain
     arch = {**mlp.architecture(run.params), "batchnorm": args.batchnorm == "true"}
-    sched = train.schedule(run.params, lr=params.positive(args.lr, "mlp_lr.lrs"))
-    splits = europe.load_splits(args.data, run.device)
+    sched = loop.schedule(run.params, lr=params.positive(args.lr, "mlp_lr.lrs"))
+    splits = points.load_splits(args.data, run.device)
     label = f"mlp_lr lr={args.lr:g} batchnorm={args.batchnorm}"
-    model, history = train.fit(arch, sched, splits, run.seed, label, europe.NUM_CLASSES)
-    summary = train.save_run(model, arch, history, args.live, args.model)
+    model, history = loop.fit(arch, sched, splits, run.seed, label, points.NUM_CLASSES)
+    summary = loop.save_run(model, arch, history, args.live, args.model)
     stage.finish(run, args, {"lr": args.lr, "batchnorm": arch["batchnorm"], **summary})
 
 

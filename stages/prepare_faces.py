@@ -3,8 +3,9 @@
 import argparse
 from pathlib import Path
 
-from nnrepro import faces, params
+from nnrepro import params
 from nnrepro.errors import exit_on_user_error
+from nnrepro.faces import images
 
 
 @exit_on_user_error
@@ -13,7 +14,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="output folder, e.g. data/faces")
     args = parser.parse_args()
     config = params.load()
-    cache = faces.prepare(config, config.integer("seed", 0), args.out)
+    cache = images.prepare(config, config.integer("seed", 0), args.out)
     counts = ", ".join(f"{s} {len(d['labels'])} ({int(d['labels'].sum())} fake)" for s, d in cache.items())
     print(f"prepare_faces: wrote {counts} images of {cache['train']['images'].shape[-1]} px to {args.out}")
 

@@ -2,8 +2,10 @@
 
 from pathlib import Path
 
-from nnrepro import cnn, faces, io, stage
+from nnrepro import io
 from nnrepro.errors import exit_on_user_error
+from nnrepro.faces import cnn, images
+from nnrepro.runtime import stage
 
 
 @exit_on_user_error
@@ -13,7 +15,7 @@ def main() -> None:
     args = parser.parse_args()
     run = stage.start()
     settings = cnn.settings(run.params, "arch", "image_size", "weights_path")
-    features = cnn.probe_features(faces.load_cache(args.data), settings, run.device)
+    features = cnn.probe_features(images.load_cache(args.data), settings, run.device)
     io.save_torch(features, args.out)
     shape = tuple(features["train"]["inputs"].shape)
     stage.finish(run, args, None)

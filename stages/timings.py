@@ -5,8 +5,9 @@ import argparse
 import platform
 from pathlib import Path
 
-from nnrepro import io, readback
+from nnrepro import io
 from nnrepro.errors import exit_on_user_error
+from nnrepro.report import readback
 
 
 def cpu_model() -> str:

@@ -2,9 +2,11 @@
 
 from pathlib import Path
 
-from nnrepro import boost, imagecache, io, predictions, stage
-from nnrepro.device import thread_count
+from nnrepro import imagecache, io
 from nnrepro.errors import exit_on_user_error
+from nnrepro.faces import boost, predictions
+from nnrepro.runtime import stage
+from nnrepro.runtime.device import thread_count
 
 
 @exit_on_user_error

@@ -18,23 +18,38 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
+def module_files(name: str, src: Path) -> list[Path]:
+    """The files Python runs to import dotted `name` from `src`: every enclosing package's __init__, then the module."""
+    parts, files = name.split("."), []
+    for end in range(1, len(parts) + 1):
+        for candidate in (src.joinpath(*parts[:end], "__init__.py"), src.joinpath(*parts[:end]).with_suffix(".py")):
+            if candidate.is_file():
+                files.append(candidate)
+    return files
+
+
 def closure(script: Path, src: Path) -> set[str]:
-    """Repository-relative paths of the project modules `script` imports, transitively, __init__ included."""
+    """Paths of the project modules `script` imports, transitively, every package __init__ on the way included."""
     found, todo = set(), [script]
     while todo:
         for name in imported_modules(todo.pop()):
             if name != PACKAGE and not name.startswith(PACKAGE + "."):
                 continue
-            parts = name.split(".")
-            for candidate in (src.joinpath(*parts).with_suffix(".py"), src.joinpath(*parts, "__init__.py")):
-                if candidate.is_file() and candidate not in found:
-                    found.add(candidate)
-                    todo.append(candidate)
-            init = src / PACKAGE / "__init__.py"
-            if init not in found:
-                found.add(init)
-                todo.append(init)
+            for path in module_files(name, src):
+                if path not in found:
+                    found.add(path)
+                    todo.append(path)
     return found
+
+
+def boundary_violations(src: Path, side: str, forbidden: tuple[str, ...]) -> list[str]:
+    """One line per module of package `side` whose import closure reaches one of the `forbidden` packages."""
+    problems = []
+    for module in sorted((src / PACKAGE / side).rglob("*.py")):
+        reached = {p.relative_to(src / PACKAGE).parts[0] for p in closure(module, src)}
+        problems += [f"{module.relative_to(src).as_posix()} imports {PACKAGE}.{name}" for name in forbidden
+                     if name in reached]
+    return problems
 
 
 def script_of(stage: dict) -> str:
@@ -43,16 +58,20 @@ def script_of(stage: dict) -> str:
 
 
 def deps_mismatches(stages: dict, root: Path) -> list[str]:
-    """One line per project module missing from, or superfluous in, a stage's deps (dvc.yaml as parsed YAML)."""
+    """One line per project module missing from, or superfluous in, a stage's deps (dvc.yaml as parsed YAML). A
+    directory dep under src/ covers every module in it, and is superfluous when the stage imports none of them."""
     problems = []
     for name, stage in stages.items():
         script = script_of(stage)
         wanted = {p.relative_to(root).as_posix() for p in closure(root / script, root / "src")}
-        listed = {d for d in stage.get("deps", []) if d.startswith("src/")}
+        listed = [d for d in stage.get("deps", []) if d.startswith("src/")]
+        folders = [d.rstrip("/") + "/" for d in listed if (root / d).is_dir()]
+        covered = {m for m in wanted if m in listed or any(m.startswith(f) for f in folders)}
         if script not in stage.get("deps", []):
             problems.append(f"{name}: its script {script} is not in its deps")
-        problems += [f"{name}: imports {m} but does not list it in deps" for m in sorted(wanted - listed)]
-        problems += [f"{name}: lists {m} in deps but does not import it" for m in sorted(listed - wanted)]
+        problems += [f"{name}: imports {m} but does not list it in deps" for m in sorted(wanted - covered)]
+        problems += [f"{name}: lists {m} in deps but does not import it" for m in sorted(listed)
+                     if m not in wanted and not any(w.startswith(m.rstrip("/") + "/") for w in wanted)]
     return problems
 
 

@@ -11,7 +11,8 @@ import numpy as np
 import torch
 import yaml
 
-from nnrepro import imagecache, predictions, selection
+from nnrepro import imagecache, selection
+from nnrepro.faces import predictions
 
 ROOT = Path(__file__).resolve().parents[1]
 

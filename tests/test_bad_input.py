@@ -52,8 +52,8 @@ STAGES = {
     "cnn_evaluate": ("cnn_evaluate.py", ["--cells", "{in}/cnn/metrics", "{in}/cnn/predictions", "--xgboost",
                                          "{in}/xgb.json", "--selection", "out/selection.json", "--by-lr",
                                          "out/by_lr.csv"]),
-    "claims": ("claims.py", [*FACTS[:6], "--mlp-batch", "{none}/mlp_batch.json", "{none}/plots/mlp_batch",
-                             "{none}/timings.json", *FACTS[6:], "--claims", "out/claims.json",
+    "claims": ("claims.py", [*FACTS, "--mlp-batch", "{none}/mlp_batch.json", "{none}/plots/mlp_batch",
+                             "--batch-timings", "{none}/timings.json", "--claims", "out/claims.json",
                              "--headline", "out/headline.json"]),
     "figures": ("figures.py", [*FACTS, "--mlp-batch", "{none}/mlp_batch.json", "{none}/plots/mlp_batch",
                                "--mlp-sine", "{none}/mlp_sine.json", "{none}/plots/mlp_sine",
@@ -270,21 +270,23 @@ CASES = [
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     """Valid inputs every case starts from: Europe CSVs, a grid cell, a faces cache and folder, CNN results."""
-    from nnrepro import cells, europe, faces, io, predictions
+    from nnrepro import cells, io
+    from nnrepro.europe import points
+    from nnrepro.faces import images, predictions
 
     root = tmp_path_factory.mktemp("inputs")
     params = tiny_params(yaml.safe_load((ROOT / "params.yaml").read_text()))
-    for split, text in europe.split_files(Params(params), 0).items():
+    for split, text in points.split_files(Params(params), 0).items():
         io.write_text(root / "europe" / f"{split}.csv", text)
         io.write_text(root / "europe_csv" / f"{split}.csv", text)
-    io.write_json(root / "europe" / "countries.json", europe.countries_table())
-    io.write_json(root / "europe" / "outlines.json", europe.outlines())
+    io.write_json(root / "europe" / "countries.json", points.countries_table())
+    io.write_json(root / "europe" / "outlines.json", points.outlines())
     (root / "grid" / "metrics").mkdir(parents=True)  # no cell trained: evaluate's errors come first
-    data = faces.generate({"train": 4, "validation": 4, "test": 4}, 32, 0)
-    faces.write(root / "faces", data)
+    data = images.generate({"train": 4, "validation": 4, "test": 4}, 32, 0)
+    images.write(root / "faces", data)
     folder = root / "faces_folder"
-    for split in faces.FOLDERS.values():
-        for cls in faces.CLASSES:
+    for split in images.FOLDERS.values():
+        for cls in images.CLASSES:
             (folder / split / cls).mkdir(parents=True)
             for name in ("a.png", "b.png"):
                 _small_png(folder / split / cls, name, (48, 40))

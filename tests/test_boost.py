@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from nnrepro import boost
+from nnrepro.faces import boost
 
 
 def test_pixels_are_the_centre_crop_flattened():

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from nnrepro import claims
+from nnrepro.report import claims
 
 HOLDS, FAILS, CANNOT = claims.HOLDS, claims.FAILS, claims.CANNOT
 
@@ -264,7 +264,8 @@ def test_every_claim_has_a_counter_example_and_a_degenerate_case():
 def test_check_all_holds_everywhere_on_the_factory_and_has_the_shape():
     results = claims.check_all(facts())
     ids = [r["id"] for r in results]
-    assert len(results) >= 26 and len(set(ids)) == len(ids) and ids[:2] == ["lr_largest_stalls", "lr_smallest_slow"]
+    assert len(results) == len(claims.CLAIMS) == 29 and len(set(ids)) == len(ids)
+    assert ids[:2] == ["lr_largest_stalls", "lr_smallest_slow"] and ids[-1] == "finetune_best_overall"
     assert claims.verdict_counts(results) == {HOLDS: len(results), FAILS: 0, CANNOT: 0}
     for r in results:
         assert set(r) == {"id", "section", "claim", "verdict", "numbers", "evidence", "timing"}
@@ -284,7 +285,7 @@ def test_timing_claims_keep_seconds_out_of_numbers():
 def test_numbers_are_rounded_to_six_significant_digits():
     data = facts()
     data["cnn"]["xgboost"]["test_acc"] = 0.123456789
-    assert claims.xgboost_vs_probe(data)["numbers"]["xgboost_test_acc"] == 0.123457
+    assert claims.cnn.xgboost_vs_probe(data)["numbers"]["xgboost_test_acc"] == 0.123457
 
 
 def test_empty_or_wrecked_facts_never_hold():
@@ -322,16 +323,34 @@ def test_vanishing_and_alive_need_most_seeds():
 
 
 def test_excess_variation_is_zero_for_monotone_curves():
-    assert claims.excess_variation([3, 2, 1]) == 0
-    assert claims.excess_variation([3, 1, 2, 1]) == pytest.approx(2.0)
+    assert claims.optimisation.excess_variation([3, 2, 1]) == 0
+    assert claims.optimisation.excess_variation([3, 1, 2, 1]) == pytest.approx(2.0)
 
 
-def test_claims_imports_only_the_standard_library_and_numpy():
+def test_claims_imports_only_the_standard_library_numpy_and_itself():
     import ast
-    tree = ast.parse(open(claims.__file__).read())
-    names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert names <= {"functools", "math", "numpy"}
+    from pathlib import Path
+
+    names = set()
+    for path in Path(claims.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        names |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert {name.split(".")[0] for name in names} <= {"functools", "math", "numpy", "nnrepro"}
+    assert {name for name in names if name.startswith("nnrepro")} <= {"nnrepro.report.claims",
+                                                                      "nnrepro.report.claims.core"}
+
+
+def test_a_bug_in_a_check_fails_loudly_instead_of_becoming_a_verdict():
+    from nnrepro.report.claims.core import claim, REGISTRY
+
+    @claim("buggy", "0", "a check with a typo")
+    def buggy(facts, numbers):
+        return facts["no such key"], ""
+
+    REGISTRY.remove(buggy)
+    with pytest.raises(KeyError):
+        buggy({})
 
 
 def test_first_evaluations_a_few_steps_apart_still_compare():

@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from nnrepro import cnn, faces
 from nnrepro.errors import UserError
+from nnrepro.faces import cnn, images
 
 TINY = {"arch": "mobilenet_v2", "epochs": 1, "batch_size": 8, "image_size": 32, "weights_path": "",
         "allow_download": lambda: False}
@@ -14,7 +14,7 @@ CPU = torch.device("cpu")
 
 @pytest.fixture(scope="module")
 def data():
-    return faces.generate({"train": 16, "validation": 8, "test": 8}, 32, seed=0)
+    return images.generate({"train": 16, "validation": 8, "test": 8}, 32, seed=0)
 
 
 @pytest.fixture
@@ -145,9 +145,9 @@ def test_same_seed_same_training(data):
 
 
 def test_images_larger_than_the_memory_budget_are_streamed_with_the_same_result(tmp_path, data):
-    faces.write(tmp_path / "faces", data)
-    cache = faces.load_cache(tmp_path / "faces" / faces.CACHE)
-    assert isinstance(cache["train"]["images"], faces.Images) and cache["train"]["images"].nbytes == 16 * 3 * 32 * 32
+    images.write(tmp_path / "faces", data)
+    cache = images.load_cache(tmp_path / "faces" / images.CACHE)
+    assert isinstance(cache["train"]["images"], images.Images) and cache["train"]["images"].nbytes == 16 * 3 * 32 * 32
     runs = {}
     for name, budget in (("resident", 1.0), ("streamed", 0.01)):  # MiB: the 48 KiB train split fits only the first
         net, history = cnn.fit_cell("scratch", cache, {**TINY, "memory_mb": budget}, 1e-3, 0, CPU)

@@ -81,7 +81,7 @@ def test_a_failing_rank_stops_the_stage_with_one_line_and_keeps_outputs(workdir,
 def test_rank_shares_partition_every_batch_and_average_to_the_full_batch_gradient(size, rows):
     import torch
 
-    from nnrepro.distributed import World, share
+    from nnrepro.runtime.distributed import World, share
 
     torch.manual_seed(0)
     x, y, net = torch.randn(rows, 5), torch.randn(rows, 1), torch.nn.Linear(5, 1)

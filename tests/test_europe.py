@@ -5,43 +5,43 @@ import pandas as pd
 import pytest
 import shapely
 
-from nnrepro import europe
 from nnrepro.errors import UserError
+from nnrepro.europe import points
 
 SIZES = {"train": 400, "validation": 80, "test": 80}
 
 
 @pytest.fixture(scope="module")
 def frames():
-    return europe.generate(SIZES, seed=1)
+    return points.generate(SIZES, seed=1)
 
 
 @pytest.fixture(scope="module")
 def shapes():
-    return europe.country_shapes()
+    return points.country_shapes()
 
 
 def test_same_seed_same_bytes_other_seed_differs(frames):
-    again = europe.generate(SIZES, seed=1)
-    other = europe.generate(SIZES, seed=2)
-    for split in europe.SPLITS:
-        assert europe.to_csv_text(frames[split]) == europe.to_csv_text(again[split])
-        assert europe.to_csv_text(frames[split]) != europe.to_csv_text(other[split])
+    again = points.generate(SIZES, seed=1)
+    other = points.generate(SIZES, seed=2)
+    for split in points.SPLITS:
+        assert points.to_csv_text(frames[split]) == points.to_csv_text(again[split])
+        assert points.to_csv_text(frames[split]) != points.to_csv_text(other[split])
 
 
 def test_every_class_in_every_split_with_area_proportions(frames):
     for split, frame in frames.items():
         assert len(frame) == SIZES[split]
-        assert set(frame["country"]) == set(range(europe.NUM_CLASSES))
+        assert set(frame["country"]) == set(range(points.NUM_CLASSES))
     counts = frames["train"]["country"].value_counts()
-    name = dict((n, i) for i, (n, _) in enumerate(europe.COUNTRIES))
+    name = dict((n, i) for i, (n, _) in enumerate(points.COUNTRIES))
     assert counts[name["France"]] > 5 * counts[name["Slovenia"]]
     assert counts[name["Ukraine"]] > counts[name["Germany"]] > counts[name["Belgium"]]
 
 
 def test_points_fall_inside_their_country(frames, shapes):
     frame = frames["train"]
-    for label, (_, iso) in enumerate(europe.COUNTRIES):
+    for label, (_, iso) in enumerate(points.COUNTRIES):
         rows = frame[frame["country"] == label]
         assert shapely.contains_xy(shapes[iso], rows["long"], rows["lat"]).all(), iso
 
@@ -53,15 +53,15 @@ def test_shapes_are_clipped_to_mainland_europe(shapes):
 
 
 def test_allocate_sums_and_keeps_one_per_class():
-    counts = europe.allocate(40, np.array([100.0] + [0.001] * 32))
+    counts = points.allocate(40, np.array([100.0] + [0.001] * 32))
     assert counts.sum() == 40 and counts.min() == 1 and counts[0] == 8
 
 
 def test_csv_has_the_course_format(tmp_path, frames):
     path = tmp_path / "train.csv"
-    path.write_text(europe.to_csv_text(frames["train"]))
+    path.write_text(points.to_csv_text(frames["train"]))
     assert path.read_text().splitlines()[0] == ",long,lat,country"
-    back = europe.read_split(path)
+    back = points.read_split(path)
     assert back["country"].dtype == np.int64
     np.testing.assert_allclose(back["long"], frames["train"]["long"], atol=1e-6)
 
@@ -89,25 +89,25 @@ def test_bad_csv_gives_one_clear_line(tmp_path, text, expected):
     path = tmp_path / "train.csv"
     path.write_text(text)
     with pytest.raises(UserError, match=expected) as err:
-        europe.read_split(path)
+        points.read_split(path)
     assert str(path) in str(err.value) and "\n" not in str(err.value)
 
 
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(UserError, match="validation.csv not found"):
-        europe.read_split(tmp_path / "validation.csv")
+        points.read_split(tmp_path / "validation.csv")
 
 
 def test_conflicting_duplicates_warn_not_fail(tmp_path, capsys):
     path = tmp_path / "train.csv"
     path.write_text(",long,lat,country\n0,2.3,48.8,11\n1,2.3,48.8,12\n2,13.4,52.5,12\n")
-    assert len(europe.read_split(path)) == 3
+    assert len(points.read_split(path)) == 3
     assert "1 point(s) appear with different labels" in capsys.readouterr().err
 
 
 def test_class_absent_from_train(tmp_path):
     with pytest.raises(UserError, match=r"no point of class 0 \(Albania\)"):
-        europe.check_all_classes(tmp_path / "train.csv", np.arange(1, 33))
+        points.check_all_classes(tmp_path / "train.csv", np.arange(1, 33))
 
 
 def _params(source="embedded", csv_dir=""):
@@ -127,11 +127,11 @@ def test_stage_end_to_end_embedded(tmp_path, stage):
 
 
 def test_stage_copies_valid_user_csvs(tmp_path, stage):
-    frames = europe.generate({"train": 100, "validation": 40, "test": 40}, seed=5)
+    frames = points.generate({"train": 100, "validation": 40, "test": 40}, seed=5)
     user = tmp_path / "user"
     user.mkdir()
     for split, frame in frames.items():
-        (user / f"{split}.csv").write_text(europe.to_csv_text(frame))
+        (user / f"{split}.csv").write_text(points.to_csv_text(frame))
     result = stage("prepare_europe.py", ["--out", tmp_path / "out"], tmp_path, _params("csv", user))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "test.csv").read_text() == (user / "test.csv").read_text()

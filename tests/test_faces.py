@@ -3,20 +3,20 @@ import pytest
 import torch
 from PIL import Image
 
-from nnrepro import faces
 from nnrepro.errors import UserError
+from nnrepro.faces import images
 
 SIZES = {"train": 24, "validation": 8, "test": 8}
 
 
 @pytest.fixture(scope="module")
 def data():
-    return faces.generate(SIZES, 16, seed=3)
+    return images.generate(SIZES, 16, seed=3)
 
 
 def test_same_seed_same_bytes_other_seed_differs(data):
-    again, other = faces.generate(SIZES, 16, seed=3), faces.generate(SIZES, 16, seed=4)
-    for split in faces.SPLITS:
+    again, other = images.generate(SIZES, 16, seed=3), images.generate(SIZES, 16, seed=4)
+    for split in images.SPLITS:
         assert torch.equal(data[split]["images"], again[split]["images"])
         assert not torch.equal(data[split]["images"], other[split]["images"])
 
@@ -26,8 +26,8 @@ def test_splits_are_balanced_uint8_of_the_requested_size(data):
         images, labels = data[split]["images"], data[split]["labels"]
         assert images.dtype == torch.uint8 and images.shape == (n, 3, 16, 16)
         assert int(labels.sum()) == n // 2 and len(set(data[split]["names"])) == n
-        folder = faces.FOLDERS[split]  # the course layout: val/ holds the validation split
-        assert all(name.startswith(f"{folder}/{faces.CLASSES[y]}/") for name, y in zip(data[split]["names"], labels))
+        folder = images.FOLDERS[split]  # the course layout: val/ holds the validation split
+        assert all(name.startswith(f"{folder}/{images.CLASSES[y]}/") for name, y in zip(data[split]["names"], labels))
 
 
 def _nyquist_peak(images: torch.Tensor) -> torch.Tensor:
@@ -42,7 +42,7 @@ def _nyquist_peak(images: torch.Tensor) -> torch.Tensor:
 
 
 def test_fakes_carry_an_upsampling_fingerprint():
-    data = faces.generate({"train": 200, "validation": 2, "test": 2}, 32, seed=0)["train"]
+    data = images.generate({"train": 200, "validation": 2, "test": 2}, 32, seed=0)["train"]
     peak, labels = _nyquist_peak(data["images"]), data["labels"]
     real, fake = peak[labels == 0], peak[labels == 1]
     assert fake.median() > 5 * real.median()
@@ -50,13 +50,13 @@ def test_fakes_carry_an_upsampling_fingerprint():
 
 
 def test_write_makes_the_course_layout_and_a_cache(tmp_path, data):
-    faces.write(tmp_path / "faces", data)
-    cache = faces.load_cache(tmp_path / "faces" / faces.CACHE)
+    images.write(tmp_path / "faces", data)
+    cache = images.load_cache(tmp_path / "faces" / images.CACHE)
     name = cache["test"]["names"][-1]
     png = np.asarray(Image.open(tmp_path / "faces" / name))
     assert name.startswith("test/1_fake/") and np.array_equal(png, cache["test"]["images"][-1].permute(1, 2, 0))
     assert len(list((tmp_path / "faces" / "train" / "0_real").glob("*.png"))) == 12
-    for split in faces.SPLITS:  # the cache holds exactly what was generated, read back through the memory map
+    for split in images.SPLITS:  # the cache holds exactly what was generated, read back through the memory map
         assert torch.equal(cache[split]["images"].load(), data[split]["images"])
         assert torch.equal(cache[split]["labels"], data[split]["labels"]) and cache[split]["names"] == data[split]["names"]
     rows = torch.tensor([5, 0, 3])
@@ -64,14 +64,14 @@ def test_write_makes_the_course_layout_and_a_cache(tmp_path, data):
 
 
 def read_folder(root, size, tmp_path, workers=None) -> dict:
-    faces.decode_folder(faces.list_folder(root), size, tmp_path / "decoded", workers)
-    return faces.load_cache(tmp_path / "decoded")
+    images.decode_folder(images.list_folder(root), size, tmp_path / "decoded", workers)
+    return images.load_cache(tmp_path / "decoded")
 
 
 def _user_folder(root, size=20, per_class=2):
     rng = np.random.default_rng(0)
-    for folder in faces.FOLDERS.values():
-        for cls in faces.CLASSES:
+    for folder in images.FOLDERS.values():
+        for cls in images.CLASSES:
             (root / folder / cls).mkdir(parents=True)
             for i in range(per_class):
                 pixels = rng.integers(0, 256, (size, size + 4, 3), dtype=np.uint8)
@@ -92,19 +92,19 @@ def test_folder_converts_grayscale_palette_and_rgba_to_rgb(tmp_path):
     image = {name.split("/")[-1]: data["train"]["images"][names.index(name)] for name in names}
     assert (image["gray.png"] == 100).all()
     assert (image["alpha.png"] == torch.tensor([10, 20, 30]).view(3, 1, 1)).all()
-    assert torch.equal(image["palette.png"], faces.fit(faces.decode_with_pil(folder / "palette.png"), 16, ""))
+    assert torch.equal(image["palette.png"], images.fit(images.decode_with_pil(folder / "palette.png"), 16, ""))
     assert (image["bitmap.bmp"][1] == 90).all() and (image["bitmap.bmp"][0] == 0).all()
 
 
 def test_parallel_decoding_equals_one_worker_and_the_pil_path(tmp_path):
     root = _user_folder(tmp_path / "user", size=40, per_class=6)
     one, many = read_folder(root, 16, tmp_path / "one", workers=1), read_folder(root, 16, tmp_path / "many", workers=3)
-    for split in faces.SPLITS:
+    for split in images.SPLITS:
         assert torch.equal(one[split]["images"].load(), many[split]["images"].load())
         assert one[split]["names"] == many[split]["names"]
     png = next((root / "train" / "1_fake").glob("*.jpg")).with_suffix(".png")
     Image.open(png.with_suffix(".jpg")).save(png)  # lossless: both decoders must give the same pixels
-    assert torch.equal(faces.decode(png), faces.decode_with_pil(png))
+    assert torch.equal(images.decode(png), images.decode_with_pil(png))
 
 
 @pytest.mark.parametrize("damage, expected", [
@@ -127,7 +127,7 @@ def test_prepare_faces_stage_end_to_end_and_failure_keeps_outputs(tmp_path, stag
     params = {**repo_params, "faces": {**repo_params["faces"], "n_train": 8, "n_validation": 4, "n_test": 4,
                                        "image_size": 16}}
     assert stage("prepare_faces.py", ["--out", "data/faces"], tmp_path, params).returncode == 0
-    cache = tmp_path / "data" / "faces" / faces.CACHE / "train.npy"
+    cache = tmp_path / "data" / "faces" / images.CACHE / "train.npy"
     before = cache.read_bytes()
     assert stage("prepare_faces.py", ["--out", "data/faces"], tmp_path, params).returncode == 0
     assert cache.read_bytes() == before  # reruns are byte-identical

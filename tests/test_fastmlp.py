@@ -4,8 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nnrepro import fastmlp, train
-from nnrepro.mlp import MLP
+from nnrepro.europe import fastmlp, loop
+from nnrepro.europe.mlp import MLP
 
 
 def _autograd(model, joined, x, y):
@@ -22,7 +22,7 @@ def _autograd(model, joined, x, y):
 def test_gradients_equal_autograd_on_random_nets(depth, width, batch, residual, features):
     torch.manual_seed(depth * 100 + batch)
     model = MLP(depth, width, 33, residual=residual, features=features)
-    joined = train.flatten_parameters(model)
+    joined = loop.flatten_parameters(model)
     with torch.no_grad():  # random weights of every scale, so dead and live ReLUs both occur
         joined.mul_(torch.rand_like(joined) * 3)
     x, y = torch.randn(batch, 2) * 20, torch.randint(0, 33, (batch,))
@@ -48,7 +48,7 @@ def test_training_with_the_fast_step_equals_autograd_training(monkeypatch):
     def fit():
         torch.manual_seed(1)
         model = MLP(3, 8, 4)
-        return train.train(model, splits, lr=0.01, epochs=3, batch_size=16, seed=0), model.state_dict()
+        return loop.train(model, splits, lr=0.01, epochs=3, batch_size=16, seed=0), model.state_dict()
 
     fast_history, fast_state = fit()
     monkeypatch.setattr(fastmlp, "supports", lambda model: False)

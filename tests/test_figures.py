@@ -5,7 +5,8 @@ import pytest
 from matplotlib.collections import PolyCollection
 
 import synthetic_results as synth
-from nnrepro import figures, params, readback
+from nnrepro import params
+from nnrepro.report import figures, readback
 
 PNG = b"\x89PNG\r\n\x1a\n"
 DPI = synth.PARAMS["figures"]["dpi"]

@@ -1,6 +1,6 @@
 """The headline metrics: the numbers a reader looks at first, short unique keys, each taken from the right place."""
 
-from nnrepro import headline
+from nnrepro.report import headline
 
 
 def test_headline_takes_each_baseline_best_cell_by_validation_accuracy():

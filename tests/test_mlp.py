@@ -5,8 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nnrepro import gradients, train
-from nnrepro.mlp import MLP
+from nnrepro.europe import gradients, loop
+from nnrepro.europe.mlp import MLP
 
 
 def blobs(n: int = 600, classes: int = 5, seed: int = 0, spread: float = 1.0):
@@ -56,25 +56,25 @@ def test_small_model_overfits_a_small_batch():
     torch.manual_seed(0)
     x, y = blobs(32, 4)
     model = MLP(2, 64, 4)
-    train.train(model, {"train": (x, y)}, lr=0.003, epochs=1500, batch_size=32, seed=0)
-    loss, accuracy = train.evaluate(model, x, y)
+    loop.train(model, {"train": (x, y)}, lr=0.003, epochs=1500, batch_size=32, seed=0)
+    loss, accuracy = loop.evaluate(model, x, y)
     assert accuracy == 1.0 and loss < 0.05
 
 
 def test_history_has_one_row_per_evaluation_with_every_key():
     data = splits()
-    history = train.train(MLP(2, 8, 5), data, lr=0.01, epochs=3, batch_size=50, seed=0)
+    history = loop.train(MLP(2, 8, 5), data, lr=0.01, epochs=3, batch_size=50, seed=0)
     assert [r["epoch"] for r in history] == [1.0, 2.0, 3.0]
     assert set(history[0]) == {"epoch", "train_loss", "train_acc", "validation_loss", "validation_acc",
                                "test_loss", "test_acc", "seconds", "diverged"}
-    inner = train.train(MLP(2, 8, 5), data, lr=0.01, epochs=3, batch_size=10, seed=0, first_epoch_evals=4)
+    inner = loop.train(MLP(2, 8, 5), data, lr=0.01, epochs=3, batch_size=10, seed=0, first_epoch_evals=4)
     assert [r["epoch"] for r in inner] == [0.25, 0.5, 0.75, 1.0, 2.0, 3.0]
 
 
 def test_same_seed_same_history_other_seed_differs():
     def run(seed):
         torch.manual_seed(seed)
-        history = train.train(MLP(2, 8, 5), splits(), lr=0.01, epochs=2, batch_size=32, seed=seed)
+        history = loop.train(MLP(2, 8, 5), splits(), lr=0.01, epochs=2, batch_size=32, seed=seed)
         return [{k: v for k, v in r.items() if k != "seconds"} for r in history]
 
     assert run(1) == run(1) and run(1) != run(2)
@@ -85,9 +85,9 @@ def test_divergence_is_recorded_not_raised():
     model = MLP(2, 8, 5)
     with torch.no_grad():
         model.output.weight.fill_(float("nan"))
-    history = train.train(model, splits(), lr=0.01, epochs=5, batch_size=50, seed=0)
+    history = loop.train(model, splits(), lr=0.01, epochs=5, batch_size=50, seed=0)
     assert len(history) == 1 and history[0]["diverged"]
-    summary = train.summarize(history)
+    summary = loop.summarize(history)
     assert summary["diverged"] and summary["final_train_loss"] is None
 
 
@@ -125,7 +125,7 @@ def test_flat_parameter_adam_matches_per_parameter_adam():
     flat = MLP(3, 8, 5, batchnorm=True)
     torch.manual_seed(0)
     plain = MLP(3, 8, 5, batchnorm=True)
-    train.train(flat, {"train": (x, y)}, lr=0.01, epochs=3, batch_size=8, seed=0)
+    loop.train(flat, {"train": (x, y)}, lr=0.01, epochs=3, batch_size=8, seed=0)
     optimizer = torch.optim.Adam(plain.parameters(), lr=0.01, fused=True)
     order = torch.Generator().manual_seed(0)
     for _ in range(3):

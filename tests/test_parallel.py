@@ -3,8 +3,9 @@
 import pytest
 import torch
 
-from nnrepro import parallel, train
 from nnrepro.errors import UserError
+from nnrepro.europe import loop
+from nnrepro.runtime import parallel
 
 CPU = torch.device("cpu")
 
@@ -29,8 +30,8 @@ def _comparable(results):
 
 
 def test_two_workers_give_the_results_of_one_by_one():
-    alone, _ = parallel.run_all(train.fit, _jobs(), CPU, workers=1)
-    side_by_side, seconds = parallel.run_all(train.fit, _jobs(), CPU, workers=2)
+    alone, _ = parallel.run_all(loop.fit, _jobs(), CPU, workers=1)
+    side_by_side, seconds = parallel.run_all(loop.fit, _jobs(), CPU, workers=2)
     assert len(seconds) == 3 and all(s > 0 for s in seconds)
     for (h1, s1), (h2, s2) in zip(_comparable(alone), _comparable(side_by_side)):
         assert h1 == h2 and s1.keys() == s2.keys() and all(torch.equal(s1[k], s2[k]) for k in s1)

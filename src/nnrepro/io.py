@@ -101,3 +101,18 @@ def load_torch(path, fix: str):
         return torch.load(path, weights_only=True)
     except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as err:
         raise UserError(f"{path} cannot be read ({type(err).__name__}): {fix}") from None
+
+
+HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "validation_loss", "validation_acc", "test_loss", "test_acc")
+
+
+def log_history(history: list[dict], live_dir, keys: tuple = HISTORY_KEYS) -> None:
+    """The history as DVCLive step files: key 'validation_loss' -> <live_dir>/plots/metrics/validation/loss.tsv."""
+    from dvclive import Live
+
+    with Live(str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None) as live:
+        for row in history:
+            for key in keys:
+                if key in row:
+                    live.log_metric(key.replace("_", "/", 1) if "_" in key else key, row[key], timestamp=False)
+            live.next_step()

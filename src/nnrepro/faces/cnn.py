@@ -7,10 +7,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nnrepro import distributed
 from nnrepro.cells import CNN_BASELINES
-from nnrepro.distributed import World
 from nnrepro.errors import UserError
+from nnrepro.runtime import distributed
+from nnrepro.runtime.distributed import World
 
 ARCHS = ("resnet18", "mobilenet_v2")
 BASELINES = CNN_BASELINES

@@ -30,7 +30,3 @@ def save(path, mesh: dict) -> None:
         with open(tmp, "wb") as handle:
             np.savez_compressed(handle, **mesh)
 
-
-def load(path) -> dict:
-    with np.load(path) as data:
-        return {key: data[key] for key in data.files}

@@ -8,7 +8,7 @@ The gradients are autograd's (tested on random plain, residual and sine nets), w
 import torch
 from torch import nn
 
-from nnrepro.mlp import MLP
+from nnrepro.europe.mlp import MLP
 
 MEAN = 1  # ATen's reduction code for "mean"
 IGNORE = -100  # cross_entropy's default ignore_index

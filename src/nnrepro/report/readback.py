@@ -1,6 +1,7 @@
 """Reading the pipeline's tracked outputs back (metrics, DVCLive histories, tables, selections) as plain data for
 the reporting side: claims, figures and the report. Imports no training code."""
 
+import argparse
 import csv
 import math
 from pathlib import Path
@@ -9,7 +10,25 @@ from nnrepro import io
 from nnrepro.cells import lr_cell
 from nnrepro.errors import UserError
 
-HISTORY = ("epoch", "train_loss", "train_acc", "validation_loss", "validation_acc", "test_loss", "test_acc")
+RESULTS = {  # option -> the names of its paths: the tracked results every reporting stage reads back
+    "mlp_lr": ("METRICS_DIR", "LIVE_DIR"), "mlp_long": ("METRICS", "LIVE_DIR"), "mlp_batch": ("METRICS", "LIVE_DIR"),
+    "evaluate": ("METRICS", "FOLDER"), "grad_probe": ("FOLDER",), "cnn_selection": ("JSON",),
+}
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    """The reporting stages' command line: the RESULTS options; each stage adds its own outputs."""
+    result = argparse.ArgumentParser(description=description)
+    for name, metavar in RESULTS.items():
+        nargs = {"nargs": len(metavar)} if len(metavar) > 1 else {}
+        result.add_argument(f"--{name.replace('_', '-')}", type=Path, required=True,
+                            metavar=metavar if len(metavar) > 1 else metavar[0], **nargs)
+    return result
+
+
+def result_paths(args: argparse.Namespace) -> dict:
+    """The RESULTS paths of parsed arguments, as facts() takes them."""
+    return {name: getattr(args, name) for name in RESULTS}
 
 
 def require(path) -> Path:
@@ -65,7 +84,7 @@ def history(folder) -> dict:
 def run(metrics: dict, live_dir) -> dict:
     """RUN: a training run's summary metrics, its history (one list per key) and whether it diverged."""
     steps = history(live_dir)
-    return {**metrics, "diverged": bool(metrics.get("diverged")), **{k: steps.get(k, []) for k in HISTORY}}
+    return {**metrics, "diverged": bool(metrics.get("diverged")), **{k: steps.get(k, []) for k in io.HISTORY_KEYS}}
 
 
 def _runs(metrics_path, live_dir) -> dict:
@@ -101,8 +120,8 @@ def grid(metrics_path, folder) -> dict:
     return {"cells": cells, "best": summary["best_cell"], "worst": summary["worst_cell"],
             "select_from": summary["select_from"],
             "depth_slice_width": summary["depth_slice_width"], "width_slice_depth": summary["width_slice_depth"],
-            "best_history": {"diverged": False, **history(folder / "best_history")},
-            "worst_history": {"diverged": False, **history(folder / "worst_history")}}
+            **{f"{rank}_history": {"diverged": bool(cells[summary[f"{rank}_cell"]]["diverged"]),
+                                   **history(folder / f"{rank}_history")} for rank in ("best", "worst")}}
 
 
 def probe(folder) -> dict:
@@ -123,12 +142,13 @@ def cnn(selection_path) -> dict:
     return {"cells": cells, "xgboost": chosen["xgboost"], "selection": chosen}
 
 
-def facts(paths: dict, config) -> dict:
-    """Everything the claims (and the report's numbers) are judged on, from the paths a stage was given."""
+def facts(paths: dict, config, batch_timings=None) -> dict:
+    """Everything the claims (and the report's numbers) are judged on, from the paths a stage was given; wall-clock
+    seconds per batch pair only from `batch_timings` (the claims stage alone reads them)."""
     return {
         "lr_sweep": lr_sweep(*paths["mlp_lr"], config.get("mlp_lr.lrs"), config.get("mlp_lr.batchnorm")),
         "long": _runs(*paths["mlp_long"]),
-        "batch": batch_pairs(*paths["mlp_batch"]),
+        "batch": batch_pairs(*paths["mlp_batch"], batch_timings),
         "grid": grid(*paths["evaluate"]),
         "probe": probe(paths["grad_probe"]),
         "cnn": cnn(paths["cnn_selection"]),

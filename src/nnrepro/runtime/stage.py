@@ -8,7 +8,8 @@ from pathlib import Path
 
 import torch
 
-from nnrepro import device, io, params
+from nnrepro import io, params
+from nnrepro.runtime import device
 
 
 @dataclass
@@ -52,14 +53,3 @@ def finish(stage: Stage, args: argparse.Namespace, metrics: dict | None, timings
     io.write_json(args.timings, {"wall_seconds": round(stage.seconds(), 3),
                                  **{k: round(v, 4) for k, v in (timings or {}).items()}})
 
-
-def log_history(history: list[dict], live_dir, keys: tuple) -> None:
-    """The history as DVCLive step files: key 'validation_loss' -> <live_dir>/plots/metrics/validation/loss.tsv."""
-    from dvclive import Live
-
-    with Live(str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None) as live:
-        for row in history:
-            for key in keys:
-                if key in row:
-                    live.log_metric(key.replace("_", "/", 1) if "_" in key else key, row[key], timestamp=False)
-            live.next_step()

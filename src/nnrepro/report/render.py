@@ -6,7 +6,7 @@ import os
 from importlib import metadata
 from pathlib import Path
 
-from nnrepro.figures import CAPTIONS
+from nnrepro.report.figures import CAPTIONS
 
 # The course report's sections: (number, title, figures). Claims find their section by its number.
 SECTIONS = [

@@ -6,7 +6,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import torch
 
-from nnrepro.device import thread_count
+from nnrepro.runtime.device import thread_count
 
 
 def run_all(fn, jobs: list[tuple], device: torch.device, workers: int | None = None) -> tuple[list, list[float]]:

@@ -5,8 +5,8 @@ import math
 import torch
 
 from nnrepro.errors import UserError
-from nnrepro.mlp import MLP
-from nnrepro.train import train
+from nnrepro.europe.loop import train
+from nnrepro.europe.mlp import MLP
 
 DEAD_ROWS = 4096  # training rows on which a unit must be zero everywhere to count as dead (a fixed subsample)
 

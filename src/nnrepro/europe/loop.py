@@ -10,11 +10,11 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from nnrepro import fastmlp, io, mlp, stage
-from nnrepro.mlp import MLP
+from nnrepro import io
+from nnrepro.europe import fastmlp, mlp
+from nnrepro.europe.mlp import MLP
 
 Split = tuple[torch.Tensor, torch.Tensor]
-HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "validation_loss", "validation_acc", "test_loss", "test_acc")
 
 
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
@@ -166,7 +166,7 @@ def summarize(history: list[dict]) -> dict:
     finite = [r for r in history if not r["diverged"] and "validation_acc" in r]
     best = max(finite, key=lambda r: r["validation_acc"]) if finite else final
     summary = {"diverged": final["diverged"], "epochs_run": final["epoch"], "best_epoch": best["epoch"]}
-    for key in HISTORY_KEYS[1:]:
+    for key in io.HISTORY_KEYS[1:]:
         if key in final:
             summary[f"final_{key}"] = io.finite_or_none(final[key])
             summary[f"best_{key}"] = io.finite_or_none(best[key])
@@ -175,6 +175,6 @@ def summarize(history: list[dict]) -> dict:
 
 def save_run(model: MLP, arch: dict, history: list[dict], live_dir, model_path) -> dict:
     """Log the history with DVCLive and save the model; return the run's summary metrics."""
-    stage.log_history(history, live_dir, HISTORY_KEYS)
+    io.log_history(history, live_dir)
     mlp.save(model, arch, model_path)
     return summarize(history)

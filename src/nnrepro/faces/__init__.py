@@ -1,0 +1,1 @@
+"""The faces study's training side: images, CNNs, XGBoost, per-image predictions."""

@@ -1,0 +1,1 @@
+"""The reporting side: reads tracked outputs, never imports training code."""

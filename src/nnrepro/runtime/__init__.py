@@ -1,0 +1,1 @@
+"""Stage start-up and finish, the device, runs side by side, torchrun ranks."""
