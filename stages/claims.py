@@ -21,7 +21,7 @@ def parse_args():
 def record(result: dict) -> dict:
     """A claim as its metrics entry; wall-clock evidence stays out, so the file compares byte for byte."""
     return {"claim": result["claim"], "section": result["section"], "verdict": result["verdict"],
-            "holds": {"holds": 1, "does not hold": 0}.get(result["verdict"]),
+            "holds": {claims.HOLDS: 1, claims.FAILS: 0}.get(result["verdict"]),
             "evidence": TIMING_NOTE if result["timing"] else result["evidence"], **result["numbers"]}
 
 
@@ -32,11 +32,11 @@ def main() -> None:
     results = claims.check_all(facts)
     counts = claims.verdict_counts(results)
     io.write_json(args.claims, {r["id"]: record(r) for r in results}, sort_keys=False)  # the report's order
-    io.write_json(args.headline, headline.headline(facts, counts["holds"]))
+    io.write_json(args.headline, headline.headline(facts, counts[claims.HOLDS]))
     for r in results:
         print(f"claims: {r['verdict']:>16}: {r['claim']}")
-    print(f"claims: {counts['holds']} of {len(results)} hold, {counts['does not hold']} do not, "
-          f"{counts['cannot be judged']} cannot be judged")
+    print(f"claims: {counts[claims.HOLDS]} of {len(results)} hold, {counts[claims.FAILS]} do not, "
+          f"{counts[claims.CANNOT]} cannot be judged")
 
 
 if __name__ == "__main__":

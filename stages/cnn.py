@@ -27,7 +27,7 @@ def main() -> None:
     settings = cnn.settings(run.params, *KEYS[args.baseline])
     label = f"cnn {args.baseline} lr={args.lr:g}"
     lr = params.positive(args.lr, "cnn.lrs")
-    if distributed.relaunch(settings["nproc_per_node"], label):
+    if distributed.relaunch(settings.nproc_per_node, label):
         return  # rank 0 of the relaunched processes wrote everything
     if world.size > 1:
         run.device = distributed.join(world, run.device)
@@ -37,11 +37,11 @@ def main() -> None:
         distributed.leave(world)
 
 
-def train_and_write(args, run: stage.Stage, settings: dict, lr: float, label: str, world) -> None:
+def train_and_write(args, run: stage.Stage, settings: cnn.CnnSettings, lr: float, label: str, world) -> None:
     data = cnn.load_features(args.data) if args.baseline == "probe" else images.load_cache(args.data)
 
     def report(row: dict) -> None:
-        print(f"{label}: epoch {row['epoch']}/{settings['epochs']} train loss {row['train_loss']:.4f}", flush=True)
+        print(f"{label}: epoch {row['epoch']}/{settings.epochs} train loss {row['train_loss']:.4f}", flush=True)
 
     net, history = cnn.fit_cell(args.baseline, data, settings, lr, run.seed, run.device, report, world)
     if not world.writes:

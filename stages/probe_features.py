@@ -19,7 +19,7 @@ def main() -> None:
     io.save_torch(features, args.out)
     shape = tuple(features["train"]["inputs"].shape)
     stage.finish(run, args, None)
-    print(f"probe_features: {settings['arch']} features {shape} for train, and validation, test "
+    print(f"probe_features: {settings.arch} features {shape} for train, and validation, test "
           f"in {run.seconds():.1f} s")
 
 

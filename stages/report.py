@@ -1,5 +1,5 @@
 """Stage report: reports/report.md and a self-contained reports/report.html from the tracked results and the
-claims; a function of metrics and params alone, byte-identical across reruns (timings have their own page)."""
+claims; a function of the tracked results, params and the pinned versions alone, byte-identical across reruns (timings have their own page)."""
 
 from pathlib import Path
 
@@ -16,6 +16,7 @@ def parse_args():
     parser.add_argument("--claims", type=Path, required=True, metavar="JSON")
     parser.add_argument("--course", type=Path, required=True, metavar="YAML", help="the course report's numbers")
     parser.add_argument("--provenance", type=Path, required=True, metavar="FOLDER")
+    parser.add_argument("--constraints", type=Path, required=True, help="the pinned versions (pip constraints)")
     parser.add_argument("--figures", type=Path, required=True, help="the figures stage's PNG folder")
     parser.add_argument("--markdown", type=Path, required=True)
     parser.add_argument("--html", type=Path, required=True)
@@ -31,7 +32,8 @@ def main() -> None:
         "facts": readback.facts(readback.result_paths(args), config), "sine": readback.read_json(args.mlp_sine),
         "course": yaml.safe_load(readback.require(args.course).read_text()),
         "claims": readback.read_json(args.claims), "figures": args.figures,
-        "provenance": readback.provenance(args.provenance), "params": everything,
+        "provenance": readback.provenance(args.provenance),
+        "pins": readback.pins(args.constraints), "params": everything,
         "params_text": yaml.safe_dump(everything, sort_keys=False),
     }
     render.write(data, args.markdown, args.html)

@@ -62,7 +62,8 @@ STAGES = {
     "report": ("report.py", [*FACTS, "--mlp-batch", "{none}/mlp_batch.json", "{none}/plots/mlp_batch",
                              "--mlp-sine", "{none}/mlp_sine.json", "--claims", "{none}/claims.json",
                              "--course", str(ROOT / "reference" / "course_report.yaml"), "--provenance",
-                             "{none}/provenance", "--figures", "{none}/figures", "--markdown", "out/report.md",
+                             "{none}/provenance", "--constraints", str(ROOT / "constraints.txt"), "--figures",
+                             "{none}/figures", "--markdown", "out/report.md",
                              "--html", "out/report.html"]),
     "timings": ("timings.py", ["--timings", "{none}/timings", "--out", "out/timings.md"]),
 }

@@ -1,3 +1,4 @@
+import dataclasses
 import time
 
 import pytest
@@ -5,10 +6,10 @@ import torch
 from torch import nn
 
 from nnrepro.errors import UserError
+from nnrepro.params import Params
 from nnrepro.faces import cnn, images
 
-TINY = {"arch": "mobilenet_v2", "epochs": 1, "batch_size": 8, "image_size": 32, "weights_path": "",
-        "allow_download": lambda: False}
+TINY = cnn.CnnSettings(arch="mobilenet_v2", epochs=1, batch_size=8, image_size=32)
 CPU = torch.device("cpu")
 
 
@@ -107,7 +108,7 @@ def test_preprocess_normalises_only_pretrained_inputs():
 
 
 def test_probe_leaves_backbone_unchanged_and_cached_features_match(data):
-    settings = {**TINY}
+    settings = TINY
     features = cnn.probe_features(data, settings, CPU)
     net = cnn.pretrained(settings)
     body = cnn.freeze(net[0])
@@ -123,7 +124,7 @@ def test_probe_leaves_backbone_unchanged_and_cached_features_match(data):
 
 
 def test_finetune_changes_the_backbone(data):
-    settings = {**TINY}
+    settings = TINY
     start = cnn.pretrained(settings)[0].state_dict()
     net, history = cnn.fit_cell("finetune", data, settings, 1e-3, 0, CPU)
     changed = [k for k, v in net[0].state_dict().items() if v.is_floating_point() and not torch.equal(v, start[k])]
@@ -150,7 +151,7 @@ def test_images_larger_than_the_memory_budget_are_streamed_with_the_same_result(
     assert isinstance(cache["train"]["images"], images.Images) and cache["train"]["images"].nbytes == 16 * 3 * 32 * 32
     runs = {}
     for name, budget in (("resident", 1.0), ("streamed", 0.01)):  # MiB: the 48 KiB train split fits only the first
-        net, history = cnn.fit_cell("scratch", cache, {**TINY, "memory_mb": budget}, 1e-3, 0, CPU)
+        net, history = cnn.fit_cell("scratch", cache, dataclasses.replace(TINY, memory_mb=budget), 1e-3, 0, CPU)
         runs[name] = history, net.state_dict(), cnn.evaluate_cell(net, "scratch", cache, TINY, CPU)
     batches = cnn.Batches(cache["train"]["images"], CPU, 0.01)
     assert batches.resident is None  # the budget really sent the second run down the streaming path
@@ -158,3 +159,20 @@ def test_images_larger_than_the_memory_budget_are_streamed_with_the_same_result(
     assert h1 == h2 and all(torch.equal(s1[k], s2[k]) for k in s1) and all(torch.equal(p1[k], p2[k]) for k in p1)
     in_memory = cnn.fit_cell("scratch", data, TINY, 1e-3, 0, CPU)[1]
     assert in_memory == h1  # the same as training on the generated tensors directly
+
+
+def test_settings_read_only_the_keys_asked_and_allow_download_only_when_called():
+    config = Params({"cnn": {"arch": "resnet18", "epochs": 2, "weights_path": "", "allow_download": True}})
+    chosen = cnn.settings(config, "epochs", "weights_path")
+    assert chosen == cnn.CnnSettings(epochs=2, allow_download=chosen.allow_download)
+    assert config.served == {"cnn.epochs", "cnn.weights_path"}  # arch unread; allow_download not yet
+    assert chosen.allow_download() is True and "cnn.allow_download" in config.served
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        chosen.epochs = 3
+    assert cnn.settings(config, "epochs").allow_download is cnn.no_download
+
+
+def test_fit_cell_is_cell_net_then_train_cell(data):
+    net = cnn.cell_net("scratch", data, TINY, 0, CPU)
+    history = cnn.train_cell(net, "scratch", data, TINY, 1e-3, 0, CPU)
+    assert history == cnn.fit_cell("scratch", data, TINY, 1e-3, 0, CPU)[1]  # the GPU check times the two apart

@@ -1,17 +1,25 @@
-"""Choosing models by validation accuracy: one ranking for the depth x width grid and for the CNN cells."""
+"""Choosing models by validation accuracy: the one ranking of cells, used by the evaluate and cnn_evaluate stages,
+the claims and the headline alike."""
 
 import math
 
 
 def _score(row: dict, key: str) -> float:
     value = row.get(key)
-    return value if isinstance(value, (int, float)) and math.isfinite(value) else -math.inf
+    usable = isinstance(value, (int, float)) and math.isfinite(value) and not row.get("diverged")
+    return value if usable else -math.inf
 
 
 def rank(rows: list[dict], score: str, tie: str) -> list[dict]:
-    """Best first by `score` (ties: `tie`, then the given order); a missing or non-finite score ranks last."""
+    """Best first by `score` (ties: `tie`, then the given order); a diverged row, or a missing or non-finite score,
+    ranks last."""
     order = sorted(range(len(rows)), key=lambda i: (-_score(rows[i], score), -_score(rows[i], tie), i))
     return [rows[i] for i in order]
+
+
+def best(rows: list[dict], score: str = "validation_acc", tie: str = "test_acc") -> dict:
+    """The first of rank(): how the course chose a model (validation accuracy, test accuracy breaking ties)."""
+    return rank(rows, score, tie)[0]
 
 
 def picks(rows: list[dict], score: str, tie: str) -> dict:

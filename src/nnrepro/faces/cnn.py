@@ -1,6 +1,8 @@
 """Image classifiers: backbones, offline-first pretrained weights, preprocessing, features and the training loop."""
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -219,22 +221,43 @@ def freeze(module: nn.Module) -> nn.Module:
     return module.eval()
 
 
-def settings(config, *keys: str) -> dict:
-    """The validated cnn.<key> params a stage reads (arch, epochs, batch_size, image_size, weights_path, memory_mb,
-    nproc_per_node)."""
-    read = {
-        "arch": lambda: config.choice("cnn.arch", ARCHS),
-        "epochs": lambda: config.integer("cnn.epochs"),
-        "batch_size": lambda: config.integer("cnn.batch_size"),
-        "image_size": lambda: config.integer("cnn.image_size", 8),
-        "weights_path": lambda: config.text("cnn.weights_path"),
-        "memory_mb": lambda: config.positive("cnn.memory_mb"),
-        "nproc_per_node": lambda: config.integer("cnn.nproc_per_node"),
-    }
-    chosen = {key: read[key]() for key in keys}
+def no_download() -> bool:
+    """The default of CnnSettings.allow_download: offline only."""
+    return False
+
+
+@dataclass(frozen=True)
+class CnnSettings:
+    """The cnn.<key> params one stage reads (built by `settings`); a key the stage does not read keeps its default."""
+
+    arch: str | None = None  # one of ARCHS
+    epochs: int | None = None  # passes over the training split
+    batch_size: int | None = None  # images per Adam step
+    image_size: int | None = None  # px, model input side
+    weights_path: str = ""  # an ImageNet checkpoint file; "" finds one offline
+    memory_mb: float = float("inf")  # MiB: training inputs under this live on the device once
+    nproc_per_node: int = 1  # data-parallel processes per node
+    # Asked only when no weights file is found offline: cnn.allow_download changes no result, so it is no DVC param.
+    allow_download: Callable[[], bool] = no_download
+
+
+READERS = {  # cnn.<key> -> its validated value from params
+    "arch": lambda config: config.choice("cnn.arch", ARCHS),
+    "epochs": lambda config: config.integer("cnn.epochs"),
+    "batch_size": lambda config: config.integer("cnn.batch_size"),
+    "image_size": lambda config: config.integer("cnn.image_size", 8),
+    "weights_path": lambda config: config.text("cnn.weights_path"),
+    "memory_mb": lambda config: config.positive("cnn.memory_mb"),
+    "nproc_per_node": lambda config: config.integer("cnn.nproc_per_node"),
+}
+
+
+def settings(config, *keys: str) -> CnnSettings:
+    """The validated cnn.<key> params a stage reads; with weights_path, cnn.allow_download too, read only if asked."""
+    chosen = {key: READERS[key](config) for key in keys}
     if "weights_path" in keys:
         chosen["allow_download"] = lambda: config.boolean("cnn.allow_download")
-    return chosen
+    return CnnSettings(**chosen)
 
 
 def preparer(baseline: str, size: int):
@@ -244,38 +267,48 @@ def preparer(baseline: str, size: int):
     return lambda images: preprocess(images, size, normalise=baseline == "finetune")
 
 
-def pretrained(s: dict) -> nn.Sequential:
-    return build(s["arch"], resolve_weights(s["arch"], s["weights_path"], s["allow_download"]))
+def pretrained(settings: CnnSettings) -> nn.Sequential:
+    return build(settings.arch, resolve_weights(settings.arch, settings.weights_path, settings.allow_download))
 
 
-def probe_features(cache: dict, s: dict, device: torch.device) -> dict:
+def probe_features(cache: dict, settings: CnnSettings, device: torch.device) -> dict:
     """Per split: frozen ImageNet backbone features, labels and names (what every probe cell trains on)."""
-    body = place(freeze(pretrained(s)[0]), device)
-    prepare = preparer("finetune", s["image_size"])
+    body = place(freeze(pretrained(settings)[0]), device)
+    prepare = preparer("finetune", settings.image_size)
     return {
         split: {"inputs": outputs(body, d["images"], prepare, device), "labels": d["labels"], "names": d["names"]}
         for split, d in cache.items()
     }
 
 
-def fit_cell(baseline: str, data: dict, s: dict, lr: float, seed: int, device: torch.device, on_epoch=None,
-             world: World = World()):
-    """Train one (baseline, lr) cell on data['train']; returns the network and its history.
-
-    `data` is the image cache for scratch and finetune, the probe features for probe.
-    """
+def cell_net(baseline: str, data: dict, settings: CnnSettings, seed: int, device: torch.device) -> nn.Module:
+    """One cell's untrained network, placed on the device: a linear head for probe, else the whole CNN."""
     torch.manual_seed(seed)  # the same head initialisation for every learning rate
     if baseline == "probe":
         net = nn.Linear(data["train"]["inputs"].shape[1], 1)
     else:
-        net = pretrained(s) if baseline == "finetune" else build(s["arch"])
-    net = place(net, device)
+        net = pretrained(settings) if baseline == "finetune" else build(settings.arch)
+    return place(net, device)
+
+
+def train_cell(net: nn.Module, baseline: str, data: dict, settings: CnnSettings, lr: float, seed: int,
+               device: torch.device, on_epoch=None, world: World = World()) -> list:
+    """Train cell_net's network in place on data['train']; returns its history."""
     train_set = data["train"]
     inputs = train_set["inputs"] if baseline == "probe" else train_set["images"]
-    history = train(net, inputs, train_set["labels"], preparer(baseline, s.get("image_size")), lr=lr,
-                    epochs=s["epochs"], batch=s["batch_size"], device=device, seed=seed, on_epoch=on_epoch,
-                    budget_mb=s.get("memory_mb", float("inf")), world=world)
-    return net, history
+    return train(net, inputs, train_set["labels"], preparer(baseline, settings.image_size), lr=lr,
+                 epochs=settings.epochs, batch=settings.batch_size, device=device, seed=seed, on_epoch=on_epoch,
+                 budget_mb=settings.memory_mb, world=world)
+
+
+def fit_cell(baseline: str, data: dict, settings: CnnSettings, lr: float, seed: int, device: torch.device,
+             on_epoch=None, world: World = World()):
+    """Build and train one (baseline, lr) cell; returns the network and its history.
+
+    `data` is the image cache for scratch and finetune, the probe features for probe.
+    """
+    net = cell_net(baseline, data, settings, seed, device)
+    return net, train_cell(net, baseline, data, settings, lr, seed, device, on_epoch, world)
 
 
 def load_features(path) -> dict:
@@ -285,8 +318,8 @@ def load_features(path) -> dict:
     return io.load_torch(path, "run `dvc repro probe_features` (add --force if the file is corrupt)")
 
 
-def evaluate_cell(net: nn.Module, baseline: str, data: dict, s: dict, device: torch.device) -> dict:
+def evaluate_cell(net: nn.Module, baseline: str, data: dict, settings: CnnSettings, device: torch.device) -> dict:
     """split -> probabilities of 'fake' for validation and test."""
     key = "inputs" if baseline == "probe" else "images"
-    prepare = preparer(baseline, s.get("image_size"))
+    prepare = preparer(baseline, settings.image_size)
     return {split: predict(net, data[split][key], prepare, device) for split in ("validation", "test")}

@@ -97,9 +97,10 @@ def render(photo: torch.Tensor, size: int, fake: bool, rng: np.random.Generator)
     return (x * 255).round().clamp(0, 255).to(torch.uint8)
 
 
-def generate(sizes: dict, size: int, seed: int) -> dict:
-    """Per split: uint8 images [n, 3, size, size], labels (half real then half fake) and file names."""
-    photos = load_photos()
+def generate(sizes: dict, size: int, seed: int, photos: list[torch.Tensor] | None = None) -> dict:
+    """Per split: uint8 images [n, 3, size, size], labels (half real then half fake) and file names, rendered
+    from `photos` (float [3, H, W] in [0, 1]; default load_photos())."""
+    photos = load_photos() if photos is None else photos
     data = {}
     for index, split in enumerate(SPLITS):
         rng = np.random.default_rng([seed, index])  # one stream per split: resizing one leaves the others

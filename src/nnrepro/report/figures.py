@@ -11,8 +11,9 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 from nnrepro import io
+from nnrepro.report.claims.cnn import CHANCE
 
-DPI = 120
+MISCLASSIFIED_SHOWN = 48  # misclassified test images drawn (and listed in the report) per model
 # Train, validation and test lines of one run overlap late in training: each gets its own dash and marker.
 SPLIT_STYLES = {"train": {"linestyle": "-"}, "validation": {"linestyle": "--", "marker": "o", "markersize": 3},
                 "test": {"linestyle": ":", "marker": "s", "markersize": 3, "markerfacecolor": "none"}}
@@ -28,7 +29,7 @@ def class_colormap(num_classes: int) -> ListedColormap:
     return ListedColormap(series_colors(num_classes))
 
 
-def save(fig: Figure, path, dpi: int = DPI) -> None:
+def save(fig: Figure, path, dpi: int) -> None:
     """PNG without a timestamp or version in its metadata, written atomically."""
     fig.tight_layout()
     with io.atomic_path(path) as tmp:
@@ -65,7 +66,7 @@ def _run_line(ax, x, y, color, label: str, diverged: bool, **style) -> None:
 
 # ------------------------------------------------------------------ the report's figures
 
-def lr_sweep(runs: dict, title: str, path, dpi: int = DPI) -> Figure:
+def lr_sweep(runs: dict, title: str, path, dpi: int) -> Figure:
     """Validation loss per epoch, one line per learning rate; log scale, so a spike does not flatten the rest."""
     fig, (ax,) = _axes()
     for color, (lr, run) in zip(series_colors(len(runs)), runs.items()):
@@ -76,7 +77,7 @@ def lr_sweep(runs: dict, title: str, path, dpi: int = DPI) -> Figure:
     return fig
 
 
-def split_losses(run: dict, title: str, path, dpi: int = DPI) -> Figure:
+def split_losses(run: dict, title: str, path, dpi: int) -> Figure:
     """Train, validation and test loss of one run per epoch, each split with its own dash and marker."""
     fig, (ax,) = _axes()
     for color, split in zip(series_colors(3), SPLIT_STYLES):
@@ -86,7 +87,7 @@ def split_losses(run: dict, title: str, path, dpi: int = DPI) -> Figure:
     return fig
 
 
-def batch_pairs(pairs: dict, key: str, ylabel: str, title: str, path, dpi: int = DPI) -> Figure:
+def batch_pairs(pairs: dict, key: str, ylabel: str, title: str, path, dpi: int) -> Figure:
     """One line per (batch size, epochs) pair on a log epoch axis; every pair is evaluated inside its first epoch,
     so the initial accuracies sit side by side at the left."""
     fig, (ax,) = _axes()
@@ -102,7 +103,7 @@ def batch_pairs(pairs: dict, key: str, ylabel: str, title: str, path, dpi: int =
     return fig
 
 
-def accuracy_slice(rows: list, axis: str, fixed: str, title: str, path, dpi: int = DPI) -> Figure:
+def accuracy_slice(rows: list, axis: str, fixed: str, title: str, path, dpi: int) -> Figure:
     """Final train, validation and test accuracy against depth or width, the other held at `fixed`."""
     fig, (ax,) = _axes()
     rows = sorted(rows, key=lambda r: r[axis])
@@ -130,7 +131,7 @@ def _seed_array(curve: dict, key: str) -> np.ndarray:
     return np.array([seed[:epochs] for seed in curve[key]], dtype=float)
 
 
-def gradients(probe: dict, path, dpi: int = DPI) -> Figure:
+def gradients(probe: dict, path, dpi: int) -> Figure:
     """Per probed layer, the median over seeds of the squared gradient norm with its min-max band (top), and the
     median fraction of dead units (bottom); plain beside residual.
 
@@ -168,7 +169,7 @@ def gradients(probe: dict, path, dpi: int = DPI) -> Figure:
     return fig
 
 
-def cnn_accuracy(cells: dict, xgboost: dict, path, dpi: int = DPI) -> Figure:
+def cnn_accuracy(cells: dict, xgboost: dict, path, dpi: int) -> Figure:
     """Test accuracy per learning rate, one line per CNN baseline; XGBoost and chance as reference lines."""
     fig, (ax,) = _axes()
     for color, (baseline, by_lr) in zip(series_colors(len(cells)), cells.items()):
@@ -176,9 +177,9 @@ def cnn_accuracy(cells: dict, xgboost: dict, path, dpi: int = DPI) -> Figure:
         acc = [np.nan if by_lr[lr]["test_acc"] is None else by_lr[lr]["test_acc"] for lr in lrs]
         ax.plot(lrs, acc, color=color, marker="o", label=baseline)
         bad = [lr for lr in lrs if by_lr[lr]["diverged"]]
-        ax.plot(bad, [0.5] * len(bad), color=color, marker="x", markersize=10, linestyle="none")
+        ax.plot(bad, [CHANCE] * len(bad), color=color, marker="x", markersize=10, linestyle="none")
     ax.axhline(xgboost["test_acc"], color="black", linestyle="--", label="XGBoost")
-    ax.axhline(0.5, color="gray", linestyle=":", label="chance")
+    ax.axhline(CHANCE, color="gray", linestyle=":", label="chance")
     ax.set_xscale("log")
     _label(ax, "Fig. 14 CNN test accuracy per learning rate", "Adam learning rate", "test accuracy")
     save(fig, path, dpi)
@@ -186,7 +187,7 @@ def cnn_accuracy(cells: dict, xgboost: dict, path, dpi: int = DPI) -> Figure:
 
 
 def heatmap(values: np.ndarray, rows: list, cols: list, title: str, row_label: str, col_label: str, path,
-            dpi: int = DPI) -> Figure:
+            dpi: int) -> Figure:
     fig = Figure(figsize=(1.2 * len(cols) + 2, 0.8 * len(rows) + 1.5))
     ax = fig.add_subplot()
     image = ax.imshow(values, cmap="viridis", aspect="auto")
@@ -201,12 +202,13 @@ def heatmap(values: np.ndarray, rows: list, cols: list, title: str, row_label: s
 
 def draw_boundary(ax, mesh: dict, points: tuple, outlines: dict, title: str) -> None:
     """A model's argmax over the mesh, test points on top (same colours), country outlines drawn over it."""
-    cmap = class_colormap(33)
+    classes = len(outlines)  # one outline per country, in label order
+    cmap, scale = class_colormap(classes), {"vmin": -0.5, "vmax": classes - 0.5}
     lon, lat = mesh["lon"], mesh["lat"]
-    ax.imshow(mesh["labels"], origin="lower", extent=(lon[0], lon[-1], lat[0], lat[-1]), cmap=cmap,
-              vmin=-0.5, vmax=32.5, alpha=0.55, interpolation="nearest", aspect="auto")
+    ax.imshow(mesh["labels"], origin="lower", extent=(lon[0], lon[-1], lat[0], lat[-1]), cmap=cmap, **scale,
+              alpha=0.55, interpolation="nearest", aspect="auto")
     x, y = np.asarray(points[0], dtype=float), np.asarray(points[1])
-    ax.scatter(x[:, 0], x[:, 1], c=y, cmap=cmap, vmin=-0.5, vmax=32.5, s=2, linewidths=0)
+    ax.scatter(x[:, 0], x[:, 1], c=y, cmap=cmap, **scale, s=2, linewidths=0)
     for rings in outlines.values():
         for ring in rings:
             ring = np.asarray(ring)
@@ -214,7 +216,7 @@ def draw_boundary(ax, mesh: dict, points: tuple, outlines: dict, title: str) -> 
     ax.set(xlim=(lon[0], lon[-1]), ylim=(lat[0], lat[-1]), xlabel="longitude", ylabel="latitude", title=title)
 
 
-def boundaries(maps: dict, europe: dict, path, dpi: int = DPI) -> Figure:
+def boundaries(maps: dict, europe: dict, path, dpi: int) -> Figure:
     """Decision boundaries side by side: {title: mesh}."""
     fig, axes = _axes(len(maps), size=(7, 6.5))
     for ax, (title, mesh) in zip(axes, maps.items()):
@@ -239,7 +241,7 @@ def radial_profile(spectrum: np.ndarray) -> np.ndarray:
     return np.bincount(radius.ravel(), spectrum.ravel()) / np.bincount(radius.ravel())
 
 
-def faces_samples(split: dict, path, per_class: int = 6, dpi: int = DPI) -> Figure:
+def faces_samples(split: dict, path, dpi: int, per_class: int = 6) -> Figure:
     """Sample images of each class with file names, their mean power spectra and radial profiles."""
     labels, images = np.asarray(split["labels"]), np.asarray(split["images"])
     fig = Figure(figsize=(2 * per_class, 8.5))
@@ -268,7 +270,7 @@ def faces_samples(split: dict, path, per_class: int = 6, dpi: int = DPI) -> Figu
     return fig
 
 
-def misclassified(wrong: dict, split: dict, title: str, path, limit: int = 48, dpi: int = DPI) -> Figure:
+def misclassified(wrong: dict, split: dict, title: str, path, dpi: int, limit: int = MISCLASSIFIED_SHOWN) -> Figure:
     """A grid of the model's misclassified test images with their file names (wrong: selection's entry)."""
     index = {name: i for i, name in enumerate(split["names"])}
     shown, cols = wrong["images"][:limit], 8
@@ -310,7 +312,7 @@ CAPTIONS = {
 }
 
 
-def render_all(data: dict, out_dir, dpi: int = DPI) -> dict:
+def render_all(data: dict, out_dir, dpi: int) -> dict:
     """Every figure of CAPTIONS (see stages/figures.py for `data`); returns name -> Figure."""
     png = {name: Path(out_dir) / f"{name}.png" for name in CAPTIONS}
     facts, grid, europe = data["facts"], data["facts"]["grid"], data["europe"]

@@ -1,13 +1,10 @@
 """The few numbers a reader of the report looks at first, as one small metrics file: short, unique keys, so that
 `dvc exp show` (the README's line) lists them in a table that fits a screen."""
 
+from nnrepro import selection
+
 KEYS = ("long_acc", "long_bn_acc", "grid_best", "grid_worst", "scratch_acc", "probe_acc", "finetune_acc",
         "xgboost_acc", "claims_hold")
-
-
-def _best(cells: dict) -> dict:
-    """A baseline's cell chosen on validation accuracy, as the course's table does (test accuracy breaks ties)."""
-    return max(cells.values(), key=lambda c: (c.get("validation_acc") or -1, c.get("test_acc") or -1))
 
 
 def headline(facts: dict, holds: int) -> dict:
@@ -17,5 +14,5 @@ def headline(facts: dict, holds: int) -> dict:
     result = {"long_acc": long["plain"].get("final_test_acc"), "long_bn_acc": long["batchnorm"].get("final_test_acc"),
               "grid_best": grid["best"], "grid_worst": grid["worst"]}
     for baseline, cells in cnn["cells"].items():
-        result[f"{baseline}_acc"] = _best(cells)["test_acc"]
+        result[f"{baseline}_acc"] = selection.best(list(cells.values())).get("test_acc")
     return {**result, "xgboost_acc": cnn["xgboost"]["test_acc"], "claims_hold": holds}

@@ -176,6 +176,12 @@ def images(cache_path) -> dict:
     return imagecache.load(cache_path)
 
 
+def pins(constraints_path) -> dict:
+    """name -> version of every `name==version` line of a pip constraints file (names lower-case)."""
+    lines = require(constraints_path).read_text().splitlines()
+    return dict(line.split("#")[0].strip().lower().split("==", 1) for line in lines if "==" in line.split("#")[0])
+
+
 def provenance(folder) -> dict:
     """Distinct provenance records of the training stages: record (as sorted items) -> files it came from."""
     seen = {}

@@ -2,6 +2,7 @@
 
 import math
 
+from nnrepro import selection
 from nnrepro.report.claims.core import cannot, claim, fails, fmt, get, live, number
 
 # Thresholds: each a reading of the course's words, set before looking at any run of ours.
@@ -22,12 +23,13 @@ def _trained(cell: dict) -> bool:
 
 
 def _best(facts: dict, name: str) -> tuple:
-    """(lr, cell) chosen by validation accuracy, ties by test accuracy then the larger lr; diverged cells skipped."""
-    cells = {lr: c for lr, c in _baseline(facts, name).items() if _trained(c)}
-    if not cells:
+    """(lr, cell) as selection.best chooses it (the cnn_evaluate stage's choice); no trained cell: cannot be judged."""
+    cells = _baseline(facts, name)
+    cell = selection.best(list(cells.values()))
+    lr = next(lr for lr, candidate in cells.items() if candidate is cell)
+    if not _trained(cell):
         raise cannot(f"no {name} cell trained (all diverged or missing accuracies)")
-    lr = max(cells, key=lambda r: (cells[r]["validation_acc"], cells[r]["test_acc"], r))
-    return lr, cells[lr]
+    return lr, cell
 
 
 def _both_sides(facts: dict, name: str) -> dict:
