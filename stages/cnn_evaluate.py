@@ -9,7 +9,7 @@ import pandas as pd
 
 from nnrepro import io, params, selection
 from nnrepro.cells import CNN_BASELINES, cnn_cell
-from nnrepro.errors import UserError, exit_on_user_error
+from nnrepro.errors import exit_on_user_error, missing
 from nnrepro.faces import predictions
 
 
@@ -32,8 +32,7 @@ def collect(metrics_dir: Path, predictions_dir: Path, lrs: list) -> tuple[list[d
             metrics_path, predictions_path = metrics_dir / f"{name}.json", predictions_dir / f"{name}.csv"
             for path in (metrics_path, predictions_path):
                 if not path.exists():
-                    raise UserError(f"{path} is missing: cell {name} (cnn.lrs in params.yaml) was not trained, "
-                                    "run `dvc repro` so that every cell runs first")
+                    raise missing(f"{path} (cell {name} of cnn.lrs)", "every cell")
             record = io.read_json(metrics_path)
             rows.append({"cell": name, "baseline": baseline, "lr": lr, "diverged": bool(record.get("diverged")),
                          "validation_acc": record.get("validation_acc"), "test_acc": record.get("test_acc")})

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from nnrepro import io, params
-from nnrepro.errors import UserError, exit_on_user_error
+from nnrepro.errors import exit_on_user_error, missing
 from nnrepro.europe import boundary, grid, mlp, points
 from nnrepro.runtime import stage
 
@@ -24,7 +24,7 @@ def copy_history(live_dir: Path, out: Path) -> None:
     """A cell's DVCLive step files, copied as they are (the figures stage reads them back)."""
     source = live_dir / "plots" / "metrics"
     if not source.is_dir():
-        raise UserError(f"{live_dir} holds no DVCLive history: run `dvc repro` so that mlp_grid trains it")
+        raise missing(f"the DVCLive history in {live_dir}", "mlp_grid")
     shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(source, out)
 

@@ -2,19 +2,11 @@
 so that the report is byte-identical across reruns."""
 
 import argparse
-import platform
 from pathlib import Path
 
 from nnrepro import io
 from nnrepro.errors import exit_on_user_error
 from nnrepro.report import readback
-
-
-def cpu_model() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
-    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")),
-                platform.processor() or "unknown CPU")
 
 
 def page(folder: Path) -> str:
@@ -25,7 +17,7 @@ def page(folder: Path) -> str:
         per_epoch += [f"| {k.removesuffix('_seconds_per_epoch')} | {v:.4g} |" for k, v in record.items()
                       if k.endswith("_seconds_per_epoch")]
     return "\n".join([
-        "# Timings", "", f"Wall-clock seconds of the last run of each stage, on {cpu_model()}. These change from run "
+        "# Timings", "", f"Wall-clock seconds of the last run of each stage, on {io.cpu_model()}. These change from run "
         "to run and machine to machine; the report and the metrics do not.", "",
         "| stage | seconds |", "|---|---|", *rows, "",
         "Seconds per epoch of each (batch size, epochs) pair (the claim 'larger batches take less time per epoch'):",

@@ -8,6 +8,11 @@ class UserError(Exception):
     """Bad input or parameter: the message says what is wrong, where, and how to fix it."""
 
 
+def missing(what, producer: str = "the stage writing it") -> UserError:
+    """The one error for a pipeline output that is not there yet: what is missing and which run makes it."""
+    return UserError(f"{what} is missing: run `dvc repro` so that {producer} runs first")
+
+
 def exit_on_user_error(main):
     """Wrap a stage's main so a UserError prints one line and exits with status 2."""
 

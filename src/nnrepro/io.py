@@ -42,15 +42,23 @@ def write_json(path, data, sort_keys: bool = True) -> None:
 
 def read_json(path):
     """A JSON input; a missing or malformed file is a one-line UserError naming it."""
-    from nnrepro.errors import UserError
+    from nnrepro.errors import UserError, missing
 
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"{path} not found: run `dvc repro` so that the stage writing it runs first")
+        raise missing(path)
     try:
         return json.loads(path.read_text())
     except ValueError as err:
         raise UserError(f"{path} is not valid JSON ({err}): rerun the stage that writes it") from None
+
+
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo): machines of one kind differ about 2x in speed, so every time names it."""
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")),
+                platform.processor() or "unknown CPU")
 
 
 def provenance(seed: int, device: str) -> dict:

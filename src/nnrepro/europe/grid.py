@@ -6,7 +6,7 @@ import pandas as pd
 
 from nnrepro import io, selection
 from nnrepro.cells import grid_cell
-from nnrepro.errors import UserError
+from nnrepro.errors import missing
 
 SELECT_FROM = ("course", "grid")
 COLUMNS = ("final_train_acc", "final_validation_acc", "final_test_acc", "final_train_loss", "final_validation_loss",
@@ -20,8 +20,7 @@ def collect(metrics_dir, depths: list[int], widths: list[int]) -> pd.DataFrame:
         for width in widths:
             path = Path(metrics_dir) / f"{grid_cell(depth, width)}.json"
             if not path.exists():
-                raise UserError(f"grid cell {grid_cell(depth, width)} is in mlp_grid.depths/widths but {path} does "
-                                "not exist: run `dvc repro` so that mlp_grid trains it")
+                raise missing(f"{path} (cell {grid_cell(depth, width)} of mlp_grid.depths/widths)", "mlp_grid")
             record = io.read_json(path)
             rows.append({"cell": grid_cell(depth, width), "depth": depth, "width": width,
                          "diverged": bool(record.get("diverged")), **{k: record.get(k) for k in COLUMNS}})

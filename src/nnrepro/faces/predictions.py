@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nnrepro.errors import UserError
+from nnrepro.errors import missing
 
 SCORED = ("validation", "test")
 
@@ -47,7 +47,7 @@ def cell_metrics(predictions: pd.DataFrame, history: list) -> dict:
 
 def read(path) -> pd.DataFrame:
     if not Path(path).exists():
-        raise UserError(f"{path} is missing: run `dvc repro` so that the stage writing it runs first")
+        raise missing(path)
     return pd.read_csv(path, keep_default_na=False)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from nnrepro import io
 from nnrepro.cells import lr_cell
-from nnrepro.errors import UserError
+from nnrepro.errors import UserError, missing
 
 RESULTS = {  # option -> the names of its paths: the tracked results every reporting stage reads back
     "mlp_lr": ("METRICS_DIR", "LIVE_DIR"), "mlp_long": ("METRICS", "LIVE_DIR"), "mlp_batch": ("METRICS", "LIVE_DIR"),
@@ -34,7 +34,7 @@ def result_paths(args: argparse.Namespace) -> dict:
 def require(path) -> Path:
     path = Path(path)
     if not path.exists():
-        raise UserError(f"{path} is missing: run `dvc repro` so that the stage writing it runs first")
+        raise missing(path)
     return path
 
 
@@ -76,7 +76,7 @@ def history(folder) -> dict:
                                 "that writes it") from None
         steps |= set(columns[key])
     if not columns:
-        raise UserError(f"{folder} holds no DVCLive history: run `dvc repro` so that the stage writing it runs")
+        raise missing(f"the DVCLive history in {folder}")
     order = sorted(steps)
     return {key: [values.get(step) for step in order] for key, values in columns.items()}
 
