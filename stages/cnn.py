@@ -23,35 +23,35 @@ def main() -> None:
     parser.add_argument("--predictions", type=Path, required=True, help="per-image predictions CSV")
     args = parser.parse_args()
     world = distributed.from_launcher()
-    run = stage.start(max(1, thread_count() // world.local_size))
-    settings = cnn.settings(run.params, *KEYS[args.baseline])
+    ctx = stage.start(max(1, thread_count() // world.local_size))
+    settings = cnn.settings(ctx.params, *KEYS[args.baseline])
     label = f"cnn {args.baseline} lr={args.lr:g}"
     lr = params.positive(args.lr, "cnn.lrs")
     if distributed.relaunch(settings.nproc_per_node, label):
         return  # rank 0 of the relaunched processes wrote everything
     if world.size > 1:
-        run.device = distributed.join(world, run.device)
+        ctx.device = distributed.join(world, ctx.device)
     try:
-        train_and_write(args, run, settings, lr, label, world)
+        train_and_write(args, ctx, settings, lr, label, world)
     finally:
         distributed.leave(world)
 
 
-def train_and_write(args, run: stage.Stage, settings: cnn.CnnSettings, lr: float, label: str, world) -> None:
+def train_and_write(args, ctx: stage.Stage, settings: cnn.CnnSettings, lr: float, label: str, world) -> None:
     data = cnn.load_features(args.data) if args.baseline == "probe" else images.load_cache(args.data)
 
     def report(row: dict) -> None:
         print(f"{label}: epoch {row['epoch']}/{settings.epochs} train loss {row['train_loss']:.4f}", flush=True)
 
-    net, history = cnn.fit_cell(args.baseline, data, settings, lr, run.seed, run.device, report, world)
+    net, history = cnn.fit_cell(args.baseline, data, settings, lr, ctx.seed, ctx.device, report, world)
     if not world.writes:
         return
-    frame = predictions.frame(data, cnn.evaluate_cell(net, args.baseline, data, settings, run.device))
+    frame = predictions.frame(data, cnn.evaluate_cell(net, args.baseline, data, settings, ctx.device))
     metrics = {"baseline": args.baseline, "lr": args.lr, **predictions.cell_metrics(frame, history)}
     io.log_history(history, args.live, ("train_loss", "train_acc"))
     io.write_csv(args.predictions, frame)
     io.save_torch(net.state_dict(), args.model)
-    stage.finish(run, args, metrics)
+    stage.finish(ctx, args, metrics)
     print(f"{label}: validation acc {metrics['validation_acc']}, test acc {metrics['test_acc']}")
 
 

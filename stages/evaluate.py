@@ -33,26 +33,26 @@ def copy_history(live_dir: Path, out: Path) -> None:
 def main() -> None:
     args = parse_args()
     metrics_dir, live_dir, models_dir = args.grid
-    run = stage.start(threads=1)
-    depths = run.params.items("mlp_grid.depths", params.integer)
-    widths = run.params.items("mlp_grid.widths", params.integer)
-    select_from = run.params.choice("evaluate.select_from", grid.SELECT_FROM)
-    resolution = run.params.integer("evaluate.mesh", 2)
-    width = grid.nearest(widths, run.params.integer("mlp.width"))
-    depth = grid.nearest(depths, run.params.integer("mlp.depth"))
+    ctx = stage.start(threads=1)
+    depths = ctx.params.items("mlp_grid.depths", params.integer)
+    widths = ctx.params.items("mlp_grid.widths", params.integer)
+    select_from = ctx.params.choice("evaluate.select_from", grid.SELECT_FROM)
+    resolution = ctx.params.integer("evaluate.mesh", 2)
+    width = grid.nearest(widths, ctx.params.integer("mlp.width"))
+    depth = grid.nearest(depths, ctx.params.integer("mlp.depth"))
     table = grid.collect(metrics_dir, depths, widths)
     best, worst = grid.select(table, select_from, depth, width)
-    bounds = boundary.extent(points.load_splits(args.data, run.device)["train"][0])
+    bounds = boundary.extent(points.load_splits(args.data, ctx.device)["train"][0])
     io.write_csv(args.out / "grid.csv", table)
     for rank, cell in (("best", best), ("worst", worst)):
         copy_history(live_dir / cell, args.out / f"{rank}_history")
-        model = mlp.load(models_dir / f"{cell}.pt", points.NUM_CLASSES, run.device)
+        model = mlp.load(models_dir / f"{cell}.pt", points.NUM_CLASSES, ctx.device)
         boundary.save(args.out / f"{rank}_boundary.npz", boundary.mesh_labels(model, bounds, resolution))
     for axis, rows in (("depth", table[table["width"] == width]), ("width", table[table["depth"] == depth])):
         io.write_csv(args.out / f"acc_vs_{axis}.csv", rows.sort_values(axis)[[axis, *grid.COLUMNS[:3]]])
     summary = {**grid.summary(table, best, worst), "select_from": select_from, "depth_slice_width": width,
                "width_slice_depth": depth}
-    stage.finish(run, args, summary)
+    stage.finish(ctx, args, summary)
     print(f"evaluate: best {best}, worst {worst} (from the {select_from} cells); slices at width {width}, "
           f"depth {depth}")
 

@@ -25,18 +25,18 @@ def probe_seed(arch: dict, splits: dict, layers: list, sched: dict, seed: int, l
 def main() -> None:
     parser = stage.parser(__doc__, "data", "live", "models")
     args = parser.parse_args()
-    run = stage.start(threads=1)
-    arch = mlp.architecture(run.params, depth_key="grad_probe.depth", width_key="grad_probe.width")
-    layers = run.params.items("grad_probe.layers", lambda value, name: params.integer(value, name, 0))
-    seeds = [run.seed + k for k in range(run.params.integer("grad_probe.seeds"))]
-    sched = loop.schedule(run.params, epochs_key="grad_probe.epochs", batch_key="grad_probe.batch_size")
-    splits = points.load_splits(args.data, run.device)
+    ctx = stage.start(threads=1)
+    arch = mlp.architecture(ctx.params, depth_key="grad_probe.depth", width_key="grad_probe.width")
+    layers = ctx.params.items("grad_probe.layers", lambda value, name: params.integer(value, name, 0))
+    seeds = [ctx.seed + k for k in range(ctx.params.integer("grad_probe.seeds"))]
+    sched = loop.schedule(ctx.params, epochs_key="grad_probe.epochs", batch_key="grad_probe.batch_size")
+    splits = points.load_splits(args.data, ctx.device)
     curves, metrics, timings = {"depth": arch["depth"], "layers": layers, "seeds": seeds}, {}, {}
     archs = {name: {**arch, "residual": residual} for name, residual in VARIANTS.items()}
     runs = [(name, seed) for name in VARIANTS for seed in seeds]
     jobs = [(archs[name], splits, layers, sched, seed, f"grad_probe {name} seed {seed} ({k % len(seeds) + 1}/"
              f"{len(seeds)})") for k, (name, seed) in enumerate(runs)]
-    results, seconds = parallel.run_all(probe_seed, jobs, run.device)  # every run seeds itself: one per core at a time
+    results, seconds = parallel.run_all(probe_seed, jobs, ctx.device)  # every run seeds itself: one per core at a time
     for (name, seed), (model, *_), took in zip(runs, results, seconds):
         mlp.save(model, archs[name], args.models / f"{name}-seed{seed}.pt")
         timings[f"{name}_seed{seed}_seconds"] = took
@@ -47,7 +47,7 @@ def main() -> None:
     io.write_json(args.live / "probe.json", curves)
     for name in VARIANTS:
         io.write_csv(args.live / f"{name}_median.csv", gradients.median_table(curves[name], layers))
-    stage.finish(run, args, metrics, timings)
+    stage.finish(ctx, args, metrics, timings)
 
 
 if __name__ == "__main__":

@@ -12,14 +12,14 @@ def main() -> None:
     parser.add_argument("--lr", type=float, required=True, help="Adam learning rate")
     parser.add_argument("--batchnorm", choices=["true", "false"], required=True)
     args = parser.parse_args()
-    run = stage.start(threads=1)  # models this small lose more to intra-op threads than they gain
-    arch = {**mlp.architecture(run.params), "batchnorm": args.batchnorm == "true"}
-    sched = loop.schedule(run.params, lr=params.positive(args.lr, "mlp_lr.lrs"))
-    splits = points.load_splits(args.data, run.device)
+    ctx = stage.start(threads=1)  # models this small lose more to intra-op threads than they gain
+    arch = {**mlp.architecture(ctx.params), "batchnorm": args.batchnorm == "true"}
+    sched = loop.schedule(ctx.params, lr=params.positive(args.lr, "mlp_lr.lrs"))
+    splits = points.load_splits(args.data, ctx.device)
     label = f"mlp_lr lr={args.lr:g} batchnorm={args.batchnorm}"
-    model, history = loop.fit(arch, sched, splits, run.seed, label, points.NUM_CLASSES)
+    model, history = loop.fit(arch, sched, splits, ctx.seed, label, points.NUM_CLASSES)
     summary = loop.save_run(model, arch, history, args.live, args.model)
-    stage.finish(run, args, {"lr": args.lr, "batchnorm": arch["batchnorm"], **summary})
+    stage.finish(ctx, args, {"lr": args.lr, "batchnorm": arch["batchnorm"], **summary})
 
 
 if __name__ == "__main__":

@@ -13,14 +13,14 @@ def main() -> None:
     parser = stage.parser(__doc__, "data", metrics=False)
     parser.add_argument("--out", type=Path, required=True, help="features file, e.g. data/features/probe.pt")
     args = parser.parse_args()
-    run = stage.start()
-    settings = cnn.settings(run.params, "arch", "image_size", "weights_path")
-    features = cnn.probe_features(images.load_cache(args.data), settings, run.device)
+    ctx = stage.start()
+    settings = cnn.settings(ctx.params, "arch", "image_size", "weights_path")
+    features = cnn.probe_features(images.load_cache(args.data), settings, ctx.device)
     io.save_torch(features, args.out)
     shape = tuple(features["train"]["inputs"].shape)
-    stage.finish(run, args, None)
+    stage.finish(ctx, args, None)
     print(f"probe_features: {settings.arch} features {shape} for train, and validation, test "
-          f"in {run.seconds():.1f} s")
+          f"in {ctx.seconds():.1f} s")
 
 
 if __name__ == "__main__":

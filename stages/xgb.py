@@ -14,18 +14,18 @@ def main() -> None:
     parser = stage.parser(__doc__, "data", "model")
     parser.add_argument("--predictions", type=Path, required=True, help="per-image predictions CSV")
     args = parser.parse_args()
-    run = stage.start()
-    crop = run.params.integer("xgboost.crop")
+    ctx = stage.start()
+    crop = ctx.params.integer("xgboost.crop")
     data = imagecache.load(args.data)
-    model = boost.fit(data["train"]["images"], data["train"]["labels"], crop, run.seed, thread_count(),
-                      run.device.type)
+    model = boost.fit(data["train"]["images"], data["train"]["labels"], crop, ctx.seed, thread_count(),
+                      ctx.device.type)
     frame = predictions.frame(data, {s: boost.predict(model, data[s]["images"], crop) for s in predictions.SCORED})
     metrics = {**predictions.split_accuracies(frame), "features": boost.feature_count(data["train"]["images"], crop)}
     io.write_csv(args.predictions, frame)
     with io.atomic_path(args.model) as tmp:
         model.save_model(str(tmp.with_suffix(".json")))  # xgboost picks the format from the suffix
         tmp.with_suffix(".json").replace(tmp)
-    stage.finish(run, args, metrics)
+    stage.finish(ctx, args, metrics)
     print(f"xgboost: validation acc {metrics['validation_acc']:.3f}, test acc {metrics['test_acc']:.3f}")
 
 

@@ -245,7 +245,7 @@ CASES = [
     ("cnn-batch-size-zero", "cnn_probe", set_to(cnn__batch_size=0), "cnn.batch_size must be an integer >= 1", None),
     ("cnn-lr-negative", "cnn_scratch", set_to(), "cnn.lrs must be a positive number", replace_arg("--lr", "-0.1")),
     ("cnn-lrs-empty", "cnn_evaluate", set_to(cnn__lrs=[]), "cnn.lrs must be a non-empty list", None),
-    ("cnn-cell-not-trained", "cnn_evaluate", set_to(cnn__lrs=[0.01, 0.5]), "scratch-0.5 (cnn.lrs in params.yaml) was not trained",
+    ("cnn-cell-not-trained", "cnn_evaluate", set_to(cnn__lrs=[0.01, 0.5]), "(cell scratch-0.5 of cnn.lrs) is missing",
      None),
     ("xgboost-results-missing", "cnn_evaluate", set_to(cnn__lrs=[0.01]), "nowhere.json",
      replace_arg("--xgboost", "nowhere.json")),

@@ -96,7 +96,7 @@ def test_grid_then_evaluate_picks_best_and_worst(workdir):
 
     missing = {**TINY, "mlp_grid": {"depths": [1, 2, 3], "widths": [8]}}
     result = run_stage("evaluate.py", args, workdir, missing)
-    assert result.returncode == 2 and "grid cell d3-w8 is in mlp_grid.depths/widths" in result.stderr
+    assert result.returncode == 2 and "d3-w8.json (cell d3-w8 of mlp_grid.depths/widths) is missing" in result.stderr
     assert json.loads((workdir / "evaluate.json").read_text()) == summary
 
 
