@@ -215,3 +215,19 @@ def test_figures_stage_missing_input_is_one_error_line_and_writes_nothing(tree, 
     assert result.returncode == 2 and len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ") and "plots/nowhere/probe.json" in lines[0]
     assert not (tree / "plots/figures_not_written").exists()
+
+
+def test_a_run_of_several_seeds_draws_its_mean_and_a_min_max_band(tmp_path):
+    from matplotlib.collections import PolyCollection
+
+    def history(values):
+        return {"epoch": [1.0, 2.0, 3.0], "validation_loss": values, "diverged": False}
+
+    replicates = [history([3.0, 2.0, 1.0]), history([5.0, 4.0, 2.0])]
+    run = {**history([4.0, 3.0, 1.5]), "replicates": replicates}
+    fig = figures.lr_sweep({0.01: run}, "sweep", tmp_path / "band.png", 20)
+    (band,) = [c for c in fig.axes[0].collections if isinstance(c, PolyCollection)]
+    ys = band.get_paths()[0].vertices[:, 1]
+    assert ys.min() == 1.0 and ys.max() == 5.0  # min of the lower replicate, max of the upper
+    single = figures.lr_sweep({0.01: {**run, "replicates": replicates[:1]}}, "sweep", tmp_path / "one.png", 20)
+    assert not [c for c in single.axes[0].collections if isinstance(c, PolyCollection)]

@@ -64,13 +64,30 @@ def _run_line(ax, x, y, color, label: str, diverged: bool, **style) -> None:
         ax.plot(x, y, color=color, label=label, **style)
 
 
+def _band(ax, run: dict, key: str, color) -> None:
+    """The replicates' min-max range of `key` around the mean line, where a run has two or more seeds."""
+    curves = [_points(rep, key) for rep in run.get("replicates", [])]
+    n = min((len(x) for x, _ in curves), default=0)
+    if len(curves) >= 2 and n:
+        values = np.array([y[:n] for _, y in curves])
+        ax.fill_between(curves[0][0][:n], values.min(0), values.max(0), color=color, alpha=0.15, linewidth=0)
+
+
+def _curve(ax, run: dict, key: str, color, label: str, **style) -> tuple[np.ndarray, np.ndarray]:
+    """A run's mean over its seeds as a line, their min-max as a band; the line's points."""
+    x, y = _points(run, key)
+    _run_line(ax, x, y, color, label, run["diverged"], **style)
+    _band(ax, run, key, color)
+    return x, y
+
+
 # ------------------------------------------------------------------ the report's figures
 
 def lr_sweep(runs: dict, title: str, path, dpi: int) -> Figure:
     """Validation loss per epoch, one line per learning rate; log scale, so a spike does not flatten the rest."""
     fig, (ax,) = _axes()
     for color, (lr, run) in zip(series_colors(len(runs)), runs.items()):
-        _run_line(ax, *_points(run, "validation_loss"), color, f"lr={lr:g}", run["diverged"])
+        _curve(ax, run, "validation_loss", color, f"lr={lr:g}")
     ax.set_yscale("log")
     _label(ax, title, "epoch", "validation cross-entropy loss (log scale)")
     save(fig, path, dpi)
@@ -81,7 +98,7 @@ def split_losses(run: dict, title: str, path, dpi: int) -> Figure:
     """Train, validation and test loss of one run per epoch, each split with its own dash and marker."""
     fig, (ax,) = _axes()
     for color, split in zip(series_colors(3), SPLIT_STYLES):
-        _run_line(ax, *_points(run, f"{split}_loss"), color, split, run["diverged"], **SPLIT_STYLES[split])
+        _curve(ax, run, f"{split}_loss", color, split, **SPLIT_STYLES[split])
     _label(ax, title, "epoch", "cross-entropy loss")
     save(fig, path, dpi)
     return fig
@@ -92,9 +109,8 @@ def batch_pairs(pairs: dict, key: str, ylabel: str, title: str, path, dpi: int) 
     so the initial accuracies sit side by side at the left."""
     fig, (ax,) = _axes()
     for color, run in zip(series_colors(len(pairs)), pairs.values()):
-        x, y = _points(run, key)
-        _run_line(ax, x, y, color, f"batch {run['batch_size']}, {run['epochs']} epoch(s)", run["diverged"],
-                  marker="o", markersize=3)
+        x, y = _curve(ax, run, key, color, f"batch {run['batch_size']}, {run['epochs']} epoch(s)", marker="o",
+                      markersize=3)
         if len(x):
             ax.plot(x[:1], y[:1], color=color, marker="D", markersize=7, linestyle="none")
     ax.set_xscale("log")

@@ -31,6 +31,9 @@ def result_paths(args: argparse.Namespace) -> dict:
     return {name: getattr(args, name) for name in RESULTS}
 
 
+REPLICATE_PREFIX = "rep"  # replicate k of a run lies in <its DVCLive folder>/rep<k>
+
+
 def require(path) -> Path:
     path = Path(path)
     if not path.exists():
@@ -66,6 +69,8 @@ def history(folder) -> dict:
     root = folder / "plots" / "metrics" if (folder / "plots" / "metrics").is_dir() else folder
     columns, steps = {}, set()
     for tsv in sorted(root.rglob("*.tsv")):
+        if tsv.relative_to(root).parts[0].startswith(REPLICATE_PREFIX):
+            continue  # a replicate's own history, read by replicates()
         key = tsv.relative_to(root).with_suffix("").as_posix().replace("/", "_")
         with tsv.open(newline="") as handle:
             try:
@@ -81,14 +86,25 @@ def history(folder) -> dict:
     return {key: [values.get(step) for step in order] for key, values in columns.items()}
 
 
-def run(metrics: dict, live_dir) -> dict:
-    """RUN: a training run's summary metrics, its history (one list per key) and whether it diverged."""
+def replicates(folder) -> list[dict]:
+    """Each replicate's history (folder/rep<k>, k in order) with `diverged` where its loss stopped being finite;
+    a run of one seed written without replicate folders is its own only replicate."""
+    found = sorted(Path(folder).glob(f"{REPLICATE_PREFIX}*"), key=lambda p: int(p.name[len(REPLICATE_PREFIX):]))
+    histories = [history(path) for path in found] or [history(folder)]
+    return [{**{k: h.get(k, []) for k in io.HISTORY_KEYS}, "diverged": None in h.get("train_loss", [])}
+            for h in histories]
+
+
+def training_run(metrics: dict, live_dir) -> dict:
+    """RUN: a training run's summary metrics, its history over the seeds' mean (one list per key), whether it
+    diverged, and each replicate's history (REPLICATES)."""
     steps = history(live_dir)
-    return {**metrics, "diverged": bool(metrics.get("diverged")), **{k: steps.get(k, []) for k in io.HISTORY_KEYS}}
+    return {**metrics, "diverged": bool(metrics.get("diverged")), **{k: steps.get(k, []) for k in io.HISTORY_KEYS},
+            "replicates": replicates(live_dir)}
 
 
 def _runs(metrics_path, live_dir) -> dict:
-    return {name: run(m, Path(live_dir) / name) for name, m in read_json(metrics_path).items()}
+    return {name: training_run(m, Path(live_dir) / name) for name, m in read_json(metrics_path).items()}
 
 
 def lr_sweep(metrics_dir, live_dir, lrs: list, batchnorm: list) -> dict:
@@ -97,7 +113,7 @@ def lr_sweep(metrics_dir, live_dir, lrs: list, batchnorm: list) -> dict:
     for bn in batchnorm:
         cells = {lr: lr_cell(lr, bn) for lr in lrs}
         sweep["batchnorm" if bn else "plain"] = {
-            float(lr): run(read_json(Path(metrics_dir) / f"{cell}.json"), Path(live_dir) / cell)
+            float(lr): training_run(read_json(Path(metrics_dir) / f"{cell}.json"), Path(live_dir) / cell)
             for lr, cell in sorted(cells.items(), reverse=True)}
     return sweep
 
@@ -121,7 +137,8 @@ def grid(metrics_path, folder) -> dict:
             "select_from": summary["select_from"],
             "depth_slice_width": summary["depth_slice_width"], "width_slice_depth": summary["width_slice_depth"],
             **{f"{rank}_history": {"diverged": bool(cells[summary[f"{rank}_cell"]]["diverged"]),
-                                   **history(folder / f"{rank}_history")} for rank in ("best", "worst")}}
+                                   **history(folder / f"{rank}_history"),
+                                   "replicates": replicates(folder / f"{rank}_history")} for rank in ("best", "worst")}}
 
 
 def probe(folder) -> dict:
