@@ -4,7 +4,7 @@ from pathlib import Path
 
 from nnrepro import imagecache, io
 from nnrepro.errors import exit_on_user_error
-from nnrepro.faces import boost, predictions
+from nnrepro.faces import predictions, xgb
 from nnrepro.runtime import stage
 from nnrepro.runtime.device import thread_count
 
@@ -17,10 +17,10 @@ def main() -> None:
     ctx = stage.start()
     crop = ctx.params.integer("xgboost.crop")
     data = imagecache.load(args.data)
-    model = boost.fit(data["train"]["images"], data["train"]["labels"], crop, ctx.seed, thread_count(),
+    model = xgb.fit(data["train"]["images"], data["train"]["labels"], crop, ctx.seed, thread_count(),
                       ctx.device.type)
-    frame = predictions.frame(data, {s: boost.predict(model, data[s]["images"], crop) for s in predictions.SCORED})
-    metrics = {**predictions.split_accuracies(frame), "features": boost.feature_count(data["train"]["images"], crop)}
+    frame = predictions.frame(data, {s: xgb.predict(model, data[s]["images"], crop) for s in predictions.SCORED})
+    metrics = {**predictions.split_accuracies(frame), "features": xgb.feature_count(data["train"]["images"], crop)}
     io.write_csv(args.predictions, frame)
     with io.atomic_path(args.model) as tmp:
         model.save_model(str(tmp.with_suffix(".json")))  # xgboost picks the format from the suffix
