@@ -8,7 +8,7 @@ from pathlib import Path
 
 from nnrepro import io, params
 from nnrepro.errors import exit_on_user_error, missing
-from nnrepro.europe import boundary, grid, mlp, points
+from nnrepro.europe import boundary, grid, mlp, points, runs
 from nnrepro.runtime import stage
 
 
@@ -21,12 +21,15 @@ def parse_args():
 
 
 def copy_history(live_dir: Path, out: Path) -> None:
-    """A cell's DVCLive step files, copied as they are (the figures stage reads them back)."""
+    """A cell's DVCLive step files, its mean's and each replicate's (as out/rep<k>), copied as they are (the figures
+    stage reads them back)."""
     source = live_dir / "plots" / "metrics"
     if not source.is_dir():
         raise missing(f"the DVCLive history in {live_dir}", "mlp_grid")
     shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(source, out)
+    for replicate in sorted(live_dir.glob("rep*")):
+        shutil.copytree(replicate / "plots" / "metrics", out / replicate.name)
 
 
 @exit_on_user_error
@@ -46,7 +49,7 @@ def main() -> None:
     io.write_csv(args.out / "grid.csv", table)
     for rank, cell in (("best", best), ("worst", worst)):
         copy_history(live_dir / cell, args.out / f"{rank}_history")
-        model = mlp.load(models_dir / f"{cell}.pt", points.NUM_CLASSES, ctx.device)
+        model = mlp.load(models_dir / f"{cell}-{runs.REPLICATE.format(0)}.pt", points.NUM_CLASSES, ctx.device)
         boundary.save(args.out / f"{rank}_boundary.npz", boundary.mesh_labels(model, bounds, resolution))
     for axis, rows in (("depth", table[table["width"] == width]), ("width", table[table["depth"] == depth])):
         io.write_csv(args.out / f"acc_vs_{axis}.csv", rows.sort_values(axis)[[axis, *grid.COLUMNS[:3]]])

@@ -4,7 +4,7 @@ import math
 
 from nnrepro import cells, params
 from nnrepro.errors import UserError, exit_on_user_error
-from nnrepro.europe import loop, mlp, points
+from nnrepro.europe import loop, mlp, points, runs
 from nnrepro.runtime import stage
 
 
@@ -22,14 +22,16 @@ def main() -> None:
     ctx = stage.start(threads=1)
     arch = mlp.architecture(ctx.params)
     evals = ctx.params.integer("mlp_batch.first_epoch_evals")
-    runs = {cells.batch_run(batch_size, epochs):
-            loop.Run(arch, loop.schedule(ctx.params, batch_size=batch_size, epochs=epochs), evals)
+    todo = {cells.batch_run(batch_size, epochs):
+            runs.Run(arch, loop.schedule(ctx.params, batch_size=batch_size, epochs=epochs), evals)
             for batch_size, epochs in pairs(ctx.params)}
     splits = points.load_splits(args.data, ctx.device)
-    results = loop.fit_runs(runs, splits, ctx.seed, "mlp_batch", points.NUM_CLASSES, ctx.device)
-    metrics, timings = loop.save_runs(runs, results, args.live, args.models)
-    for name, (_, history, _) in results.items():
-        batch_size, epochs = runs[name].sched["batch_size"], runs[name].sched["epochs"]
+    seeds = runs.seeds_of(ctx.seed, ctx.params.integer("seeds"))
+    results = runs.fit_runs(todo, splits, seeds, "mlp_batch", points.NUM_CLASSES, ctx.device)
+    metrics, timings = runs.save_runs(todo, results, seeds, args.live, args.models)
+    for name, (fitted, _) in results.items():
+        history = fitted[0][1]  # every pair trains the same number of replicates stacked: times compare
+        batch_size, epochs = todo[name].sched["batch_size"], todo[name].sched["epochs"]
         steps = math.ceil(len(splits["train"][1]) / batch_size)
         metrics[name] = {"batch_size": batch_size, "epochs": epochs, "iterations_per_epoch": steps, **metrics[name]}
         timings[f"{name}_seconds_per_epoch"] = history[-1]["seconds"] / history[-1]["epoch"]

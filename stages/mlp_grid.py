@@ -5,7 +5,7 @@ from pathlib import Path
 
 from nnrepro import cells, io, params
 from nnrepro.errors import exit_on_user_error
-from nnrepro.europe import loop, mlp, points
+from nnrepro.europe import loop, mlp, points, runs
 from nnrepro.runtime import stage
 
 
@@ -17,17 +17,18 @@ def main() -> None:
     ctx = stage.start(threads=1)
     features = ctx.params.choice("mlp.features", mlp.FEATURES)
     sched = loop.schedule(ctx.params)
-    runs = {cells.grid_cell(depth, width): loop.Run({"depth": depth, "width": width, "features": features}, sched)
+    todo = {cells.grid_cell(depth, width): runs.Run({"depth": depth, "width": width, "features": features}, sched)
             for depth in ctx.params.items("mlp_grid.depths", params.integer)
             for width in ctx.params.items("mlp_grid.widths", params.integer)}
     splits = points.load_splits(args.data, ctx.device)
-    results = loop.fit_runs(runs, splits, ctx.seed, "mlp_grid", points.NUM_CLASSES, ctx.device)
-    summaries, timings = loop.save_runs(runs, results, args.live, args.models)
+    seeds = runs.seeds_of(ctx.seed, ctx.params.integer("seeds"))
+    results = runs.fit_runs(todo, splits, seeds, "mlp_grid", points.NUM_CLASSES, ctx.device)
+    summaries, timings = runs.save_runs(todo, results, seeds, args.live, args.models)
     for name, summary in summaries.items():
-        io.write_json(args.metrics / f"{name}.json", {"depth": runs[name].arch["depth"],
-                                                      "width": runs[name].arch["width"], **summary})
+        io.write_json(args.metrics / f"{name}.json", {"depth": todo[name].arch["depth"],
+                                                      "width": todo[name].arch["width"], **summary})
     stage.finish(ctx, args, None, timings)
-    print(f"mlp_grid: {len(runs)} cells in {ctx.seconds():.0f} s")
+    print(f"mlp_grid: {len(todo)} cells in {ctx.seconds():.0f} s")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 and 4)."""
 
 from nnrepro.errors import exit_on_user_error
-from nnrepro.europe import loop, mlp, points
+from nnrepro.europe import loop, mlp, points, runs
 from nnrepro.runtime import stage
 
 
@@ -13,9 +13,10 @@ def main() -> None:
     arch = mlp.architecture(ctx.params)
     sched = loop.schedule(ctx.params, epochs_key="mlp_long.epochs")
     splits = points.load_splits(args.data, ctx.device)
-    runs = {name: loop.Run({**arch, "batchnorm": bn}, sched) for name, bn in (("plain", False), ("batchnorm", True))}
-    results = loop.fit_runs(runs, splits, ctx.seed, "mlp_long", points.NUM_CLASSES, ctx.device)
-    stage.finish(ctx, args, *loop.save_runs(runs, results, args.live, args.models))
+    todo = {name: runs.Run({**arch, "batchnorm": bn}, sched) for name, bn in (("plain", False), ("batchnorm", True))}
+    seeds = runs.seeds_of(ctx.seed, ctx.params.integer("seeds"))
+    results = runs.fit_runs(todo, splits, seeds, "mlp_long", points.NUM_CLASSES, ctx.device)
+    stage.finish(ctx, args, *runs.save_runs(todo, results, seeds, args.live, args.models))
 
 
 if __name__ == "__main__":

@@ -1,25 +1,32 @@
-"""Stage mlp_lr (one matrix cell): the default MLP at one learning rate, without or with BatchNorm."""
+"""Stage mlp_lr: the default MLP at every learning rate of the sweep, without and with BatchNorm (Figures 1 and 3);
+the learning rates and seeds of each variant train as one stacked computation, each cell keeping its own files."""
 
-from nnrepro import params
+from pathlib import Path
+
+from nnrepro import cells, io, params
 from nnrepro.errors import exit_on_user_error
-from nnrepro.europe import loop, mlp, points
+from nnrepro.europe import loop, mlp, points, runs
 from nnrepro.runtime import stage
 
 
 @exit_on_user_error
 def main() -> None:
-    parser = stage.parser(__doc__, "data", "live", "model")
-    parser.add_argument("--lr", type=float, required=True, help="Adam learning rate")
-    parser.add_argument("--batchnorm", choices=["true", "false"], required=True)
+    parser = stage.parser(__doc__, "data", "live", "models", metrics=False)
+    parser.add_argument("--metrics", type=Path, required=True, help="folder of per-cell metrics JSON files")
     args = parser.parse_args()
     ctx = stage.start(threads=1)  # models this small lose more to intra-op threads than they gain
-    arch = {**mlp.architecture(ctx.params), "batchnorm": args.batchnorm == "true"}
-    sched = loop.schedule(ctx.params, lr=params.positive(args.lr, "mlp_lr.lrs"))
+    arch = mlp.architecture(ctx.params)
+    todo = {cells.lr_cell(lr, batchnorm): runs.Run({**arch, "batchnorm": batchnorm}, loop.schedule(ctx.params, lr=lr))
+            for batchnorm in ctx.params.items("mlp_lr.batchnorm", params.boolean)
+            for lr in ctx.params.items("mlp_lr.lrs", params.positive)}
     splits = points.load_splits(args.data, ctx.device)
-    label = f"mlp_lr lr={args.lr:g} batchnorm={args.batchnorm}"
-    model, history = loop.fit(arch, sched, splits, ctx.seed, label, points.NUM_CLASSES)
-    summary = loop.save_run(model, arch, history, args.live, args.model)
-    stage.finish(ctx, args, {"lr": args.lr, "batchnorm": arch["batchnorm"], **summary})
+    seeds = runs.seeds_of(ctx.seed, ctx.params.integer("seeds"))
+    results = runs.fit_runs(todo, splits, seeds, "mlp_lr", points.NUM_CLASSES, ctx.device)
+    summaries, timings = runs.save_runs(todo, results, seeds, args.live, args.models)
+    for name, summary in summaries.items():
+        io.write_json(args.metrics / f"{name}.json", {"lr": todo[name].sched["lr"],
+                                                      "batchnorm": todo[name].arch["batchnorm"], **summary})
+    stage.finish(ctx, args, None, timings)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Stage mlp_sine: the default MLP on sine features against raw longitude/latitude, and both boundaries."""
 
 from nnrepro.errors import exit_on_user_error
-from nnrepro.europe import boundary, loop, mlp, points
+from nnrepro.europe import boundary, loop, mlp, points, runs
 from nnrepro.runtime import stage
 
 
@@ -13,11 +13,13 @@ def main() -> None:
     sched = loop.schedule(ctx.params)
     splits = points.load_splits(args.data, ctx.device)
     bounds = boundary.extent(splits["train"][0])
-    runs = {features: loop.Run(mlp.architecture(ctx.params, features=features), sched) for features in ("xy", "sine")}
-    results = loop.fit_runs(runs, splits, ctx.seed, "mlp_sine", points.NUM_CLASSES, ctx.device)
-    for features, (model, _, _) in results.items():
-        boundary.save(args.live / f"{features}_boundary.npz", boundary.mesh_labels(model, bounds, resolution))
-    stage.finish(ctx, args, *loop.save_runs(runs, results, args.live, args.models))
+    todo = {features: runs.Run(mlp.architecture(ctx.params, features=features), sched) for features in ("xy", "sine")}
+    seeds = runs.seeds_of(ctx.seed, ctx.params.integer("seeds"))
+    results = runs.fit_runs(todo, splits, seeds, "mlp_sine", points.NUM_CLASSES, ctx.device)
+    for features, (fitted, _) in results.items():
+        first_model = fitted[0][0]  # the first replicate's boundary is drawn
+        boundary.save(args.live / f"{features}_boundary.npz", boundary.mesh_labels(first_model, bounds, resolution))
+    stage.finish(ctx, args, *runs.save_runs(todo, results, seeds, args.live, args.models))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ PREVIOUS = b"output of an earlier successful run\n"
 
 # Output paths (relative to the case folder; a trailing / is a folder) and arguments of each stage's entry point.
 RECORD = ["--metrics", "out/metrics.json", "--provenance", "out/provenance.json", "--timings", "out/timings.json"]
-MLP_RUN = ["--live", "out/live/", "--model", "out/model.pt", *RECORD]
 MLP_RUNS = ["--live", "out/live/", "--models", "out/models/", *RECORD]
 CNN_OUT = ["--predictions", "out/predictions.csv", "--model", "out/model.pt", "--live", "out/live/", *RECORD]
 FACTS = ["--mlp-lr", "{none}/metrics/mlp_lr", "{none}/plots/mlp_lr", "--mlp-long", "{none}/mlp_long.json",
@@ -31,7 +30,9 @@ FACTS = ["--mlp-lr", "{none}/metrics/mlp_lr", "{none}/plots/mlp_lr", "--mlp-long
          "--grad-probe", "{none}/plots/grad_probe", "--cnn-selection", "{none}/selection.json"]
 STAGES = {
     "prepare_europe": ("prepare_europe.py", ["--out", "out/europe/"]),
-    "mlp_lr": ("mlp_lr.py", ["--lr", "0.01", "--batchnorm", "false", "--data", "{europe}", *MLP_RUN]),
+    "mlp_lr": ("mlp_lr.py", ["--data", "{europe}", "--live", "out/live/", "--models", "out/models/",
+                             "--metrics", "out/metrics/", "--provenance", "out/provenance.json",
+                             "--timings", "out/timings.json"]),
     "mlp_long": ("mlp_long.py", ["--data", "{europe}", *MLP_RUNS]),
     "mlp_batch": ("mlp_batch.py", ["--data", "{europe}", *MLP_RUNS]),
     "mlp_grid": ("mlp_grid.py", ["--data", "{europe}", "--live", "out/live/", "--models", "out/models/",
@@ -175,7 +176,8 @@ CASES = [
     ("lr-negative", "mlp_long", set_to(lr=-0.1), "lr must be a positive number", None),
     ("lr-zero", "mlp_sine", set_to(lr=0), "lr must be a positive number", None),
     ("lr-not-a-number", "mlp_grid", set_to(lr="fast"), "lr must be a positive number", None),
-    ("lr-sweep-negative", "mlp_lr", set_to(), "mlp_lr.lrs must be a positive number", replace_arg("--lr", "-1")),
+    ("lr-sweep-negative", "mlp_lr", set_to(mlp_lr__lrs=[0.01, -1]), "mlp_lr.lrs must be a positive number", None),
+    ("seeds-zero", "mlp_long", set_to(seeds=0), "seeds must be an integer >= 1", None),
     ("lr-negative-grad-probe", "grad_probe", set_to(lr=-1), "lr must be a positive number", None),
     ("batch-size-zero", "mlp_long", set_to(mlp__batch_size=0), "mlp.batch_size must be an integer >= 1", None),
     ("batch-size-zero-grad-probe", "grad_probe", set_to(grad_probe__batch_size=0),

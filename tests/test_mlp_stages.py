@@ -10,7 +10,7 @@ import pytest
 from conftest import run_stage
 
 TINY = {
-    "seed": 0, "device": "cpu", "lr": 0.01,
+    "seed": 0, "seeds": 2, "device": "cpu", "lr": 0.01,
     "europe": {"source": "embedded", "csv_dir": "", "n_train": 660, "n_validation": 99, "n_test": 99},
     "mlp": {"depth": 2, "width": 8, "features": "xy", "batch_size": 64, "epochs": 2},
     "mlp_lr": {"lrs": [0.01], "batchnorm": [False, True]},
@@ -40,22 +40,51 @@ def ok(result):
     return result
 
 
-def test_mlp_lr_cell(workdir):
-    args = ["--lr", 0.01, "--batchnorm", "true", "--model", workdir / "m.pt", *outputs(workdir, "lr")]
-    ok(run_stage("mlp_lr.py", args, workdir, TINY))
-    metrics = json.loads((workdir / "metrics" / "lr.json").read_text())
+def lr_sweep_args(root, name):
+    return ["--data", root / "data", "--live", root / "plots" / name, "--metrics", root / "metrics" / name,
+            "--models", root / "models" / name, "--provenance", root / "provenance" / f"{name}.json",
+            "--timings", root / "timings" / f"{name}.json"]
+
+
+def tsv(folder, key):
+    return pd.read_csv(folder / "plots" / "metrics" / f"{key}.tsv", sep="\t")
+
+
+def test_mlp_lr_sweep_writes_each_cell_its_mean_and_replicates(workdir):
+    ok(run_stage("mlp_lr.py", lr_sweep_args(workdir, "lr"), workdir, TINY))
+    assert sorted(p.name for p in (workdir / "metrics" / "lr").iterdir()) == ["lr0.01-bnfalse.json",
+                                                                               "lr0.01-bntrue.json"]
+    metrics = json.loads((workdir / "metrics" / "lr" / "lr0.01-bntrue.json").read_text())
     assert metrics["batchnorm"] is True and metrics["epochs_run"] == 2.0 and 0 <= metrics["final_test_acc"] <= 1
+    assert metrics["seeds"] == [0, 1] and set(metrics["replicates"]) == {"rep0", "rep1"}
     assert "provenance" not in metrics  # a file of its own: metrics hold only what `dvc exp show` should list
     assert json.loads((workdir / "provenance" / "lr.json").read_text())["seed"] == 0
-    loss = pd.read_csv(workdir / "plots" / "lr" / "plots" / "metrics" / "validation" / "loss.tsv", sep="\t")
+    cell = workdir / "plots" / "lr" / "lr0.01-bntrue"
+    loss = tsv(cell, "validation/loss")
     assert list(loss.columns) == ["step", "loss"] and len(loss) == 2
+    reps = [tsv(cell / f"rep{k}", "validation/loss")["loss"] for k in (0, 1)]
+    assert not reps[0].equals(reps[1])  # two seeds, two runs
+    assert loss["loss"].tolist() == pytest.approx(((reps[0] + reps[1]) / 2).tolist(), rel=1e-6)
+    assert metrics["final_test_acc"] == pytest.approx(np.mean([r["final_test_acc"]
+                                                               for r in metrics["replicates"].values()]), rel=1e-6)
+    assert sorted(p.name for p in (workdir / "models" / "lr").iterdir()) == [
+        f"lr0.01-bn{bn}-rep{k}.pt" for bn in ("false", "true") for k in (0, 1)]
+
+
+def test_a_replicate_trained_stacked_equals_the_run_alone(workdir):
+    """Replicate 0 of a two-seed sweep is the one-seed sweep's run: stacking changes nothing but the speed."""
+    ok(run_stage("mlp_lr.py", lr_sweep_args(workdir, "lr1"), workdir, {**TINY, "seeds": 1}))
+    for bn in ("false", "true"):
+        alone = json.loads((workdir / "metrics" / "lr1" / f"lr0.01-bn{bn}.json").read_text())
+        stacked = json.loads((workdir / "metrics" / "lr" / f"lr0.01-bn{bn}.json").read_text())["replicates"]["rep0"]
+        assert alone["replicates"]["rep0"] == pytest.approx(stacked, rel=1e-5)
 
 
 def test_mlp_long_runs_plain_and_batchnorm(workdir):
     ok(run_stage("mlp_long.py", [*outputs(workdir, "long"), "--models", workdir / "models"], workdir, TINY))
     metrics = json.loads((workdir / "metrics" / "long.json").read_text())
     assert {"plain", "batchnorm"} <= set(metrics) and metrics["plain"]["epochs_run"] == 3.0
-    assert (workdir / "models" / "batchnorm.pt").exists()
+    assert (workdir / "models" / "batchnorm-rep1.pt").exists()
 
 
 def test_mlp_batch_evaluates_inside_every_first_epoch(workdir):
@@ -76,7 +105,8 @@ def test_grid_then_evaluate_picks_best_and_worst(workdir):
             "--metrics", workdir / "grid_metrics", "--timings", workdir / "t" / "grid.json",
             "--provenance", workdir / "p" / "grid.json"]
     ok(run_stage("mlp_grid.py", args, workdir, TINY, env={"NNREPRO_THREADS": "2"}))  # both cells side by side
-    assert sorted(p.name for p in (workdir / "grid_models").iterdir()) == ["d1-w8.pt", "d2-w8.pt"]
+    assert sorted(p.name for p in (workdir / "grid_models").iterdir()) == [
+        f"d{d}-w8-rep{k}.pt" for d in (1, 2) for k in (0, 1)]
     timings = json.loads((workdir / "t" / "grid.json").read_text())
     assert timings["d1-w8_seconds"] > 0 and timings["d2-w8_seconds"] > 0
     args = ["--data", workdir / "data", "--grid", workdir / "grid_metrics", workdir / "grid_live",
@@ -93,6 +123,7 @@ def test_grid_then_evaluate_picks_best_and_worst(workdir):
     assert list(pd.read_csv(workdir / "evaluate" / "acc_vs_width.csv")["width"]) == [8]
     loss = pd.read_csv(workdir / "evaluate" / "worst_history" / "validation" / "loss.tsv", sep="\t")
     assert len(loss) == 2 and summary["select_from"] == "grid"
+    assert (workdir / "evaluate" / "worst_history" / "rep1" / "validation" / "loss.tsv").is_file()
 
     missing = {**TINY, "mlp_grid": {"depths": [1, 2, 3], "widths": [8]}}
     result = run_stage("evaluate.py", args, workdir, missing)
@@ -123,10 +154,9 @@ def test_mlp_sine_draws_both_boundaries(workdir):
 
 
 def test_same_seed_gives_identical_metrics(workdir):
-    args = ["--lr", 0.01, "--batchnorm", "false", "--model", workdir / "m2.pt", *outputs(workdir, "again")]
-    ok(run_stage("mlp_lr.py", args, workdir, TINY))
+    ok(run_stage("mlp_long.py", [*outputs(workdir, "again"), "--models", workdir / "m2"], workdir, TINY))
     first = (workdir / "metrics" / "again.json").read_bytes()
-    ok(run_stage("mlp_lr.py", args, workdir, TINY))
+    ok(run_stage("mlp_long.py", [*outputs(workdir, "again"), "--models", workdir / "m2"], workdir, TINY))
     assert (workdir / "metrics" / "again.json").read_bytes() == first
 
 

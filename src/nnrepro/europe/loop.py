@@ -6,8 +6,6 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -15,7 +13,6 @@ import torch.nn.functional as F
 from nnrepro import io
 from nnrepro.europe import fastmlp, mlp
 from nnrepro.europe.mlp import MLP
-from nnrepro.runtime import parallel
 
 Split = tuple[torch.Tensor, torch.Tensor]
 
@@ -182,35 +179,3 @@ def save_run(model: MLP, arch: dict, history: list[dict], live_dir, model_path) 
     mlp.save(model, arch, model_path)
     return summarize(history)
 
-
-@dataclass(frozen=True)
-class Run:
-    """One training run of a stage: its architecture, schedule (lr, epochs, batch_size) and first-epoch evaluations."""
-    arch: dict
-    sched: dict
-    first_epoch_evals: int = 1
-
-    def cost(self, n_train: int) -> int:
-        """Relative training cost (steps times per-layer overhead plus multiply-adds): longest first balances cores."""
-        steps = math.ceil(n_train / self.sched["batch_size"]) * self.sched["epochs"]
-        return steps * self.arch["depth"] * (64 + self.arch["width"]) * self.arch["width"]
-
-
-def fit_runs(runs: dict[str, Run], splits: dict, seed: int, stage_name: str, num_classes: int,
-             device) -> dict[str, tuple[MLP, list[dict], float]]:
-    """Train every run from `seed`, side by side over the cores (longest first); name -> (model, history, seconds)."""
-    names = sorted(runs, key=lambda name: -runs[name].cost(len(splits["train"][1])))
-    jobs = [(runs[name].arch, runs[name].sched, splits, seed, f"{stage_name} {name}", num_classes,
-             runs[name].first_epoch_evals) for name in names]
-    results, seconds = parallel.run_all(fit, jobs, device)
-    done = {name: (model, history, took) for name, (model, history), took in zip(names, results, seconds)}
-    return {name: done[name] for name in runs}
-
-
-def save_runs(runs: dict[str, Run], results: dict, live_dir: Path, models_dir: Path) -> tuple[dict, dict]:
-    """Each run's DVCLive history under live_dir/<name> and model at models_dir/<name>.pt; (summaries, seconds)."""
-    metrics, timings = {}, {}
-    for name, (model, history, took) in results.items():
-        metrics[name] = save_run(model, runs[name].arch, history, live_dir / name, models_dir / f"{name}.pt")
-        timings[f"{name}_seconds"] = took
-    return metrics, timings

@@ -1,0 +1,117 @@
+"""A stage's training runs over seeds: runs of one shape trained as one stacked computation, the stacks spread over
+the cores, and each run written as its replicates (one per seed) and their mean."""
+
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nnrepro import io
+from nnrepro.europe import loop, mlp, stacked
+from nnrepro.europe.mlp import MLP
+from nnrepro.runtime import parallel
+
+REPLICATE = "rep{}"  # replicate k of a run trains from seed + k: rep0, rep1, ...
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run of a stage: its architecture, schedule (lr, epochs, batch_size) and first-epoch evaluations."""
+    arch: dict
+    sched: dict
+    first_epoch_evals: int = 1
+
+    def shape(self) -> tuple:
+        """What runs must share to train stacked: everything but the learning rate."""
+        return (tuple(sorted(self.arch.items())), self.sched["epochs"], self.sched["batch_size"],
+                self.first_epoch_evals)
+
+    def cost(self, n_train: int) -> int:
+        """Relative training cost (steps times per-layer overhead plus multiply-adds): longest first balances cores."""
+        steps = math.ceil(n_train / self.sched["batch_size"]) * self.sched["epochs"]
+        return steps * self.arch["depth"] * (64 + self.arch["width"]) * self.arch["width"]
+
+
+def seeds_of(seed: int, count: int) -> list[int]:
+    """The seeds of a run's replicates: seed, seed + 1, ..."""
+    return [seed + k for k in range(count)]
+
+
+def build(arch: dict, seed: int, num_classes: int, device) -> MLP:
+    """The MLP as PyTorch initialises it under `seed`."""
+    torch.manual_seed(seed)
+    return MLP(num_classes=num_classes, **arch).to(device)
+
+
+def fit_stack(run: Run, lrs: list[float], seeds: list[int], splits: dict, label: str,
+              num_classes: int) -> list[tuple[MLP, list[dict]]]:
+    """Runs of one shape (learning rates and seeds may differ) trained as one computation: [(model, history)]."""
+    models = [build(run.arch, seed, num_classes, splits["train"][0].device) for seed in seeds]
+    every = max(1, (run.sched["epochs"] + run.first_epoch_evals - 1) // 10)
+    count = [0]
+
+    def report(k: int, row: dict) -> None:
+        if k == 0:
+            count[0] += 1
+            if count[0] % every == 0:
+                print(f"{label}: epoch {row['epoch']:.2f}/{run.sched['epochs']} (first of {len(models)} stacked) "
+                      f"validation acc {row.get('validation_acc', float('nan')):.4f}", file=sys.stderr, flush=True)
+
+    histories = stacked.train_stacked(models, splits, lrs=lrs, seeds=seeds, epochs=run.sched["epochs"],
+                                      batch_size=run.sched["batch_size"], first_epoch_evals=run.first_epoch_evals,
+                                      report=report)
+    return list(zip(models, histories))
+
+
+def fit_runs(runs: dict[str, Run], splits: dict, seeds: list[int], stage_name: str, num_classes: int,
+             device) -> dict[str, tuple[list, float]]:
+    """Every run over every seed; runs of one shape stacked, the stacks side by side over the cores (longest
+    first). name -> ([(model, history) per seed], seconds of its stack)."""
+    stacks: dict[tuple, list[str]] = {}
+    for name, run in runs.items():
+        stacks.setdefault(run.shape(), []).append(name)
+    order = sorted(stacks.values(), key=lambda names: -runs[names[0]].cost(len(splits["train"][1])) * len(names))
+    jobs = [(runs[names[0]], [runs[n].sched["lr"] for n in names for _ in seeds], seeds * len(names), splits,
+             f"{stage_name} {', '.join(names)}", num_classes) for names in order]
+    results, seconds = parallel.run_all(fit_stack, jobs, device)
+    done = {}
+    for names, fitted, took in zip(order, results, seconds):
+        for i, name in enumerate(names):
+            done[name] = (fitted[i * len(seeds):(i + 1) * len(seeds)], took)
+    return {name: done[name] for name in runs}
+
+
+def mean_history(histories: list[list[dict]]) -> list[dict]:
+    """Row by row over the evaluations every replicate has: each value the mean of the replicates' finite values,
+    `diverged` where any replicate diverged."""
+    rows = []
+    for group in zip(*histories):
+        row = {"epoch": group[0]["epoch"], "diverged": any(r["diverged"] for r in group)}
+        for key in group[0]:
+            if key not in row:
+                values = [r[key] for r in group if key in r and math.isfinite(r[key])]
+                row[key] = float(np.mean(values)) if values else math.nan
+        rows.append(row)
+    return rows
+
+
+def save_runs(runs: dict[str, Run], results: dict, seeds: list[int], live_dir: Path,
+              models_dir: Path) -> tuple[dict, dict]:
+    """Per run: the mean history as DVCLive under live_dir/<name>, each replicate's under live_dir/<name>/rep<k>
+    with its model at models_dir/<name>-rep<k>.pt; (summaries, seconds). A summary is the mean history's, with
+    each replicate's beside it."""
+    metrics, timings = {}, {}
+    for name, (fitted, took) in results.items():
+        histories = [history for _, history in fitted]
+        io.log_history(mean_history(histories), live_dir / name)
+        replicates = {}
+        for k, (model, history) in enumerate(fitted):
+            replicates[REPLICATE.format(k)] = loop.summarize(history)
+            io.log_history(history, live_dir / name / REPLICATE.format(k))
+            mlp.save(model, runs[name].arch, models_dir / f"{name}-{REPLICATE.format(k)}.pt")
+        metrics[name] = {**loop.summarize(mean_history(histories)), "seeds": seeds, "replicates": replicates}
+        timings[f"{name}_seconds"] = took
+    return metrics, timings
