@@ -1,5 +1,6 @@
-"""Stage claims: every analytic sentence of the course report checked against our results (holds / does not hold
-/ cannot be judged, with its numbers), and the headline numbers; both are DVC metrics files."""
+"""Stage claims: every analytic sentence of the course report checked against our results over the seeds (holds /
+does not hold / cannot be judged: within noise, collapsed or missing, with its effect and noise), and the headline
+numbers; both are DVC metrics files."""
 
 from pathlib import Path
 
@@ -12,7 +13,7 @@ TIMING_NOTE = "wall-clock evidence: see reports/timings.md"
 
 def parse_args():
     parser = readback.parser(__doc__)
-    parser.add_argument("--batch-timings", type=Path, required=True, help="mlp_batch's timings JSON")
+    readback.add_judging(parser)
     parser.add_argument("--claims", type=Path, required=True, help="claims metrics JSON to write")
     parser.add_argument("--headline", type=Path, required=True, help="headline metrics JSON to write")
     return parser.parse_args()
@@ -20,7 +21,9 @@ def parse_args():
 
 def record(result: dict) -> dict:
     """A claim as its metrics entry; wall-clock evidence stays out, so the file compares byte for byte."""
-    return {"claim": result["claim"], "section": result["section"], "verdict": result["verdict"],
+    keys = ("sentence", "verdict", "reason", "note", "seeds_holding", "effect", "noise", "threshold_sensitive")
+    return {"claim": result["claim"], "section": result["section"], **{k: result[k] for k in keys},
+            "sensitive_to": ", ".join(result["sensitive_to"]),
             "holds": {claims.HOLDS: 1, claims.FAILS: 0}.get(result["verdict"]),
             "evidence": TIMING_NOTE if result["timing"] else result["evidence"], **result["numbers"]}
 
@@ -28,13 +31,13 @@ def record(result: dict) -> dict:
 @exit_on_user_error
 def main() -> None:
     args = parse_args()
-    facts = readback.facts(readback.result_paths(args), params.load(), args.batch_timings)
+    facts = readback.facts(readback.result_paths(args), params.load(), readback.judging_paths(args))
     results = claims.check_all(facts)
     counts = claims.verdict_counts(results)
     io.write_json(args.claims, {r["id"]: record(r) for r in results}, sort_keys=False)  # the report's order
-    io.write_json(args.headline, headline.headline(facts, counts[claims.HOLDS]))
+    io.write_json(args.headline, headline.headline(facts, counts, claims.reason_counts(results)))
     for r in results:
-        print(f"claims: {r['verdict']:>16}: {r['claim']}")
+        print(f"claims: {claims.shown_verdict(r):>16}: {r['claim']}")
     print(f"claims: {counts[claims.HOLDS]} of {len(results)} hold, {counts[claims.FAILS]} do not, "
           f"{counts[claims.CANNOT]} cannot be judged")
 

@@ -6,6 +6,9 @@ Writes tables and meshes only; the figures stage draws them (so a figure's style
 import shutil
 from pathlib import Path
 
+import pandas as pd
+import torch
+
 from nnrepro import io, params
 from nnrepro.errors import exit_on_user_error, missing
 from nnrepro.europe import boundary, grid, mlp, points, runs
@@ -32,6 +35,19 @@ def copy_history(live_dir: Path, out: Path) -> None:
         shutil.copytree(replicate / "plots" / "metrics", out / replicate.name)
 
 
+def test_predictions(models_dir: Path, cell: str, replicates: list[str], test: tuple, device) -> pd.DataFrame:
+    """The test points and each replicate's predicted country, by name (the claims judge small countries on it)."""
+    x, y = test
+    names = [name for name, _ in points.COUNTRIES]
+    table = {"long": x[:, 0].cpu().numpy().round(4), "lat": x[:, 1].cpu().numpy().round(4),
+             "country": [names[i] for i in y.tolist()]}
+    for replicate in replicates:
+        model = mlp.load(models_dir / f"{cell}-{replicate}.pt", points.NUM_CLASSES, device)
+        with torch.no_grad():
+            table[replicate] = [names[i] for i in model(x).argmax(1).tolist()]
+    return pd.DataFrame(table)
+
+
 @exit_on_user_error
 def main() -> None:
     args = parse_args()
@@ -45,12 +61,16 @@ def main() -> None:
     depth = grid.nearest(depths, ctx.params.integer("mlp.depth"))
     table = grid.collect(metrics_dir, depths, widths)
     best, worst = grid.select(table, select_from, depth, width)
-    bounds = boundary.extent(points.load_splits(args.data, ctx.device)["train"][0])
+    splits = points.load_splits(args.data, ctx.device)
+    bounds = boundary.extent(splits["train"][0])
     io.write_csv(args.out / "grid.csv", table)
     for rank, cell in (("best", best), ("worst", worst)):
         copy_history(live_dir / cell, args.out / f"{rank}_history")
         model = mlp.load(models_dir / f"{cell}-{runs.REPLICATE.format(0)}.pt", points.NUM_CLASSES, ctx.device)
         boundary.save(args.out / f"{rank}_boundary.npz", boundary.mesh_labels(model, bounds, resolution))
+    replicates = list(io.read_json(metrics_dir / f"{best}.json")["replicates"])
+    io.write_csv(args.out / "best_test_predictions.csv",
+                 test_predictions(models_dir, best, replicates, splits["test"], ctx.device))
     for axis, rows in (("depth", table[table["width"] == width]), ("width", table[table["depth"] == depth])):
         io.write_csv(args.out / f"acc_vs_{axis}.csv", rows.sort_values(axis)[[axis, *grid.COLUMNS[:3]]])
     summary = {**grid.summary(table, best, worst), "select_from": select_from, "depth_slice_width": width,

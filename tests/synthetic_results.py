@@ -1,6 +1,6 @@
 """A tiny synthetic tree of every file the claims, figures and report stages read, laid out as dvc.yaml lays it out
 and in the formats the training stages write (DVCLive step files, metrics JSON, CSV tables, npz meshes, the faces
-cache, cnn_evaluate's selection). The values are made up; metrics/claims.json comes from the real claims stage."""
+cache, cnn_evaluate's selection and per-image predictions). The values are made up; metrics/claims.json comes from the real claims stage."""
 
 import json
 import shlex
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # params.yaml of the tree: every key of the repository's params.yaml, tiny values.
 PARAMS = {
-    "seed": 0, "device": "cpu", "lr": 0.001,
+    "seed": 0, "seeds": 1, "device": "cpu", "lr": 0.001,
     "europe": {"source": "embedded", "csv_dir": "", "n_train": 40, "n_validation": 33, "n_test": 33},
     "mlp": {"depth": 6, "width": 16, "features": "xy", "batch_size": 16, "epochs": 6},
     "mlp_lr": {"lrs": [1, 0.01, 0.0001], "batchnorm": [False, True]},
@@ -95,7 +95,8 @@ def wiggle(start: float, end: float, n: int, amplitude: float) -> list:
     return [round(v, 6) for v in np.linspace(start, end, n) + amplitude * (np.arange(n) % 2)]
 
 
-# Validation loss per (lr, batchnorm): plain lr 1 diverges at its third evaluation, BatchNorm lr 1 is unstable.
+# Validation loss per (lr, batchnorm): plain lr 1 diverges at its third evaluation, BatchNorm lr 1 is unstable and
+# collapses (its final validation accuracy, 1 - 3.3 / 4, is the largest class's share: see write_europe).
 LR_CURVES = {
     (1, False): [3.5, 3.45, None],
     (0.01, False): wiggle(3.5, 1.0, 6, 0.8),
@@ -157,6 +158,11 @@ def write_evaluate(root: Path) -> None:
             rows[(d, w)] = [f"d{d}-w{w}", d, w, acc is None, *(acc or ("",) * 3),
                             *(tuple(round(4 * (1 - a), 6) for a in acc) if acc else ("",) * 3)]
     (out / "grid.csv").write_text("\n".join([header] + [",".join(map(str, r)) for r in rows.values()]) + "\n")
+    for row in rows.values():  # mlp_grid's metrics: one seed, so each cell's only replicate is its summary
+        finals = dict(zip(header.split(",")[3:], row[3:]))
+        summary = {k: (None if v == "" else v) for k, v in finals.items()}
+        write_json(root / "metrics/mlp_grid" / f"{row[0]}.json", {"depth": row[1], "width": row[2], **summary,
+                                                                  "replicates": {"rep0": summary}})
     width, depth = PARAMS["mlp"]["width"], PARAMS["mlp"]["depth"]
     for axis, keys in (("depth", [(d, width) for d in depths]), ("width", [(depth, w) for w in widths])):
         lines = [f"{axis},final_train_acc,final_validation_acc,final_test_acc"]
@@ -208,6 +214,9 @@ def write_europe(root: Path) -> None:
     write_json(root / "data/europe/outlines.json", {"AA": [square(0, 40)], "BB": [square(15, 50), square(30, 60)]})
     lines = [",long,lat,country"] + [f"{i},{-5 + 1.2 * i:.6f},{36 + 0.9 * i:.6f},{i}" for i in range(33)]
     (root / "data/europe/test.csv").write_text("\n".join(lines) + "\n")
+    # the largest class's share 7 / 40 = 0.175 is BatchNorm lr 1's final validation accuracy: that run collapsed
+    extra = [f"{33 + i},10.0,45.0,32" for i in range(6)] + ["39,-5.0,36.0,0"]
+    (root / "data/europe/validation.csv").write_text("\n".join(lines + extra) + "\n")
 
 
 # ------------------------------------------------------------------ faces and the CNN study
@@ -241,15 +250,19 @@ def fake_probabilities(accuracy, rng) -> np.ndarray:
 
 def write_cnn_selection(root: Path) -> None:
     """plots/cnn_evaluate/selection.json as cnn_evaluate writes it: the rows it collects, the misclassified images
-    from each cell's predictions, and selection.cnn's choice."""
+    from each cell's predictions (predictions/cnn/<cell>.csv, validation and test), and selection.cnn's choice."""
     rng, rows, wrong = np.random.default_rng(0), [], {}
-    data = {"test": {"names": FACE_NAMES, "labels": np.array(FACE_LABELS)}}
+    names = {"validation": [n.replace("test/", "val/") for n in FACE_NAMES], "test": FACE_NAMES}
+    data = {split: {"names": names[split], "labels": np.array(FACE_LABELS)} for split in names}
     for baseline, by_lr in CNN_ACCURACY.items():
         for lr, acc in by_lr.items():
             name = f"{baseline}-{lr}"
             rows.append({"cell": name, "baseline": baseline, "lr": lr, "diverged": acc is None,
                          "validation_acc": acc and acc[0], "test_acc": acc and acc[1]})
-            frame = predictions.frame(data, {"test": fake_probabilities(acc and acc[1], rng)})
+            frame = predictions.frame(data, {split: fake_probabilities(acc and acc[i], rng)
+                                             for i, split in enumerate(names)})
+            (root / "predictions/cnn").mkdir(parents=True, exist_ok=True)
+            frame.to_csv(root / "predictions/cnn" / f"{name}.csv", index=False)
             wrong[name] = predictions.misclassified(frame)
     write_json(root / "plots/cnn_evaluate/selection.json", selection.cnn(rows, dict(XGBOOST), wrong))
 

@@ -12,11 +12,27 @@ def test_headline_takes_each_baseline_best_cell_by_validation_accuracy():
     facts = {"long": {"plain": {"final_test_acc": 0.91}, "batchnorm": {"final_test_acc": 0.93}},
              "grid": {"best": "d6-w32", "worst": "d1-w16"},
              "cnn": {"cells": cells, "xgboost": {"validation_acc": 0.6, "test_acc": 0.65}}}
-    result = headline.headline(facts, holds=17)
+    counts = {"holds": 17, "does not hold": 5, "cannot be judged": 9}
+    result = headline.headline(facts, counts, {"within noise": 4, "collapsed": 3, "missing": 2})
     assert tuple(result) == headline.KEYS
     assert result == {"long_acc": 0.91, "long_bn_acc": 0.93, "grid_best": "d6-w32", "grid_worst": "d1-w16",
                       "scratch_acc": 0.52, "probe_acc": 0.75, "finetune_acc": 0.85, "xgboost_acc": 0.65,
-                      "claims_hold": 17}  # scratch: chosen on validation (0.55), not on its higher test accuracy
+                      "claims_hold": 17, "claims_fail": 5, "claims_unjudged": 9, "unjudged_noise": 4,
+                      "unjudged_collapsed": 3, "unjudged_missing": 2}
+    # scratch: chosen on validation (0.55), not on its higher test accuracy
+
+
+def test_headline_counts_are_those_of_the_claims():
+    from nnrepro.report import claims
+
+    results = claims.check_all({})
+    counts, reasons = claims.verdict_counts(results), claims.reason_counts(results)
+    facts = {"long": {"plain": {}, "batchnorm": {}}, "grid": {"best": "a", "worst": "b"},
+             "cnn": {"cells": {}, "xgboost": {"test_acc": 0.5}}}
+    result = headline.headline(facts, counts, reasons)
+    assert (result["claims_hold"], result["claims_fail"], result["claims_unjudged"]) == (0, 0, len(claims.CLAIMS))
+    assert (result["unjudged_noise"], result["unjudged_collapsed"], result["unjudged_missing"]) == (
+        0, 0, len(claims.CLAIMS))
 
 
 def test_claims_headline_and_selection_pick_the_same_cell_whatever_the_lr_order():
@@ -32,5 +48,7 @@ def test_claims_headline_and_selection_pick_the_same_cell_whatever_the_lr_order(
     chosen = selection.best(list(cells.values()))
     assert chosen["lr"] == 0.0001  # ties keep the listed order; the diverged cell ranks last
     assert cnn_claims._best(facts, "finetune") == (0.0001, chosen)
-    assert headline.headline(facts, holds=0)["finetune_acc"] == chosen["test_acc"]
+    none = {"holds": 0, "does not hold": 0, "cannot be judged": 0}
+    reasons = {"within noise": 0, "collapsed": 0, "missing": 0}
+    assert headline.headline(facts, none, reasons)["finetune_acc"] == chosen["test_acc"]
     assert selection.rank(list(cells.values()), "validation_acc", "test_acc")[-1]["lr"] == 0.1

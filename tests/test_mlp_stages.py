@@ -124,6 +124,12 @@ def test_grid_then_evaluate_picks_best_and_worst(workdir):
     loss = pd.read_csv(workdir / "evaluate" / "worst_history" / "validation" / "loss.tsv", sep="\t")
     assert len(loss) == 2 and summary["select_from"] == "grid"
     assert (workdir / "evaluate" / "worst_history" / "rep1" / "validation" / "loss.tsv").is_file()
+    predicted = pd.read_csv(workdir / "evaluate" / "best_test_predictions.csv")
+    assert list(predicted.columns) == ["long", "lat", "country", "rep0", "rep1"] and len(predicted) == 99
+    assert predicted["rep0"].isin(predicted["country"]).mean() > 0  # country names, not label numbers
+    accuracy = (predicted["rep0"] == predicted["country"]).mean()
+    best_rep0 = json.loads((workdir / "grid_metrics" / f"{summary['best_cell']}.json").read_text())["replicates"]["rep0"]
+    assert accuracy == pytest.approx(best_rep0["final_test_acc"], abs=1e-6)
 
     missing = {**TINY, "mlp_grid": {"depths": [1, 2, 3], "widths": [8]}}
     result = run_stage("evaluate.py", args, workdir, missing)

@@ -80,16 +80,50 @@ def test_every_figure_linked_in_its_section(markdown):
             assert f"![{figures.CAPTIONS[name]}](../plots/figures/{name}.png)" in text
 
 
-def test_every_claim_shown_with_its_verdict_in_its_section_and_the_table(markdown, claims):
-    assert len(claims) == len(ALL_CLAIMS) == 29
+def shown(claim: dict) -> str:
+    why = claim["note"] or (claim["reason"] if claim["verdict"] == "cannot be judged" else "")
+    return f"{claim['verdict']} ({why})" if why else claim["verdict"]
+
+
+def effect(claim: dict) -> str:
+    if claim["effect"] is None:
+        return "-"
+    return f"{claim['effect']:.3g} ± " + ("unknown" if claim["noise"] is None else f"{claim['noise']:.2g}")
+
+
+def test_every_claim_shown_with_its_verdict_seeds_effect_and_words_in_its_section_and_the_table(markdown, claims):
+    assert len(claims) == len(ALL_CLAIMS) == 50
     table = markdown[markdown.index("\n## Claims\n"):]
-    for claim in claims.values():
-        assert f"Claim ({claim['verdict']}): {claim['claim']} Evidence: {claim['evidence']}." in section(
-            markdown, claim["section"])
-        assert f"| {claim['claim']} | {claim['section']} | {claim['verdict']} | {claim['evidence']} |" in table
+    for c in claims.values():
+        sensitive = "; threshold-sensitive" if c["threshold_sensitive"] else ""
+        assert (f"Claim ({shown(c)}; {c['seeds_holding']} seeds; effect {effect(c)}{sensitive}): {c['claim']} Course "
+                f"({c['section']}): “{c['sentence']}”. Evidence: {c['evidence']}.") in section(markdown, c["section"])
+        flagged = f"yes ({c['sensitive_to']})" if c["threshold_sensitive"] else "no"
+        row = [c["claim"], c["section"], f"“{c['sentence']}”", shown(c), c["seeds_holding"], effect(c), flagged,
+               c["evidence"]]
+        assert "| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" in table
+
+
+def test_the_counts_split_the_unjudged_claims_by_reason(markdown, claims, built):
     counts = {v: sum(c["verdict"] == v for c in claims.values()) for v in VERDICT_CLASSES}
+    reasons = {r: sum(c["reason"] == r for c in claims.values()) for r in ("within noise", "collapsed", "missing")}
     assert (f"{counts['holds']} hold, {counts['does not hold']} do not hold, {counts['cannot be judged']} cannot be "
-            f"judged, of {len(claims)}") in markdown
+            f"judged ({reasons['within noise']} within noise, {reasons['collapsed']} collapsed, {reasons['missing']} "
+            f"missing), of {len(claims)}") in markdown
+    headline = json.loads((built / "metrics/headline.json").read_text())
+    assert (headline["claims_hold"], headline["claims_fail"], headline["claims_unjudged"]) == tuple(counts.values())
+    assert (headline["unjudged_noise"], headline["unjudged_collapsed"], headline["unjudged_missing"]) == tuple(
+        reasons.values())
+
+
+def test_the_synthetic_tree_shows_a_collapsed_run_and_a_threshold_sensitive_verdict(claims, markdown):
+    """BatchNorm lr 1 ends at the largest class's share: the course's 'still ineffective' holds, and says why."""
+    assert shown(claims["bn_lr1_worst"]) == "holds (collapsed: one class predicted)"
+    assert claims["bn_lr1_worst"]["note"] in section(markdown, "1.1.3")
+    assert [i for i, c in claims.items() if c["threshold_sensitive"]] == [
+        "lr_smallest_slow", "long_early_drop", "long_peaks", "plain_not_dead_units", "finetune_best_low_lr"]
+    assert claims["long_peaks"]["sensitive_to"] == "PEAK_RISE"  # a 5.1% rise against a 5% threshold
+    assert "; threshold-sensitive): " in section(markdown, "1.1.2") and "| yes (PEAK_RISE) |" in markdown
 
 
 def test_html_styles_each_of_the_three_verdicts(page, claims):
@@ -97,7 +131,7 @@ def test_html_styles_each_of_the_three_verdicts(page, claims):
     assert set(verdicts) == set(VERDICT_CLASSES)  # the synthetic tree yields all three
     for verdict, css in VERDICT_CLASSES.items():
         assert f".{css}{{" in page  # the class has a style
-        assert page.count(f'<span class="{css}">{verdict}</span>') == verdicts.count(verdict)
+        assert page.count(f'<span class="{css}">{verdict}') == verdicts.count(verdict)  # with its note or reason
 
 
 def test_course_numbers_beside_ours(markdown):
@@ -187,18 +221,19 @@ def test_to_markdown_and_to_html_render_each_block_kind(tmp_path):
     blocks = [("h", 2, "A & B"), ("p", "a < b"), ("list", ["one", "<two>"]), ("code", "k: 1\n"),
               ("img", image, "cap <1>"),
               ("table", ["claim", "verdict"], [["x|y", "holds"], ["z", "does not hold"], ["w", "cannot be judged"],
-                                               ["v", "holds, mostly"]])]
+                                               ["v", "holds, mostly"], ["u", "cannot be judged (within noise)"]])]
     md = render.to_markdown(blocks, tmp_path / "reports")
     assert md == ("## A & B\n\na < b\n\n- one\n- <two>\n\n```\nk: 1\n```\n\n![cap <1>](../plots/x.png)\n\n*cap <1>*\n\n"
                   "| claim | verdict |\n|---|---|\n| x\\|y | holds |\n| z | does not hold |\n| w | cannot be judged |\n"
-                  "| v | holds, mostly |\n")
+                  "| v | holds, mostly |\n| u | cannot be judged (within noise) |\n")
     page = render.to_html(blocks, "t & u")
     assert page.startswith("<!DOCTYPE html>") and "<title>t &amp; u</title>" in page
     for fragment in ("<h2>A &amp; B</h2>", "<p>a &lt; b</p>", "<ul><li>one</li><li>&lt;two&gt;</li></ul>",
                      "<pre>k: 1\n</pre>", '<figure><img src="data:image/png;base64,', 'alt="cap &lt;1&gt;"',
                      "<figcaption>cap &lt;1&gt;</figcaption>", "<th>claim</th><th>verdict</th>",
                      '<td><span class="holds">holds</span></td>', '<td><span class="fails">does not hold</span></td>',
-                     '<td><span class="unjudged">cannot be judged</span></td>', "<td>holds, mostly</td>"):
+                     '<td><span class="unjudged">cannot be judged</span></td>', "<td>holds, mostly</td>",
+                     '<td><span class="unjudged">cannot be judged (within noise)</span></td>'):
         assert fragment in page, fragment
     src = re.search(r'src="data:image/png;base64,([^"]+)"', page).group(1)
     assert base64.b64decode(src) == image.read_bytes()

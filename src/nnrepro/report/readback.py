@@ -6,6 +6,8 @@ import csv
 import math
 from pathlib import Path
 
+import yaml
+
 from nnrepro import io
 from nnrepro.cells import lr_cell
 from nnrepro.errors import UserError, missing
@@ -29,6 +31,25 @@ def parser(description: str) -> argparse.ArgumentParser:
 def result_paths(args: argparse.Namespace) -> dict:
     """The RESULTS paths of parsed arguments, as facts() takes them."""
     return {name: getattr(args, name) for name in RESULTS}
+
+
+JUDGING = {  # option -> (metavar, help): what the claims stage alone reads, beyond RESULTS
+    "batch_timings": ("JSON", "mlp_batch's timings (seconds per epoch)"),
+    "grid_metrics": ("DIR", "mlp_grid's metrics folder (each cell's replicates)"),
+    "europe_validation": ("CSV", "the Europe validation split (its largest class's share)"),
+    "cnn_predictions": ("DIR", "the CNN cells' per-image predictions"),
+    "course": ("YAML", "the course report's numbers"),
+}
+COLLAPSE_TOLERANCE = 1e-3  # validation accuracy this close to the largest class's share: one class predicted
+
+
+def add_judging(parser: argparse.ArgumentParser) -> None:
+    for name, (metavar, text) in JUDGING.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=Path, required=True, metavar=metavar, help=text)
+
+
+def judging_paths(args: argparse.Namespace) -> dict:
+    return {name: getattr(args, name) for name in JUDGING}
 
 
 REPLICATE_PREFIX = "rep"  # replicate k of a run lies in <its DVCLive folder>/rep<k>
@@ -138,7 +159,19 @@ def grid(metrics_path, folder) -> dict:
             "depth_slice_width": summary["depth_slice_width"], "width_slice_depth": summary["width_slice_depth"],
             **{f"{rank}_history": {"diverged": bool(cells[summary[f"{rank}_cell"]]["diverged"]),
                                    **history(folder / f"{rank}_history"),
-                                   "replicates": replicates(folder / f"{rank}_history")} for rank in ("best", "worst")}}
+                                   "replicates": replicates(folder / f"{rank}_history")} for rank in ("best", "worst")},
+            "best_points": best_points(folder / "best_test_predictions.csv")}
+
+
+def best_points(path: Path) -> dict | None:
+    """The best model's test points (long, lat, true country's name) and each replicate's predicted country (columns
+    rep<k>); None while the evaluate stage does not write them."""
+    if not path.exists():
+        return None
+    rows = read_csv(path)
+    reps = sorted((k for k in rows[0] if k.startswith(REPLICATE_PREFIX)), key=lambda k: int(k[len(REPLICATE_PREFIX):]))
+    return {**{key: [r[key] for r in rows] for key in ("long", "lat", "country")},
+            "replicates": [{"predicted": [r[k] for r in rows]} for k in reps]}
 
 
 def probe(folder) -> dict:
@@ -159,17 +192,78 @@ def cnn(selection_path) -> dict:
     return {"cells": cells, "xgboost": chosen["xgboost"], "selection": chosen}
 
 
-def facts(paths: dict, config, batch_timings=None) -> dict:
-    """Everything the claims (and the report's numbers) are judged on, from the paths a stage was given; wall-clock
-    seconds per batch pair only from `batch_timings` (the claims stage alone reads them)."""
-    return {
+def facts(paths: dict, config, judging: dict | None = None) -> dict:
+    """Everything the claims (and the report's numbers) are judged on, from the paths a stage was given. `judging`
+    (JUDGING's paths, the claims stage alone): wall-clock seconds per batch pair, each grid cell's replicates, the
+    course's numbers, and every run, cell and seed marked `collapsed` or not."""
+    judging = judging or {}
+    result = {
         "lr_sweep": lr_sweep(*paths["mlp_lr"], config.get("mlp_lr.lrs"), config.get("mlp_lr.batchnorm")),
         "long": _runs(*paths["mlp_long"]),
-        "batch": batch_pairs(*paths["mlp_batch"], batch_timings),
+        "batch": batch_pairs(*paths["mlp_batch"], judging.get("batch_timings")),
         "grid": grid(*paths["evaluate"]),
         "probe": probe(paths["grad_probe"]),
         "cnn": cnn(paths["cnn_selection"]),
     }
+    if judging:
+        grid_replicates(result["grid"]["cells"], judging["grid_metrics"])
+        cnn_predictions(result["cnn"], judging["cnn_predictions"])
+        mark_collapsed(result, largest_share(judging["europe_validation"]))
+        result["course"] = yaml.safe_load(require(judging["course"]).read_text())
+    return result
+
+
+def grid_replicates(cells: dict, metrics_dir) -> None:
+    """Each grid cell's per-seed summaries (mlp_grid's metrics, "replicates"), in order; without: the cell alone."""
+    for name, cell in cells.items():
+        reps = read_json(Path(metrics_dir) / f"{name}.json").get("replicates") or {}
+        order = sorted(reps, key=lambda k: int(k[len(REPLICATE_PREFIX):]))
+        cell["replicates"] = [reps[k] for k in order] or [{k: v for k, v in cell.items() if k != "replicates"}]
+
+
+def cnn_predictions(cnn_facts: dict, folder) -> None:
+    """From the CNN cells' predictions: each cell's `one_class` (every validation image given one class), the images
+    per split (n_images) and the largest class's share of the validation split (the same images in every cell)."""
+    predictions = {row["cell"]: read_csv(Path(folder) / f"{row['cell']}.csv") for row in cnn_facts["selection"]["cells"]}
+    for row in cnn_facts["selection"]["cells"]:
+        row["one_class"] = len({r["prediction"] for r in predictions[row["cell"]] if r["split"] == "validation"}) == 1
+    rows = next(iter(predictions.values()), [])
+    labels = [r["label"] for r in rows if r["split"] == "validation"]
+    cnn_facts["n_images"] = {split: sum(r["split"] == split for r in rows) for split in ("validation", "test")}
+    cnn_facts["largest_share"] = max(labels.count(c) for c in set(labels)) / len(labels) if labels else None
+
+
+def largest_share(split_csv) -> float:
+    """The share of a Europe split's largest class: a model predicting one class scores about this."""
+    labels = [row["country"] for row in read_csv(split_csv)]
+    return max(labels.count(c) for c in set(labels)) / len(labels)
+
+
+def _near(accuracy, share) -> bool:
+    return accuracy is not None and share is not None and math.isfinite(accuracy) and abs(
+        accuracy - share) <= COLLAPSE_TOLERANCE
+
+
+def _last_validation(run: dict):
+    finite = [v for v in run.get("validation_acc") or [] if v is not None and math.isfinite(v)]
+    return finite[-1] if finite else run.get("final_validation_acc")
+
+
+def mark_collapsed(result: dict, share: float) -> None:
+    """`collapsed` on every training run and replicate, grid cell, probe seed and CNN cell: its validation accuracy is
+    the largest class's share (a CNN cell: and, where predictions say, every validation image one class)."""
+    runs = [*result["lr_sweep"].get("plain", {}).values(), *result["lr_sweep"].get("batchnorm", {}).values(),
+            *result["long"].values(), *result["batch"].values(), result["grid"]["best_history"],
+            result["grid"]["worst_history"], *result["grid"]["cells"].values()]
+    for run in runs:
+        for record in (run, *run.get("replicates", [])):
+            record["collapsed"] = _near(_last_validation(record), share)
+    for variant in ("plain", "residual"):
+        result["probe"][variant]["collapsed"] = [_near(a, share) for a in result["probe"][variant].get(
+            "final_validation_acc", [])]
+    faces = result["cnn"].get("largest_share") or 0.5  # balanced real and fake faces
+    for row in [*result["cnn"]["selection"]["cells"], result["cnn"]["xgboost"]]:
+        row["collapsed"] = _near(row.get("validation_acc"), faces) and row.get("one_class", True)
 
 
 def europe(outlines_path, test_csv) -> dict:

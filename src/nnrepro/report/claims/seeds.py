@@ -1,0 +1,66 @@
+"""Each seed's view of the facts: every run replaced by its replicate k, or the probe cut to its seed k. A claim is
+judged on each view as it is on the seeds' mean (core.assess)."""
+
+RUNS, PROBE, ONE = "runs", "probe", "one"  # where a claim's seeds come from: the MLP runs' replicates, the probe's
+SUMMARY = ("final_", "best_")  # a mean run's summary values, stale in a replicate's view: dropped there
+PER_SEED = ("seeds", "grad_sq_norm", "dead_fraction", "final_validation_acc", "diverged", "collapsed")  # probe lists
+
+
+def _replicated(node):
+    """Every node holding a `replicates` list (a RUN, a grid cell, the best model's test points)."""
+    if isinstance(node, dict):
+        if isinstance(node.get("replicates"), list):
+            yield node
+        for value in node.values():
+            yield from _replicated(value)
+
+
+def project(node, k: int):
+    """`node` as replicate k saw it: each replicated node replaced by its k-th replicate, {} where it has fewer."""
+    if not isinstance(node, dict):
+        return node
+    replicates = node.get("replicates")
+    if isinstance(replicates, list):
+        if k >= len(replicates):
+            return {}
+        mean = {key: v for key, v in node.items() if key != "replicates" and not key.startswith(SUMMARY)}
+        return {**mean, **replicates[k]}
+    return {key: project(value, k) for key, value in node.items()}
+
+
+def probe_seed(probe: dict, k: int) -> dict:
+    """The probe facts of seed k alone: each variant's per-seed lists cut to [k]."""
+    def cut(variant):
+        return {**variant, **{key: variant[key][k:k + 1] for key in PER_SEED if isinstance(variant.get(key), list)}}
+    return {key: cut(value) if isinstance(value, dict) else value for key, value in probe.items()}
+
+
+def _probe(facts) -> dict:
+    probe = facts.get("probe") if isinstance(facts, dict) else None
+    return probe if isinstance(probe, dict) else {}
+
+
+def seed_count(facts: dict, over: str) -> int:
+    """How many seeds a claim of kind `over` is judged over (1: its facts are its one seed)."""
+    if over == PROBE:
+        variants = [v for v in _probe(facts).values() if isinstance(v, dict) and isinstance(v.get("seeds"), list)]
+        return max((len(v["seeds"]) for v in variants), default=1)
+    if over == RUNS:
+        return max((len(node["replicates"]) for node in _replicated(facts)), default=1)
+    return 1
+
+
+def seed_views(facts: dict, over: str, cache: dict | None = None) -> list:
+    """Each seed's view of the facts, [] with one seed; `cache` shares them between the claims of one check_all."""
+    if cache is not None and over in cache:
+        return cache[over]
+    n = seed_count(facts, over)
+    if n < 2:
+        views = []
+    elif over == PROBE:
+        views = [{**facts, "probe": probe_seed(_probe(facts), k)} for k in range(n)]
+    else:
+        views = [project(facts, k) for k in range(n)]
+    if cache is not None:
+        cache[over] = views
+    return views
