@@ -3,7 +3,7 @@ core; each cell keeps its own metrics, DVCLive history and model file."""
 
 from pathlib import Path
 
-from nnrepro import cells, io, params
+from nnrepro import cells, params
 from nnrepro.errors import exit_on_user_error
 from nnrepro.europe import loop, mlp, points, runs
 from nnrepro.runtime import stage
@@ -24,9 +24,8 @@ def main() -> None:
     seeds = runs.seeds_of(ctx.seed, ctx.params.integer("seeds"))
     results = runs.fit_runs(todo, splits, seeds, "mlp_grid", points.NUM_CLASSES, ctx.device)
     summaries, timings = runs.save_runs(todo, results, seeds, args.live, args.models)
-    for name, summary in summaries.items():
-        io.write_json(args.metrics / f"{name}.json", {"depth": todo[name].arch["depth"],
-                                                      "width": todo[name].arch["width"], **summary})
+    runs.write_cells(args.metrics, summaries, {name: {key: run.arch[key] for key in ("depth", "width")}
+                                               for name, run in todo.items()})
     stage.finish(ctx, args, None, timings)
     print(f"mlp_grid: {len(todo)} cells in {ctx.seconds():.0f} s")
 

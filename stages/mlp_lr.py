@@ -3,7 +3,7 @@ the learning rates and seeds of each variant train as one stacked computation, e
 
 from pathlib import Path
 
-from nnrepro import cells, io, params
+from nnrepro import cells, params
 from nnrepro.errors import exit_on_user_error
 from nnrepro.europe import loop, mlp, points, runs
 from nnrepro.runtime import stage
@@ -23,9 +23,8 @@ def main() -> None:
     seeds = runs.seeds_of(ctx.seed, ctx.params.integer("seeds"))
     results = runs.fit_runs(todo, splits, seeds, "mlp_lr", points.NUM_CLASSES, ctx.device)
     summaries, timings = runs.save_runs(todo, results, seeds, args.live, args.models)
-    for name, summary in summaries.items():
-        io.write_json(args.metrics / f"{name}.json", {"lr": todo[name].sched["lr"],
-                                                      "batchnorm": todo[name].arch["batchnorm"], **summary})
+    runs.write_cells(args.metrics, summaries, {name: {"lr": run.sched["lr"], "batchnorm": run.arch["batchnorm"]}
+                                               for name, run in todo.items()})
     stage.finish(ctx, args, None, timings)
 
 

@@ -79,6 +79,15 @@ def _log(params: Params, folder: Path) -> None:
     (folder / f"{os.getpid()}.json").write_text(json.dumps(record))
 
 
+def out_folder_and_params(description: str, example: str) -> tuple[Path, "Params"]:
+    """The prepare stages' command line (--out FOLDER) and params.yaml."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", type=Path, required=True, help=f"output folder, e.g. {example}")
+    return parser.parse_args().out, load()
+
+
 def positive(value, name: str) -> int | float:
     """A positive finite number, returned as written (an integer stays one: cell names follow DVC's spelling)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:

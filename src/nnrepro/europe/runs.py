@@ -98,6 +98,12 @@ def mean_history(histories: list[list[dict]]) -> list[dict]:
     return rows
 
 
+def write_cells(folder: Path, summaries: dict, labels: dict[str, dict]) -> None:
+    """Each run's summary in a metrics file of its own (folder/<name>.json), after the values that name it."""
+    for name, summary in summaries.items():
+        io.write_json(folder / f"{name}.json", {**labels[name], **summary})
+
+
 def save_runs(runs: dict[str, Run], results: dict, seeds: list[int], live_dir: Path,
               models_dir: Path) -> tuple[dict, dict]:
     """Per run: the mean history as DVCLive under live_dir/<name>, each replicate's under live_dir/<name>/rep<k>
