@@ -1,14 +1,13 @@
-"""K independent MLPs of one shape trained as one computation, stacked along a leading axis of length K.
-
-Per-call overhead dominates these tiny nets (width 4..64, batch 256), so each layer of all K runs goes through one
-torch.baddbmm/bmm. Each run keeps its own batch order (its own generator), lr, Adam state and BatchNorm statistics.
+"""K independent MLPs of one shape trained as one computation, stacked along a leading axis of length K: each
+layer of all K runs is one torch.baddbmm/bmm (see runwise), as per-call overhead dominates these tiny nets. Each
+run keeps its own batch order (its own generator), lr, Adam state and BatchNorm statistics.
 
 Equality with train.train run alone, per run: bit for bit (weights, BatchNorm buffers, every history row but
-train_loss, probe values) for plain, residual, sine and BatchNorm nets, as tested with torch's MKL on one thread
-at widths 3..64, batch sizes 1..256 and ragged last batches; train_loss to about 1e-7 relative (it sums per-row
-losses, not batch means). Bit-equality rests on the MKL rules measured below; under another BLAS or CPU expect
-rtol 1e-5 over short runs of plain nets, but drift in BatchNorm nets' pre-norm biases, whose true gradient is zero,
-so that Adam turns any rounding noise in it into lr-sized steps.
+train_loss, probe values) for plain, residual, sine and BatchNorm nets, as tested with torch's MKL on one thread at
+widths 3..64, batch sizes 1..256 and ragged last batches; train_loss to ~1e-7 relative (summed per row, not per
+batch mean). Under another BLAS or CPU, where runwise's rules may not hold, expect rtol 1e-5 over short runs of
+plain nets, but drift in BatchNorm nets' pre-norm biases: their true gradient is zero, so Adam turns rounding noise
+in it into lr-sized steps.
 """
 
 import math
@@ -18,69 +17,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nnrepro.europe import gradients
+from nnrepro.europe import gradients, runwise
 from nnrepro.europe.mlp import MLP
 from nnrepro.europe.loop import eval_steps, gc_paused
 
 NONE, IGNORE = 0, -100  # ATen's reduction code for "none"; cross_entropy's default ignore_index
 EPS, MOMENTUM = 1e-5, 0.1  # nn.BatchNorm1d's defaults
 ADAM = {"amsgrad": False, "beta1": 0.9, "beta2": 0.999, "weight_decay": 0.0, "eps": 1e-8, "maximize": False}
-# Each run's product must take the gemm call the run alone takes, on operands placed alike: MKL rounds by where the
-# output and the left operand start modulo 16 bytes (at one row, the right operand too), and ATen's bmm loops
-# itself below 400 multiply-adds per matrix (all measured). Products that cannot be stacked so go per run.
-SMALL_BMM = 400
-ALIGN = 4  # floats in 16 bytes
 ROW = 16  # floats a run's row of the flat buffers is padded to, so that its parameters lie as in its own
 VECTOR = 16  # floats in ATen's widest CPU vector: BatchNorm rounds a block of another width otherwise
-
-
-def _aligned(t: torch.Tensor) -> bool:
-    """Whether every run's matrix of t (K, ...) starts on a 16-byte boundary, as a fresh tensor does."""
-    return t.data_ptr() % (4 * ALIGN) == 0 and t.stride(0) % ALIGN == 0
-
-
-def _fresh(t: torch.Tensor) -> torch.Tensor:
-    return t if t.data_ptr() % (4 * ALIGN) == 0 else t.clone()
-
-
-def _baddbmm(bias: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """bias (K, 1, n) + a (K, m, k) @ b (K, k, n) for activations a and weights b, each run rounded as
-    torch.addmm rounds it in the run alone."""
-    m, n = a.shape[1], b.shape[2]
-    if m * a.shape[2] * n >= SMALL_BMM and m * n % ALIGN == 0 and _aligned(a):
-        return torch.baddbmm(bias, a, b)
-    return torch.stack([torch.addmm(bias[k, 0], _fresh(a[k]), b[k]) for k in range(len(a))])
-
-
-def _bmm(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = None, weights: bool = True) -> torch.Tensor:
-    """a (K, m, k) @ b (K, k, n) into `out` (default: fresh), each run rounded as torch.mm rounds it in the run
-    alone; b holds weights unless `weights` is False (then activations, placed like a)."""
-    out = _runs_buffer(len(a), (a.shape[1], b.shape[2]), device=a.device) if out is None else out
-    stackable = out.is_contiguous() and _aligned(out) and _aligned(a) and (weights or _aligned(b))
-    if a.shape[2] == 1 or stackable and a.shape[1] * a.shape[2] * b.shape[2] >= SMALL_BMM:
-        return torch.bmm(a, b, out=out)  # a contraction of length 1 rounds alike anywhere
-    for k in range(len(a)):
-        torch.mm(_fresh(a[k]), b[k] if weights else _fresh(b[k]), out=out[k])
-    return out
-
-
-def _runs_buffer(k: int, shape: tuple[int, int], offset: int = 0, device=None) -> torch.Tensor:
-    """An empty (K, *shape) whose K matrices each start `offset` floats past a 16-byte boundary."""
-    size = shape[0] * shape[1]
-    stride = -(-size // ALIGN) * ALIGN
-    if stride == size and offset % ALIGN == 0:
-        return torch.empty(k, *shape, device=device)
-    base = torch.empty(k * stride + ALIGN, device=device)
-    return base.as_strided((k, *shape), (stride, shape[1], 1), offset % ALIGN)
-
-
-def _check(models: list[MLP], lrs: list[float], seeds: list[int]) -> None:
-    if not models or len(lrs) != len(models) or len(seeds) != len(models):
-        raise ValueError(f"need one lr and one seed per model: {len(models)} models, {len(lrs)} lrs, {len(seeds)} seeds")
-    shapes = {(m.features, m.residual, isinstance(m.norms[0], nn.BatchNorm1d),
-               tuple((name, p.shape, p.dtype, p.device) for name, p in m.named_parameters())) for m in models}
-    if len(shapes) > 1:
-        raise ValueError("stacked models must share depth, width, classes, features, batchnorm and residual")
 
 
 class _Stack:
@@ -107,7 +52,7 @@ class _Stack:
         self.b = [views[f"{n}.bias"][0].unsqueeze(1) for n in names]
         # Gradient buffers, joined into self.grad by one cat per step, placed as train.train's: in the flat gradient
         # (fastmlp, for plain nets) or fresh (autograd, for BatchNorm nets).
-        self.dw = [_runs_buffer(self.k, w.shape[1:], 0 if self.bn else views[f"{n}.weight"][1], w.device)
+        self.dw = [runwise.buffer(self.k, w.shape[1:], 0 if self.bn else views[f"{n}.weight"][1], w.device)
                    for n, w in zip(names, self.w)]
         self.db = [torch.empty(b.shape[0], b.shape[2], device=b.device) for b in self.b]
         self.pieces = [t.view(self.k, -1) for pair in zip(self.dw, self.db) for t in pair]
@@ -121,6 +66,8 @@ class _Stack:
             self.running = torch.stack([torch.stack([torch.cat([getattr(model.norms[i], f"running_{s}")
                                                                  for model in models]) for i in range(self.depth)])
                                         for s in ("mean", "var")])  # (2, depth, K * width)
+            params = self.bn_params.view(self.depth, 2, -1)  # per layer: weight, bias, running mean and variance
+            self.norms = [(*params[i], *self.running[:, i]) for i in range(self.depth)]
         self.set_active(range(self.k))
 
     def set_active(self, runs) -> None:
@@ -157,7 +104,7 @@ class _Stack:
         inputs, acts, saved, pre = [], [], [], {}
         for i in range(self.depth):
             inputs.append(h)
-            z = _baddbmm(self.b[i], h, self.wt[i])
+            z = runwise.baddbmm(self.b[i], h, self.wt[i])
             if self.bn:
                 z, s = self._batchnorm(i, z, training)
                 saved.append(s)
@@ -167,48 +114,49 @@ class _Stack:
             a = self._unstack(acts[-1])
             h = h + self.scale * a if self.residual and i > 0 else a  # as MLP.forward rounds it
         inputs.append(h)
-        return _baddbmm(self.b[-1], h, self.wt[-1]), inputs, acts, saved, pre
+        return runwise.baddbmm(self.b[-1], h, self.wt[-1]), inputs, acts, saved, pre
 
     def _batchnorm(self, i: int, z: torch.Tensor, training: bool):
         """BatchNorm of z (K, B, width) laid out (B, K * width): K * width channels, so per-run per-unit
         statistics, through the kernel nn.BatchNorm1d uses."""
         zt = z.transpose(0, 1).reshape(z.shape[1], -1)
-        y, mean, invstd = torch.native_batch_norm(zt, self.bn_params[i, 0].view(-1), self.bn_params[i, 1].view(-1),
-                                                  self.running[0, i], self.running[1, i], training, MOMENTUM, EPS)
+        y, mean, invstd = torch.native_batch_norm(zt, *self.norms[i], training, MOMENTUM, EPS)
         return y, (zt, mean, invstd)
 
     def _unstack(self, a: torch.Tensor) -> torch.Tensor:
         """A (B, K * width) BatchNorm-layout tensor as (K, B, width); other tensors as they are."""
-        if not self.bn:
-            return a
-        a = a.view(a.shape[0], self.k, -1).transpose(0, 1)
+        if self.bn:
+            a = a.view(a.shape[0], self.k, -1).transpose(0, 1)
         return a.contiguous() if self.ragged else a  # MKL rounds misaligned rows otherwise
 
     def backward(self, grad: torch.Tensor, inputs: list, acts: list, saved: list) -> None:
         """grad (of the logits) back through the layers into self.grad; `grad_h` is the gradient of each layer's h."""
-        last, bn_grads = self.depth, []
-        self._weight_grads(last, grad, inputs[last])
-        grad_h = _bmm(grad, self.w[last])
-        for i in range(last - 1, -1, -1):
-            branch = self.residual and i > 0
-            grad_a = grad_h * self.scale if branch else grad_h
-            if self.bn:  # ReLU's gradient in BatchNorm's (B, K * width) layout
-                grad_a = grad_a.transpose(0, 1).reshape(acts[i].shape)
-            grad_z = torch.ops.aten.threshold_backward(grad_a, acts[i], 0)
-            if self.bn:
-                grad_z, gamma_grad, beta_grad = self._batchnorm_backward(i, grad_z, saved[i])
-                bn_grads[:0] = [gamma_grad.view(self.k, -1), beta_grad.view(self.k, -1)]
-            self._weight_grads(i, grad_z, inputs[i])
+        grad_z, grad_h, bn_grads = grad, None, []  # grad_h is set by the output layer, the first one through
+        for i in range(self.depth, -1, -1):
+            branch = self.residual and 0 < i < self.depth
+            if i < self.depth:
+                grad_a = grad_h * self.scale if branch else grad_h
+                if self.bn:
+                    grad_z, gamma_grad, beta_grad = self._batchnorm_backward(i, grad_a, acts[i], saved[i])
+                    bn_grads[:0] = [gamma_grad.view(self.k, -1), beta_grad.view(self.k, -1)]
+                else:
+                    grad_z = torch.ops.aten.threshold_backward(grad_a, acts[i], 0)
+            runwise.bmm(grad_z.transpose(1, 2), inputs[i], self.dw[i], weights=False)
+            torch.sum(grad_z, 1, out=self.db[i])
             if i > 0:
-                grad_in = _bmm(grad_z, self.w[i])
+                grad_in = runwise.bmm(grad_z, self.w[i])
                 grad_h = grad_h + grad_in if branch else grad_in
         hidden = 2 * self.depth
         torch.cat(self.pieces[:hidden] + bn_grads + self.pieces[hidden:] + self.pad, 1, out=self.grad)
 
-    def _batchnorm_backward(self, i: int, grad_y: torch.Tensor, saved: tuple):
-        """Gradients of BatchNorm's input (K, B, width, contiguous), weight and bias, given those of its output."""
+    def _batchnorm_backward(self, i: int, grad_a: torch.Tensor, act: torch.Tensor, saved: tuple):
+        """Gradients of BatchNorm's input (K, B, width, contiguous), weight and bias, given those of the ReLU
+        output `act` (B, K * width) after it."""
         zt, mean, invstd = saved
-        args = (self.bn_params[i, 0].view(-1), self.running[0, i], self.running[1, i], mean, invstd)
+        grad_y, runs = act.new_empty(act.shape), (act.shape[0], self.k, -1)  # straight into BatchNorm's layout
+        torch.ops.aten.threshold_backward.grad_input(grad_a.transpose(0, 1), act.view(runs), 0,
+                                                     grad_input=grad_y.view(runs))
+        args = (self.norms[i][0], *self.norms[i][2:], mean, invstd)
         if self.ragged:  # a block ending in a partial vector rounds otherwise than whole vectors: per run
             runs = zip(*(t.view(*t.shape[:-1], self.k, -1).unbind(-2) for t in (grad_y, zt, *args)))
             parts = [torch.ops.aten.native_batch_norm_backward(g.contiguous(), z.contiguous(), *a, True, EPS,
@@ -219,10 +167,6 @@ class _Stack:
         # Contiguous (K, B, width): summed over the batch it then rounds as the run alone rounds it.
         return self._unstack(grad_z).contiguous(), gamma_grad, beta_grad
 
-    def _weight_grads(self, i: int, grad_z: torch.Tensor, layer_input: torch.Tensor) -> None:
-        _bmm(grad_z.transpose(1, 2), layer_input, self.dw[i], weights=False)
-        torch.sum(grad_z, 1, out=self.db[i])
-
     def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> list[tuple[float, float]]:
         """Per run: mean cross-entropy and accuracy on a whole split in eval mode, as train.evaluate computes them."""
         feats = self.features(x)
@@ -230,23 +174,16 @@ class _Stack:
         losses = torch.stack([F.cross_entropy(run, y) for run in logits])  # per run: the same summation order
         return list(zip(losses.tolist(), (logits.argmax(2) == y).float().mean(1).tolist()))
 
-    def snapshot(self, k: int, steps: int) -> dict:
-        """Run k's parameters and BatchNorm statistics as they are now, after `steps` steps."""
-        state = {"params": self.flat[k, :self.size].clone(), "steps": steps}
-        if self.bn:
-            state["running"] = self.running.view(2, self.depth, self.k, -1)[:, :, k].clone()
-        return state
-
-    def copy_to(self, model: MLP, state: dict) -> None:
-        offset = 0
-        for p in model.parameters():
-            p.copy_(state["params"][offset: offset + p.numel()].view_as(p))
-            offset += p.numel()
+    def state_dict(self, k: int, model: MLP, steps: int) -> dict:
+        """Run k's state as it is now, after `steps` steps, in model.state_dict()'s form."""
+        state, params = {}, self.flat[k, :self.size].clone()
+        for name, p in model.named_parameters():
+            state[name], params = params[:p.numel()].view_as(p), params[p.numel():]
+        running = self.running.view(2, self.depth, self.k, -1)[:, :, k].clone() if self.bn else None
         for i, norm in enumerate(model.norms if self.bn else []):
-            norm.running_mean.copy_(state["running"][0, i])
-            norm.running_var.copy_(state["running"][1, i])
-            norm.num_batches_tracked.add_(state["steps"])
-        model.train()
+            state.update({f"norms.{i}.running_mean": running[0, i], f"norms.{i}.running_var": running[1, i],
+                          f"norms.{i}.num_batches_tracked": norm.num_batches_tracked + steps})
+        return state
 
 
 class _Probe:
@@ -276,49 +213,31 @@ class _Probe:
         self.running[runs] = 0
 
 
-class _Epoch:
-    """One epoch of every run: its batches, each run's in its own order as train.train draws it, gathered once,
-    and each step's per-row losses and predictions, summed per run only when a row is written."""
-
-    def __init__(self, feats: torch.Tensor, y: torch.Tensor, generators: list, batch_size: int):
-        k, n = len(generators), len(y)
-        order = torch.stack([torch.randperm(n, generator=g, device=feats.device) for g in generators])
-        full = n // batch_size * batch_size
-        self.parts = []  # (steps, K, B, ...) batches of one size: the full ones, then the smaller last one if any
-        for index in (order[:, :full].view(k, -1, batch_size).transpose(0, 1), order[:, full:].unsqueeze(0)):
-            if index.numel():
-                ys = y.index_select(0, index.reshape(-1)).view(index.shape)
-                self.parts.append((feats.index_select(0, index.reshape(-1)).view(*index.shape, -1), ys,
-                                   torch.empty(ys.shape, device=ys.device), torch.empty_like(ys)))
-
-    def __iter__(self):
-        for part in self.parts:
-            yield from zip(*part)
-
-    def totals(self, start: int, stop: int) -> tuple[torch.Tensor, torch.Tensor, int]:
-        """Each run's loss sum and correct count over steps start..stop-1, and how many rows each run saw."""
-        loss, correct, seen, first = 0, 0, 0, 0
-        for _, y, losses, predictions in self.parts:
-            a, b = max(start - first, 0), min(stop - first, len(y))
-            if a < b:
-                loss = loss + losses[a:b].sum((0, 2))
-                correct = correct + (predictions[a:b] == y[a:b]).sum((0, 2))
-                seen += (b - a) * y.shape[2]
-            first += len(y)
-        return loss, correct, seen
+def _batches(feats: torch.Tensor, y: torch.Tensor, generators: list, batch_size: int) -> list[tuple]:
+    """An epoch's steps: batches x (K, B, in), y (K, B), each run's in its own order as train.train draws it,
+    gathered at once, with room for each row's loss and prediction; the last batch may be smaller."""
+    k, n = len(generators), len(y)
+    order = torch.stack([torch.randperm(n, generator=g, device=feats.device) for g in generators])
+    full = n // batch_size * batch_size
+    steps = []
+    for index in filter(torch.numel, (order[:, :full].view(k, -1, batch_size).transpose(0, 1),
+                                      order[:, full:].unsqueeze(0))):
+        xs, ys = (t.index_select(0, index.reshape(-1)).view(*index.shape, -1) for t in (feats, y.unsqueeze(1)))
+        steps += [(xb, yb[..., 0], yb.new_empty(yb.shape[:2], dtype=feats.dtype), torch.empty_like(yb[..., 0]))
+                  for xb, yb in zip(xs, ys)]
+    return steps
 
 
-def _rows(stack: _Stack, splits: dict, epoch: float, totals: tuple, seconds: float) -> list[dict]:
-    """Each run's history row, as train.train writes it, from _Epoch.totals."""
-    loss_sum, correct, seen = totals
+def _rows(stack: _Stack, splits: dict, epoch: float, steps: list[tuple], seconds: float) -> list[dict]:
+    """Each run's history row over these steps of _batches, as train.train writes it."""
+    y, losses, predictions = (torch.cat([step[j] for step in steps], 1) for j in (1, 2, 3))
+    means = zip((losses.sum(1) / y.shape[1]).tolist(), ((predictions == y).sum(1) / y.shape[1]).tolist())
     rows = [{"epoch": round(epoch, 6), "train_loss": loss, "train_acc": acc, "diverged": not math.isfinite(loss)}
-            for loss, acc in zip((loss_sum / seen).tolist(), (correct / seen).tolist())]
+            for loss, acc in means]
     for split in ("validation", "test"):
         for row, (loss, acc) in zip(rows, stack.evaluate(*splits[split]) if split in splits else []):
             row[f"{split}_loss"], row[f"{split}_acc"] = loss, acc
-    for row in rows:
-        row["seconds"] = seconds
-    return rows
+    return [{**row, "seconds": seconds} for row in rows]
 
 
 @gc_paused()
@@ -326,15 +245,18 @@ def _rows(stack: _Stack, splits: dict, epoch: float, totals: tuple, seconds: flo
 def train_stacked(models: list[MLP], splits: dict[str, tuple[torch.Tensor, torch.Tensor]], *, lrs: list[float],
                   seeds: list[int], epochs: int, batch_size: int, first_epoch_evals: int = 1,
                   probe_layers: list[int] | None = None, report=None):
-    """Train models[k] as train.train(models[k], splits, lr=lrs[k], seed=seeds[k], ...) would, all K at once.
+    """Train models[k] as train.train(models[k], splits, lr=lrs[k], seed=seeds[k], ...) would, all K at once, and
+    copy each run's final weights and BatchNorm buffers back into models[k].
 
-    Returns the K histories; with `probe_layers`, (histories, grads, dead) as gradients.train_with_probe returns
-    them per run, grads[k][epoch][layer]. `report(k, row)` is called per evaluation row. A run whose loss stops
-    being finite ends its history there and keeps its weights from then; the others go on. Rows' `seconds` are
-    the stack's training seconds so far (evaluation excluded, as in train.train). The final weights and
-    BatchNorm buffers are copied back into the models.
+    Returns the K histories, or with `probe_layers` (histories, grads, dead) as gradients.train_with_probe returns
+    them, per run (grads[k][epoch][layer]). `report(k, row)` sees every row. A run whose loss stops being finite
+    ends its history and keeps its weights there; the others go on. `seconds`: the stack's training time so far.
     """
-    _check(models, lrs, seeds)
+    if not models or len(lrs) != len(models) or len(seeds) != len(models):
+        raise ValueError(f"need one lr and one seed per model, not {len(models)}, {len(lrs)} and {len(seeds)}")
+    if len({(m.features, m.residual, tuple((n, p.shape, p.dtype, p.device) for n, p in m.state_dict().items()))
+            for m in models}) > 1:
+        raise ValueError("stacked models must share depth, width, classes, features, batchnorm and residual")
     x, y = splits["train"]
     stack = _Stack(models, lrs)
     if stack.bn and (batch_size == 1 or len(y) % batch_size == 1):
@@ -348,7 +270,7 @@ def train_stacked(models: list[MLP], splits: dict[str, tuple[torch.Tensor, torch
         if not live:
             break
         evals = eval_steps(steps, first_epoch_evals) if epoch == 0 else {steps}
-        batches, last, start = _Epoch(feats, y, generators, batch_size), 0, time.perf_counter()
+        batches, last, start = _batches(feats, y, generators, batch_size), 0, time.perf_counter()
         for step, batch in enumerate(batches, 1):
             stack.step(*batch)
             if probe is not None:
@@ -358,7 +280,7 @@ def train_stacked(models: list[MLP], splits: dict[str, tuple[torch.Tensor, torch
             if step not in evals:
                 continue
             seconds += time.perf_counter() - start
-            rows = _rows(stack, splits, epoch + step / steps, batches.totals(last, step), seconds)
+            rows = _rows(stack, splits, epoch + step / steps, batches[last:step], seconds)
             ended = [k for k in live if rows[k]["diverged"]]
             if probe is not None and (step == steps or ended):
                 probe.close(live if step == steps else ended)
@@ -366,12 +288,13 @@ def train_stacked(models: list[MLP], splits: dict[str, tuple[torch.Tensor, torch
                 histories[k].append(rows[k])
                 if report is not None:
                     report(k, rows[k])
-            finals.update({k: stack.snapshot(k, done) for k in ended})
+            finals.update({k: stack.state_dict(k, models[k], done) for k in ended})
             live = [k for k in live if k not in ended]
             if not live:
                 break
             stack.set_active(live)
             last, start = step, time.perf_counter()
     for k, model in enumerate(models):
-        stack.copy_to(model, finals[k] if k in finals else stack.snapshot(k, done))
+        model.load_state_dict(finals[k] if k in finals else stack.state_dict(k, model, done))
+        model.train()
     return histories if probe is None else (histories, probe.grads, probe.dead)
