@@ -20,6 +20,7 @@ setup: $(STAMP) $(PLOTS_HTML)
 
 bench: $(STAMP) $(PLOTS_HTML)
 	python bench/run.py
+	python bench/render.py
 	python bench/profile_batch1.py
 	python bench/decode.py
 

@@ -6,7 +6,6 @@ Usage: python bench/decode.py [--images 240] [--side 512]   (writes bench/DECODE
 
 import argparse
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -16,14 +15,9 @@ import numpy as np
 from PIL import Image
 
 from nnrepro.faces import images
+from nnrepro.io import cpu_model
 
 SIZE = 64  # px, faces.image_size: the cache's side
-
-
-def cpu_model() -> str:
-    lines = Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []
-    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")),
-                platform.processor())
 
 
 def make_folder(root: Path, count: int, side: int, suffix: str) -> dict:

@@ -1,8 +1,7 @@
-"""DVC commands timed for bench/run.py, and DVC's own floor: a no-op `dvc repro` of a throwaway project with as
-many trivial stages as the pipeline, so that the pipeline's no-op time can be read against it."""
+"""DVC commands timed for the benchmarks, and DVC's own floor: a throwaway project with as many trivial stages as
+the pipeline, run once and committed, so that the pipeline's no-op `dvc repro` can be read against its no-op."""
 
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ IDENTITY = {f"GIT_{who}_{what}": value for who in ("AUTHOR", "COMMITTER")
 
 def env() -> dict:
     """The venv first on PATH, the project's own library (src, relative to the stage's cwd) before the installed
-    one, no analytics, and a git identity for the commits `dvc exp run` makes."""
+    one, no analytics, and a git identity for the commits the benchmarks and `dvc exp run` make."""
     return {**os.environ, **IDENTITY, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": "src",
             "DVC_NO_ANALYTICS": "1", "GIT_TERMINAL_PROMPT": "0"}
 
@@ -37,14 +36,17 @@ def dvc(folder: Path, *args: str, quiet: bool = True) -> float:
     return run(folder, str(BIN / "dvc"), *args, quiet=quiet)
 
 
-def noop_seconds(folder: Path, runs: int = 3) -> float:
-    """Median seconds of a `dvc repro` that has nothing to do."""
-    return statistics.median(dvc(folder, "repro") for _ in range(runs))
+def commit(folder: Path, message: str) -> None:
+    """Everything in `folder` committed, dvc.lock included, as a user does after a run."""
+    run(folder, "git", "add", "-A")
+    run(folder, "git", "commit", "-q", "-m", message)
 
 
-def stage_count(lock: Path) -> int:
-    """Stages in a dvc.lock, each matrix cell counted."""
-    return len(yaml.safe_load(lock.read_text())["stages"])
+def stage_count(project: Path) -> int:
+    """Stages of the project's dvc.yaml, each matrix cell counted (as `dvc stage list` expands them)."""
+    listed = subprocess.run([str(BIN / "dvc"), "stage", "list", "--name-only"], cwd=project, env=env(),
+                            capture_output=True, text=True, check=True)
+    return len(listed.stdout.split())
 
 
 def trivial_project(folder: Path, stages: int) -> Path:
@@ -64,11 +66,9 @@ def trivial_project(folder: Path, stages: int) -> Path:
     return folder
 
 
-def floor_seconds(folder: Path, stages: int, runs: int = 3) -> float:
-    """Median no-op `dvc repro` of a new trivial project of `stages` stages in `folder`, after one full run that is
-    committed, as the pipeline's clone has its dvc.lock committed."""
+def trivial_run(folder: Path, stages: int) -> Path:
+    """A new trivial project of `stages` stages in `folder`, run once and committed (nothing left to do)."""
     project = trivial_project(folder, stages)
     dvc(project, "repro")
-    run(project, "git", "add", "-A")
-    run(project, "git", "commit", "-q", "-m", "trivial stages, run once")
-    return noop_seconds(project, runs)
+    commit(project, "trivial stages, run once")
+    return project

@@ -1,20 +1,22 @@
 """Naive references, written the way course code usually is: per-row Datasets, shuffling DataLoaders,
 `.item()` every batch, evaluation through DataLoaders, ImageFolder with PIL transforms, fp32, and the
-backbone recomputed for every probe learning rate. Used only by bench/run.py, never by the pipeline."""
+backbone recomputed for every probe learning rate. Used only by the benchmarks, never by the pipeline."""
 
 import numpy as np
-import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from nnrepro.europe.mlp import MLP
-from nnrepro.europe.points import NUM_CLASSES
 from nnrepro.faces import cnn
+
+CPU = torch.device("cpu")
 
 
 class EuropeDataset(Dataset):
     def __init__(self, csv_path, rows=None):
+        import pandas as pd  # here, not at the top: bench/gpu.py imports this module where pandas is missing
+
         frame = pd.read_csv(csv_path, index_col=0)
         if rows is not None:
             frame = frame.iloc[:rows]
@@ -44,6 +46,8 @@ def evaluate(model, loader):
 def mlp_epochs(data_dir, *, depth, width, batch_size, epochs, lr, seed, rows=None, probe_layers=(),
                evaluate_splits=True):
     """Train like a course notebook; returns (validation accuracy, per-epoch probed squared grad norms)."""
+    from nnrepro.europe.points import NUM_CLASSES  # points imports pandas (see EuropeDataset)
+
     torch.manual_seed(seed)
     model = MLP(depth, width, NUM_CLASSES)
     train = DataLoader(EuropeDataset(f"{data_dir}/train.csv", rows), batch_size=batch_size, shuffle=True)
@@ -77,37 +81,53 @@ def image_folder(root, size, normalise):
     return datasets.ImageFolder(root, transform=transforms.Compose(steps))
 
 
-def cnn_cell(faces_dir, baseline, lr, settings, seed):
-    """One cell the usual way: ImageFolder + DataLoader, fp32, the backbone run for every probe batch."""
+def cnn_net(baseline, settings, seed, device=CPU):
+    """The cell's network: seeded, the backbone frozen for probe, on the device."""
     torch.manual_seed(seed)
-    size, normalise = settings["image_size"], baseline != "scratch"
-    net = cnn.build(settings["arch"]) if baseline == "scratch" else cnn.pretrained(settings)
+    net = cnn.build(settings.arch) if baseline == "scratch" else cnn.pretrained(settings)
     if baseline == "probe":
         cnn.freeze(net[0])
-    params = [p for p in net.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=lr)
-    loader = DataLoader(image_folder(f"{faces_dir}/train", size, normalise), batch_size=settings["batch_size"],
-                        shuffle=True)
+    return net.to(device)
+
+
+def cnn_train(net, faces_dir, baseline, lr, settings, device=CPU):
+    """One cell's training the usual way: ImageFolder + DataLoader, fp32, the backbone run for every probe batch."""
+    optimizer = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=lr)
+    loader = DataLoader(image_folder(f"{faces_dir}/train", settings.image_size, baseline != "scratch"),
+                        batch_size=settings.batch_size, shuffle=True)
     net.train()
     if baseline == "probe":
         net[0].eval()
-    for _ in range(settings["epochs"]):
+    for _ in range(settings.epochs):
         for xb, yb in loader:
+            xb, yb = xb.to(device), yb.to(device)
             optimizer.zero_grad()
             loss = F.binary_cross_entropy_with_logits(net(xb).flatten(), yb.float())
             loss.backward()
             optimizer.step()
             loss.item()
+
+
+def cnn_accuracy(net, faces_dir, baseline, settings, device=CPU):
+    """Validation and test accuracy through DataLoaders, batch by batch."""
     accuracies = {}
     net.eval()
     for split in ("val", "test"):
         correct, count = 0, 0
         with torch.no_grad():
-            for xb, yb in DataLoader(image_folder(f"{faces_dir}/{split}", size, normalise), batch_size=64):
-                correct += ((net(xb).flatten() > 0).long() == yb).sum().item()
+            for xb, yb in DataLoader(image_folder(f"{faces_dir}/{split}", settings.image_size, baseline != "scratch"),
+                                     batch_size=64):
+                correct += ((net(xb.to(device)).flatten() > 0).long().cpu() == yb).sum().item()
                 count += len(yb)
         accuracies[split] = correct / count
     return accuracies
+
+
+def cnn_cell(faces_dir, baseline, lr, settings, seed, device=CPU):
+    """One (baseline, lr) cell the usual way; returns its validation and test accuracy."""
+    net = cnn_net(baseline, settings, seed, device)
+    cnn_train(net, faces_dir, baseline, lr, settings, device)
+    return cnn_accuracy(net, faces_dir, baseline, settings, device)
 
 
 def xgboost_pixels(faces_dir, crop, seed, threads):

@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 from nnrepro.errors import UserError
-from nnrepro.params import Params
 from nnrepro.faces import cnn, images
+from nnrepro.params import Params
 
 TINY = cnn.CnnSettings(arch="mobilenet_v2", epochs=1, batch_size=8, image_size=32)
 CPU = torch.device("cpu")
