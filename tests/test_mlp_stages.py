@@ -81,10 +81,23 @@ def test_a_replicate_trained_stacked_equals_the_run_alone(workdir):
 
 
 def test_mlp_long_runs_plain_and_batchnorm(workdir):
+    """Both variants over both seeds, for mlp_long.epochs; each saved model scores what its metrics say."""
+    import torch
+
+    from nnrepro.europe import mlp, points
+
     ok(run_stage("mlp_long.py", [*outputs(workdir, "long"), "--models", workdir / "models"], workdir, TINY))
     metrics = json.loads((workdir / "metrics" / "long.json").read_text())
-    assert {"plain", "batchnorm"} <= set(metrics) and metrics["plain"]["epochs_run"] == 3.0
-    assert (workdir / "models" / "batchnorm-rep1.pt").exists()
+    assert set(metrics) == {"plain", "batchnorm"}
+    for name, run in metrics.items():
+        assert run["epochs_run"] == 3.0 and not run["diverged"] and run["final_validation_acc"] > 1 / 33
+        x, y = points.load_splits(workdir / "data", torch.device("cpu"))["test"]
+        for rep, summary in run["replicates"].items():
+            model = mlp.load(workdir / "models" / f"{name}-{rep}.pt", points.NUM_CLASSES)
+            with torch.no_grad():
+                accuracy = (model(x).argmax(1) == y).float().mean().item()
+            assert accuracy == pytest.approx(summary["final_test_acc"], abs=1e-6)
+    assert metrics["plain"]["final_train_loss"] != metrics["batchnorm"]["final_train_loss"]
 
 
 def test_mlp_batch_evaluates_inside_every_first_epoch(workdir):
