@@ -8,21 +8,27 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
+from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, kill_session, run_bounded, session_members
 
 BIN = Path(sys.executable).parent  # the venv's python and dvc
 RAN = re.compile(r"Running stage '([^']+)'")
-OUTPUT_ROOTS = ("data", "metrics", "models", "plots", "predictions", "timings")  # filled by dvc.yaml below
+# Seconds a command may run before it is killed and its test fails; a full tiny `dvc repro` takes 2-4 minutes
+# on 2 cores, most commands a few seconds. Pass timeout= for a longer one.
+TIMEOUT = 300
+REPRO_TIMEOUT = 900
 
 
 def tiny_params(base: dict) -> dict:
     """The repository's params.yaml shrunk to seconds per stage: tiny splits, 1-2 epochs, two grid cells."""
     p = yaml.safe_load(yaml.safe_dump(base))  # deep copy
-    p.update(seed=0, device="cpu", lr=0.01)
+    p.update(seed=0, seeds=2, device="cpu", lr=0.01)
     p["europe"].update(source="embedded", csv_dir="", n_train=330, n_validation=66, n_test=66)
     p["mlp"].update(depth=2, width=8, features="xy", batch_size=64, epochs=2)
     p["mlp_lr"].update(lrs=[0.01], batchnorm=[False, True])  # figures draws both sweeps
@@ -46,9 +52,9 @@ def env(threads: int = 1) -> dict:
             "NNREPRO_THREADS": str(threads), "DVC_NO_ANALYTICS": "1", "GIT_TERMINAL_PROMPT": "0"}
 
 
-def sh(cwd: Path, *cmd: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
-    """Run a command in `cwd`; on failure, fail with its output."""
-    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=kwargs.pop("env", env()), **kwargs)
+def sh(cwd: Path, *cmd: str, check: bool = True, timeout: float = TIMEOUT, **kwargs) -> subprocess.CompletedProcess:
+    """Run a command in `cwd`, bounded by `timeout` (conftest.run_bounded); on failure, fail with its output."""
+    result = run_bounded(list(cmd), timeout, cwd=cwd, env=kwargs.pop("env", env()), **kwargs)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} exited {result.returncode}\n{result.stdout[-4000:]}\n"
                              f"{result.stderr[-4000:]}")
@@ -77,7 +83,7 @@ def output_roots() -> set[str]:
 def source_files() -> list[str]:
     """Tracked files plus untracked ones git does not ignore (so that it works before a commit), sources only."""
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                            capture_output=True, text=True, check=True).stdout.split("\0")
+                            capture_output=True, text=True, check=True, timeout=60).stdout.split("\0")
     roots = output_roots()
     return sorted(f for f in listed if f and f != "dvc.lock" and Path(f).parts[0] not in roots
                   and (ROOT / f).is_file())
@@ -153,19 +159,30 @@ def digests(repo: Path, folder: str) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def kill_stage_midway(repo: Path, script: str, marker: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    """`dvc repro`, SIGTERM the python process running stages/<script> once `marker` exists; return dvc's result."""
-    proc = subprocess.Popen([str(BIN / "dvc"), "repro"], cwd=repo, env=env(), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline, killed = time.monotonic() + timeout, False
-    while not killed and proc.poll() is None and time.monotonic() < deadline:
-        if marker.exists():
-            for pid in _pids_running(f"stages/{script}", repo):
-                os.kill(pid, signal.SIGTERM)
-                killed = True
-        time.sleep(0.05)
-    out, _ = proc.communicate(timeout=timeout)
-    assert killed, f"stages/{script} was never seen running\n{out}"
+def kill_stage_midway(repo: Path, script: str, ready: Callable[[str], object],
+                      timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+    """`dvc repro`; SIGTERM the python processes running stages/<script> once `ready(output so far)` is true;
+    return dvc's result. dvc writes to a file and runs in its own session: nothing it started outlives this call."""
+    log = repo.parent / f"{repo.name}-kill-midway.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([str(BIN / "dvc"), "repro"], cwd=repo, env=env(), stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline, killed = time.monotonic() + timeout, False
+        while not killed and proc.poll() is None and time.monotonic() < deadline:
+            if ready(log.read_text(errors="replace")):
+                for pid in _pids_running(f"stages/{script}", repo):
+                    os.kill(pid, signal.SIGTERM)
+                    killed = True
+            time.sleep(0.05)
+        proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        raise TimeoutError(f"dvc repro still ran after {timeout:g} s\n{log.read_text()[-4000:]}") from None
+    finally:
+        kill_session(proc.pid)
+        proc.wait()
+    out = log.read_text(errors="replace")
+    assert killed, f"stages/{script} was never seen running once ready\n{out[-4000:]}"
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, "")
 
 
@@ -176,10 +193,104 @@ def _pids_running(needle: str, cwd: Path) -> list[int]:
         if not entry.name.isdigit():
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
             here = Path(os.readlink(entry / "cwd"))
         except OSError:
             continue
-        if needle in cmdline and "python" in cmdline and here == cwd.resolve():
+        line = cmdline(int(entry.name))
+        if needle in line and "python" in line and here == cwd.resolve():
             pids.append(int(entry.name))
     return pids
+
+
+# DVC's experiment queue. `dvc queue start` forks its workers (`dvc exp queue-worker`, which run each experiment
+# as `dvc exp exec-run`) and returns; the forks keep the stdout/stderr it was given. Seen in CI: of two workers,
+# one logged "shutting down due to empty queue" while its task still ran, and never exited (a race in DVC's
+# celery queue). Hence: output to a file, never a captured pipe; every wait bounded; stopped and killed after.
+QUEUE_TIMEOUT = 240  # two queued one-stage experiments take under a minute on 2 cores
+QUEUE_COMMANDS = ("exp queue-worker", "exp exec-run")
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def queue_processes(repo: Path, sid: int) -> list[int]:
+    """What `dvc queue start` (session `sid`) left running: its session, plus any queue worker or experiment
+    process that runs in `repo` (like `pgrep -f "exp queue-worker"`, but only this repository's)."""
+    found, exps = set(session_members(sid)), (repo / ".dvc" / "tmp" / "exps").resolve()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cwd = Path(os.readlink(entry / "cwd"))
+        except OSError:
+            continue
+        if (cwd == repo.resolve() or repo.resolve() in cwd.parents) and (
+                exps == cwd or exps in cwd.parents or any(c in cmdline(int(entry.name)) for c in QUEUE_COMMANDS)):
+            found.add(int(entry.name))
+    return sorted(found)
+
+
+def queue_logs(repo: Path, log: Path) -> str:
+    """The tail of `dvc queue start`'s log and of each worker's and experiment's own log, for a failure."""
+    parts = [f"--- {log.name}\n{log.read_text(errors='replace')[-2000:]}" if log.exists() else ""]
+    for out in sorted((repo / ".dvc" / "tmp" / "exps").rglob("*.out")):
+        parts.append(f"--- {out.relative_to(repo)}\n{out.read_text(errors='replace')[-2000:]}")
+    return "\n".join(parts)
+
+
+def stop_queue(repo: Path, sid: int, grace: float = 5) -> list[str]:
+    """`dvc queue stop --kill`, then SIGKILL to whatever of the queue still runs after `grace` seconds.
+
+    Returns "pid: command line" of each process that had to be killed that way (the stuck worker of the race)."""
+    try:
+        dvc(repo, "queue", "stop", "--kill", check=False, timeout=60)
+    except TimeoutError:
+        pass  # the kill below does what it did not
+    deadline = time.monotonic() + grace
+    while (left := queue_processes(repo, sid)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    described = [f"{pid}: {cmdline(pid)}" for pid in left]
+    kill_session(sid, also=tuple(left))
+    assert not queue_processes(repo, sid), "queue processes survived SIGKILL"
+    return described
+
+
+@contextmanager
+def queue_started(repo: Path, jobs: int, log: Path, run_env: dict | None = None):
+    """`dvc queue start -j jobs` in a session of its own, its output and its workers' in `log`, stdin /dev/null.
+
+    Yields the session id. On exit, whether the test passed or failed, the queue is stopped and every process it
+    left is killed (with a warning naming any that did not stop by themselves)."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen([str(BIN / "dvc"), "queue", "start", "-j", str(jobs)], cwd=repo,
+                                env=run_env or env(), stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        try:
+            proc.wait(timeout=TIMEOUT)  # it returns as soon as the workers are forked
+        except subprocess.TimeoutExpired:
+            raise TimeoutError(f"dvc queue start still ran after {TIMEOUT} s\n{queue_logs(repo, log)}") from None
+        assert proc.returncode == 0, f"dvc queue start exited {proc.returncode}\n{queue_logs(repo, log)}"
+        yield proc.pid
+    finally:
+        killed = stop_queue(repo, proc.pid)
+        proc.wait()
+        if killed:
+            warnings.warn(f"killed {len(killed)} DVC queue processes that outlived `dvc queue stop --kill`: "
+                          + "; ".join(killed))
+
+
+def wait_for_queue(repo: Path, log: Path, timeout: float = QUEUE_TIMEOUT) -> str:
+    """Poll `dvc queue status` until nothing is queued or running; its last output. Fails past `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = dvc(repo, "queue", "status").stdout
+        if not any(word in status for word in ("Queued", "Running")):
+            return status
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the queue still ran after {timeout:g} s\n{status}\n{queue_logs(repo, log)}")
+        time.sleep(2)

@@ -211,7 +211,7 @@ CASES = [
     ("probe-layer-outside", "grad_probe", set_to(grad_probe__layers=[0, 40]), "grad_probe.layers has 40, outside",
      None),
     ("grid-cell-not-trained", "evaluate", set_to(mlp_grid__depths=[3], mlp_grid__widths=[8]),
-     "grid cell d3-w8 is in mlp_grid.depths/widths", None),
+     "d3-w8.json (cell d3-w8 of mlp_grid.depths/widths) is missing", None),
     ("mesh-too-small", "evaluate", set_to(evaluate__mesh=1), "evaluate.mesh must be an integer >= 2", None),
     ("europe-data-missing", "mlp_lr", set_to(), "train.csv not found", replace_arg("--data", "nowhere")),
     # issue 4: the faces data, pretrained weights and the CNN/XGBoost stages

@@ -1,6 +1,8 @@
 """Data-parallel CNN cells under torchrun on the CPU (gloo, 2 processes) against one process."""
 
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
@@ -9,6 +11,17 @@ from test_cnn_stages import _cell
 
 pytestmark = pytest.mark.slow
 PREVIOUS = b"earlier run\n"
+# rank 1 dies in its first optimiser step
+FAILING_RANK = ("import os\n"
+                "if os.environ.get('RANK') == '1':\n"
+                "    import torch\n"
+                "    def fail(*a, **k):\n"
+                "        raise RuntimeError('rank 1 lost its GPU')\n"
+                "    torch.optim.Adam.step = fail\n")
+# name -> (baseline, processes, a rank fails); longest first, two at a time: a one-process run or a torchrun start
+# leaves a core idle that the other run fills
+RUNS = {"scratch-2": ("scratch", 2, False), "probe-2": ("probe", 2, False), "failing-2": ("probe", 2, True),
+        "scratch-1": ("scratch", 1, False), "probe-1": ("probe", 1, False)}
 
 
 @pytest.fixture(scope="module")
@@ -28,21 +41,36 @@ def workdir(tmp_path_factory):
     return root, params
 
 
-def _run(workdir, baseline, nproc, env=None):
+@pytest.fixture(scope="module")
+def runs(workdir):
+    """Every cell run of this file, each in its own folder (its params.yaml, data/ linked): name -> (result,
+    folder). The failing run's folder holds an earlier run's metrics file before it starts."""
     from conftest import run_stage
 
     root, params = workdir
-    params = {**params, "cnn": {**params["cnn"], "nproc_per_node": nproc}}
-    args = [str(a).replace("metrics/", f"n{nproc}/metrics/").replace("predictions/", f"n{nproc}/predictions/")
-            for a in _cell(baseline, 0.01)]
-    result = run_stage("cnn.py", args, root, params, env)
-    return result, root / f"n{nproc}"
+
+    def run(name):
+        baseline, nproc, failing = RUNS[name]
+        folder = root / name
+        folder.mkdir()
+        (folder / "data").symlink_to(root / "data")
+        env = None
+        if failing:
+            (folder / "hook").mkdir()
+            (folder / "hook" / "sitecustomize.py").write_text(FAILING_RANK)
+            env = {"PYTHONPATH": f"{folder / 'hook'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+            (folder / "metrics" / "cnn").mkdir(parents=True)
+            (folder / "metrics" / "cnn" / f"{baseline}-0.01.json").write_bytes(PREVIOUS)
+        cell_params = {**params, "cnn": {**params["cnn"], "nproc_per_node": nproc}}
+        return run_stage("cnn.py", _cell(baseline, 0.01), folder, cell_params, env), folder
+
+    with ThreadPoolExecutor(2) as pool:
+        return dict(zip(RUNS, pool.map(run, RUNS)))
 
 
 @pytest.mark.parametrize("baseline", ["probe", "scratch"])
-def test_two_processes_train_like_one_and_write_once(workdir, baseline):
-    one, out1 = _run(workdir, baseline, 1)
-    two, out2 = _run(workdir, baseline, 2)
+def test_two_processes_train_like_one_and_write_once(runs, baseline):
+    (one, out1), (two, out2) = runs[f"{baseline}-1"], runs[f"{baseline}-2"]
     assert one.returncode == 0 and two.returncode == 0, two.stderr[-2000:]
     assert "2 processes under torchrun" in two.stdout and two.stdout.count("validation acc") == 1  # rank 0 only
     m1, m2 = (json.loads((o / f"metrics/cnn/{baseline}-0.01.json").read_text()) for o in (out1, out2))
@@ -54,27 +82,12 @@ def test_two_processes_train_like_one_and_write_once(workdir, baseline):
         assert abs(m1["test_acc"] - m2["test_acc"]) <= 0.2
 
 
-def test_a_failing_rank_stops_the_stage_with_one_line_and_keeps_outputs(workdir, tmp_path):
-    hook = tmp_path / "hook"
-    hook.mkdir()
-    (hook / "sitecustomize.py").write_text(  # rank 1 dies in its first optimiser step
-        "import os\n"
-        "if os.environ.get('RANK') == '1':\n"
-        "    import torch\n"
-        "    def fail(*a, **k):\n"
-        "        raise RuntimeError('rank 1 lost its GPU')\n"
-        "    torch.optim.Adam.step = fail\n")
-    root, _ = workdir
-    target = root / "n2/metrics/cnn/probe-0.01.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(PREVIOUS)
-    import os
-
-    result, _ = _run(workdir, "probe", 2, {"PYTHONPATH": f"{hook}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"})
+def test_a_failing_rank_stops_the_stage_with_one_line_and_keeps_outputs(runs):
+    result, folder = runs["failing-2"]
     assert result.returncode == 2 and "rank 1 lost its GPU" in result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: cnn probe lr=0.01: a process of the 2 under torchrun failed")
-    assert target.read_bytes() == PREVIOUS
+    assert (folder / "metrics/cnn/probe-0.01.json").read_bytes() == PREVIOUS
 
 
 @pytest.mark.parametrize("size, rows", [(2, 7), (3, 7), (2, 1), (4, 3)])

@@ -23,8 +23,8 @@ def test_same_seed_same_bytes_other_seed_differs(data):
 
 def test_splits_are_balanced_uint8_of_the_requested_size(data):
     for split, n in SIZES.items():
-        images, labels = data[split]["images"], data[split]["labels"]
-        assert images.dtype == torch.uint8 and images.shape == (n, 3, 16, 16)
+        pixels, labels = data[split]["images"], data[split]["labels"]
+        assert pixels.dtype == torch.uint8 and pixels.shape == (n, 3, 16, 16)
         assert int(labels.sum()) == n // 2 and len(set(data[split]["names"])) == n
         folder = images.FOLDERS[split]  # the course layout: val/ holds the validation split
         assert all(name.startswith(f"{folder}/{images.CLASSES[y]}/") for name, y in zip(data[split]["names"], labels))

@@ -5,8 +5,10 @@ back); a second from-scratch run in another copy with its own cache runs beside 
 """
 
 import json
+import re
 import shlex
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -15,7 +17,7 @@ import pytest
 import yaml
 
 import pipeline_helpers as h
-from conftest import ROOT
+from conftest import ROOT, kill_session
 from dvc_checks import closure, params_mismatches
 
 pytestmark = pytest.mark.slow
@@ -46,18 +48,17 @@ def pipeline(tmp_path_factory):
     repo = h.make_repo(tmp_path_factory.mktemp("pipeline"), params)
     twin = h.make_repo(tmp_path_factory.mktemp("twin"), params)  # fresh cache, same inputs
     log = (twin / ".." / "twin-repro.log").resolve().open("w")
-    twin_run = subprocess.Popen([str(h.BIN / "dvc"), "repro"], cwd=twin, env=h.env(), stdout=log,
-                                stderr=subprocess.STDOUT)
+    twin_run = subprocess.Popen([str(h.BIN / "dvc"), "repro"], cwd=twin, env=h.env(), stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     params_log = tmp_path_factory.mktemp("params_log")  # each stage process writes the params keys it read here
     try:
-        first = h.dvc(repo, "repro", env={**h.env(), "NNREPRO_PARAMS_LOG": str(params_log)})
+        first = h.dvc(repo, "repro", env={**h.env(), "NNREPRO_PARAMS_LOG": str(params_log)}, timeout=h.REPRO_TIMEOUT)
         h.commit(repo, "baseline results")
         yield {"repo": repo, "first": first, "baseline": snapshot(repo), "twin": twin, "twin_run": twin_run,
                "params_log": params_log}
     finally:
-        if twin_run.poll() is None:
-            twin_run.kill()
-            twin_run.wait()
+        kill_session(twin_run.pid)  # the twin's dvc and any stage it runs, if the determinism test did not wait
+        twin_run.wait()
         log.close()
 
 
@@ -97,15 +98,19 @@ def test_editing_a_module_reruns_exactly_the_stages_importing_it(pipeline):
     repo = pipeline["repo"]
     commands = yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]
     try:
-        for module in ("europe.py", "report.py"):
+        for module in ("europe/points.py", "report/render.py"):
+            assert (repo / "src" / "nnrepro" / module).is_file(), module  # appending would make a new module
             with (repo / "src" / "nnrepro" / module).open("a") as handle:
                 handle.write("\n# an edit\n")
             changed = set(json.loads(h.dvc(repo, "status", "--json").stdout))
+            path = f"src/nnrepro/{module}"
             importers = {name for name, stage in commands.items()
-                         if repo / "src" / "nnrepro" / module in closure(repo / stage["cmd"].split()[1], repo / "src")}
-            assert {c.split("@")[0] for c in changed} == importers, module
+                         if repo / path in closure(repo / stage["cmd"].split()[1], repo / "src")}
+            listing = {name for name, stage in commands.items()  # a file dep, or a folder dep holding it
+                       if any(path == d or path.startswith(d.rstrip("/") + "/") for d in stage.get("deps", []))}
+            assert importers <= listing and {c.split("@")[0] for c in changed} == listing, module
             h.sh(repo, "git", "checkout", "--", "src")
-        assert importers == {"report"}  # the Markdown of the report retrains nothing
+        assert listing == {"claims", "figures", "report", "timings"}  # the report's Markdown retrains nothing
     finally:
         restore(repo)
 
@@ -136,7 +141,7 @@ def test_exp_run_lr_reruns_exactly_the_stages_reading_lr(pipeline):
     repo = pipeline["repo"]
     graph = h.stages(repo)
     expected = h.downstream(graph, {name for name, (keys, _, _) in graph.items() if h.reads(keys, "lr")})
-    assert {"mlp_long", "mlp_grid", "evaluate"} <= expected and "mlp_lr@0.01-False" not in expected
+    assert {"mlp_long", "mlp_grid", "evaluate"} <= expected and not {n for n in expected if n.startswith("mlp_lr")}
     try:
         result = h.dvc(repo, "exp", "run", "-n", "lr-0.02", "-S", "lr=0.02")
         assert h.ran(result) == expected
@@ -192,13 +197,17 @@ def test_adding_a_grid_width_reruns_the_grid_and_downstream_and_keeps_the_old_ce
     assert snapshot(repo) == pipeline["baseline"]
 
 
+KILLED_EPOCHS = 300  # several seconds of training at tiny params; the rerun trains them all
+MLP_LONG_PROGRESS = re.compile(r"^mlp_long [^:]*: epoch ", re.M)
+
+
 def test_stage_killed_midway_loses_nothing_and_a_rerun_completes(pipeline):
     repo = pipeline["repo"]
     killed_outs = h.stages(repo)["mlp_long"][2]
     try:
-        h.set_params(repo, lambda p: p["mlp_long"].update(epochs=1500))  # long enough to be caught running
-        # plain.pt is written (atomically) between the plain and the BatchNorm run: kill during the latter
-        result = h.kill_stage_midway(repo, "mlp_long.py", repo / "models" / "mlp_long" / "plain.pt")
+        h.set_params(repo, lambda p: p["mlp_long"].update(epochs=KILLED_EPOCHS))  # long enough to be caught running
+        # the stage reports its progress every tenth of its epochs: SIGTERM at the first report, mid-training
+        result = h.kill_stage_midway(repo, "mlp_long.py", lambda out: MLP_LONG_PROGRESS.search(out))
         assert result.returncode != 0 and "failed to reproduce 'mlp_long'" in result.stdout
         others = {k: v for k, v in pipeline["baseline"].items()
                   if not any(k == o or k.startswith(o + "/") for o in killed_outs)}
@@ -209,32 +218,28 @@ def test_stage_killed_midway_loses_nothing_and_a_rerun_completes(pipeline):
         graph = h.stages(repo)
         readers = {name for name, (keys, _, _) in graph.items() if h.reads(keys, "mlp_long.epochs")}
         assert h.ran(rerun) == h.downstream(graph, readers) and "mlp_long" in readers
-        assert json.loads((repo / "metrics" / "mlp_long.json").read_text())["plain"]["epochs_run"] == 1500
+        assert json.loads((repo / "metrics" / "mlp_long.json").read_text())["plain"]["epochs_run"] == KILLED_EPOCHS
         assert "up to date" in h.dvc(repo, "status").stdout
     finally:
         restore(repo)
     assert snapshot(repo) == pipeline["baseline"]  # the killed stage's old outputs come back from cache and git
 
 
-def test_two_queued_experiments_run_in_parallel_with_their_share_of_threads(pipeline):
+def test_two_queued_experiments_run_in_parallel_with_their_share_of_threads(pipeline, tmp_path):
     repo = pipeline["repo"]
-    for name, lr in (("q-0.02", "0.02"), ("q-0.005", "0.005")):
-        h.dvc(repo, "exp", "run", "--queue", "-n", name, "-S", f"lr={lr}")
+    for name, lr in (("q-0.02", "0.02"), ("q-0.005", "0.005")):  # mlp_long only: the queue, not the pipeline
+        h.dvc(repo, "exp", "run", "--queue", "-n", name, "-S", f"lr={lr}", "mlp_long")
     seen, stop = {}, threading.Event()
     watcher = threading.Thread(target=_watch_stage_envs, args=(repo / ".dvc" / "tmp" / "exps", seen, stop))
     watcher.start()
-    try:
-        h.dvc(repo, "queue", "start", "-j", "2", env=h.env(threads=1))
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            status = h.dvc(repo, "queue", "status").stdout
-            if not any(word in status for word in ("Queued", "Running")):
-                break
-            time.sleep(2)
+    log = tmp_path / "queue.log"
+    try:  # the workers write to `log`, every wait is bounded, and they are stopped and killed however this ends
+        with h.queue_started(repo, 2, log, h.env(threads=1)):
+            status = h.wait_for_queue(repo, log)
     finally:
         stop.set()
         watcher.join()
-    assert status.count("Success") == 2, status
+    assert status.count("Success") == 2, f"{status}\n{h.queue_logs(repo, log)}"
     shown = json.loads(h.dvc(repo, "exp", "show", "--json").stdout)
     runs = {rev["name"]: rev["data"] for row in shown for e in row.get("experiments") or [] for rev in e["revs"]}
     for name, lr in (("q-0.02", 0.02), ("q-0.005", 0.005)):
@@ -264,8 +269,69 @@ def _watch_stage_envs(exps: Path, seen: dict, stop: threading.Event) -> None:
 
 def test_from_scratch_rerun_with_fresh_cache_gives_identical_metrics(pipeline):
     twin, twin_run = pipeline["twin"], pipeline["twin_run"]
-    assert twin_run.wait(timeout=900) == 0, (twin / ".." / "twin-repro.log").resolve().read_text()[-4000:]
+    assert twin_run.wait(timeout=h.REPRO_TIMEOUT) == 0, (twin / ".." / "twin-repro.log").resolve().read_text()[-4000:]
     assert not (twin / ".dvc" / "cache").samefile(pipeline["repo"] / ".dvc" / "cache")
     ours = {k: v for k, v in pipeline["baseline"].items() if k.startswith("metrics/")}
     theirs = h.digests(twin, "metrics")
     assert len(ours) >= 10 and theirs == ours
+
+
+# The helpers every test above runs its commands through: they must not hang where CI once did (21 minutes on
+# `dvc queue start`, whose forked workers held the captured pipes while one of them never exited).
+FORKS_A_DAEMON = """import os, sys, time
+if os.fork() == 0:  # the daemon: keeps the inherited stdout and stderr, never exits
+    open(sys.argv[1], "w").write(str(os.getpid()))
+    time.sleep(3600)
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.01)
+print("parent done")
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZX"
+    except OSError:
+        return False
+
+
+def test_a_command_returns_when_it_exits_though_its_daemon_holds_the_output_and_the_daemon_is_killed(tmp_path):
+    start = time.monotonic()
+    done = h.sh(tmp_path, sys.executable, "-c", FORKS_A_DAEMON, str(tmp_path / "daemon.pid"), timeout=60)
+    assert done.stdout == "parent done\n" and time.monotonic() - start < 30
+    assert not _alive(int((tmp_path / "daemon.pid").read_text()))
+
+
+def test_a_command_past_its_timeout_fails_with_its_output_and_leaves_no_process(tmp_path):
+    hangs = "import os, time\nopen('pid', 'w').write(str(os.getpid()))\nprint('started', flush=True)\ntime.sleep(3600)"
+    start = time.monotonic()
+    with pytest.raises(TimeoutError, match=r"(?s)still ran after 3 s.*started"):
+        h.sh(tmp_path, sys.executable, "-c", hangs, timeout=3)
+    assert time.monotonic() - start < 30 and not _alive(int((tmp_path / "pid").read_text()))
+
+
+@pytest.mark.filterwarnings("ignore:killed .* DVC queue processes")  # the planted stage: `stop --kill` leaves it
+def test_a_queued_experiment_that_never_ends_fails_the_wait_and_its_worker_is_killed(tmp_path):
+    """A planted hang: the stage sleeps for an hour, so its worker never exits. The wait fails in its time and the
+    queue's processes are all gone afterwards."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "params.yaml").write_text("x: 1\n")
+    (repo / "dvc.yaml").write_text("stages:\n  hang:\n    cmd: python -c 'import time; time.sleep(3600)'\n"
+                                   "    params: [x]\n")
+    h.sh(repo, "git", "init", "-q", "-b", "main")
+    h.dvc(repo, "init", "-q")
+    h.dvc(repo, "config", "core.check_update", "false")
+    h.sh(repo, "git", "add", "-A")
+    h.sh(repo, "git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "0")
+    h.dvc(repo, "exp", "run", "--queue", "-n", "hangs", "-S", "x=2")
+    log, sessions, start = tmp_path / "queue.log", [], time.monotonic()
+    with pytest.raises(TimeoutError, match=r"(?s)the queue still ran after 5 s.*Running"):
+        with h.queue_started(repo, 1, log) as sid:
+            sessions.append(sid)
+            while not any("sleep(3600)" in h.cmdline(pid) for pid in h.queue_processes(repo, sid)):
+                assert time.monotonic() - start < 90, f"the stage never ran\n{h.queue_logs(repo, log)}"
+                time.sleep(0.5)
+            h.wait_for_queue(repo, log, timeout=5)
+    assert time.monotonic() - start < 120
+    assert not h.queue_processes(repo, sessions[0])

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ CHROMIUM_FLAGS = [
     "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",  # no network at all
 ]
 N_SERIES = 16
+TIMEOUT = 60  # seconds for a command (dvc, git) and for each answer or event awaited from Chromium
 DVC = [sys.executable, "-m", "dvc"]  # the venv's dvc, whatever PATH says
 # Runs in the page: waits until each plot div holds an SVG or a canvas with marks, then describes them.
 PROBE = """new Promise(resolve => {
@@ -85,21 +87,26 @@ class Chromium:
         self._id += 1
         msg = {"id": self._id, "method": method, "params": params} | ({"sessionId": session} if session else {})
         os.write(self._to_chrome, json.dumps(msg).encode() + b"\0")
+        deadline = time.monotonic() + TIMEOUT
         while True:
-            reply = self._read()
+            reply = self._read(deadline, method)
             if reply.get("id") == self._id:
                 assert "error" not in reply, f"{method}: {reply['error']}"
                 return reply["result"]
             self.events.append(reply)
 
     def wait_event(self, method: str) -> dict:
+        deadline = time.monotonic() + TIMEOUT
         while not any(e.get("method") == method for e in self.events):
-            self.events.append(self._read())
+            self.events.append(self._read(deadline, method))
         return next(e for e in self.events if e.get("method") == method)
 
-    def _read(self) -> dict:
+    def _read(self, deadline: float, waiting_for: str) -> dict:
+        """The next message; fails past `deadline` (however many other messages arrive meanwhile)."""
         while b"\0" not in self._buf:
-            assert select.select([self._from_chrome], [], [], 60)[0], "Chromium sent nothing for 60 s"
+            left = deadline - time.monotonic()
+            assert left > 0 and select.select([self._from_chrome], [], [], left)[0], \
+                f"no answer to {waiting_for} from Chromium within {TIMEOUT} s"
             chunk = os.read(self._from_chrome, 1 << 16)
             assert chunk, "Chromium closed the DevTools pipe (did it fail to start?)"
             self._buf += chunk
@@ -156,7 +163,7 @@ def _write_runs(repo: Path, scale: float) -> None:
 
 
 def _run(repo: Path, *cmd: str) -> str:
-    done = subprocess.run(cmd, cwd=repo, capture_output=True, text=True)
+    done = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=TIMEOUT)
     assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
