@@ -118,6 +118,11 @@ def _effect(claim: dict) -> str:
     return f"{claim['effect']:.3g} ± " + ("unknown" if claim["noise"] is None else f"{claim['noise']:.2g}")
 
 
+def _seeds(claim: dict) -> str:
+    """k of n seeds, or '-' where the claim records none (a timing claim keeps wall-clock numbers out)."""
+    return claim["seeds_holding"] or "-"
+
+
 def _sensitive(claim: dict) -> str:
     return f"yes ({claim['sensitive_to']})" if claim["threshold_sensitive"] else "no"
 
@@ -125,14 +130,14 @@ def _sensitive(claim: dict) -> str:
 def claim_table(claims: dict) -> tuple:
     header = ["claim", "section", "course's words", "verdict", "seeds holding", "effect ± noise", "threshold-sensitive",
               "evidence"]
-    return header, [[c["claim"], c["section"], f"“{c['sentence']}”", shown_verdict(c), c["seeds_holding"], _effect(c),
+    return header, [[c["claim"], c["section"], f"“{c['sentence']}”", shown_verdict(c), _seeds(c), _effect(c),
                      _sensitive(c), c["evidence"]] for c in claims.values()]
 
 
 def claim_paragraph(claim: dict) -> str:
     """A claim beside its section: verdict, seeds, effect and noise, threshold sensitivity, the course's words."""
     sensitive = "; threshold-sensitive" if claim["threshold_sensitive"] else ""
-    return (f"Claim ({shown_verdict(claim)}; {claim['seeds_holding']} seeds; effect {_effect(claim)}{sensitive}): "
+    return (f"Claim ({shown_verdict(claim)}; {_seeds(claim)} seeds; effect {_effect(claim)}{sensitive}): "
             f"{claim['claim']} Course ({claim['section']}): “{claim['sentence']}”. Evidence: {claim['evidence']}.")
 
 
