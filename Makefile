@@ -22,6 +22,7 @@ bench: $(STAMP) $(PLOTS_HTML)
 	python bench/run.py
 	python bench/render.py
 	python bench/profile_batch1.py
+	python bench/profile_grid.py
 	python bench/decode.py
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml

@@ -29,6 +29,12 @@ def now_cells(r: dict) -> dict:
     if r["noop_over_floor"] is not None:
         cells["noop_over_floor"] = (f"{r['noop_over_floor']:.2f}x (no-op {r['noop_s']:.2f} s in {r['noop_in']}, "
                                     f"DVC's floor for {r['stage_count']} stages {r['dvc_floor_s']:.2f} s, {on})")
+    if r.get("stacked_ratio") is not None:
+        plain, bn = r["stacked"], r["stacked"].get("batchnorm")
+        cells["stacked_ratio"] = (f"{plain['stacked_ratio']:.2f}x (one by one {plain['one_by_one_s']:.2f} s, stacked "
+                                  f"{plain['stacked_s']:.2f} s {on})" + (
+                                      f"; BatchNorm nets {bn['stacked_ratio']:.2f}x ({bn['one_by_one_s']:.2f} s, "
+                                      f"{bn['stacked_s']:.2f} s)" if bn else ""))
     return cells
 
 

@@ -3,7 +3,7 @@
 `dvc repro` beside DVC's floor, XGBoost stage) against their goals. Writes bench/results.json and nothing else;
 `python bench/render.py` makes RESULTS.md from it.
 Usage: python bench/run.py [--repeats 3] [--skip PART ...] [--keep DIR] [--noop-project DIR]
-         parts: mlp, batch1, probe, cnn, repro, exp, xgboost, noop, floor (exp and xgboost run in repro's clone;
+         parts: mlp, batch1, probe, cnn, stacked, repro, exp, xgboost, noop, floor (exp and xgboost run in repro's clone;
          noop runs there too, or in a clone run once on shrunk params when repro is skipped)
 """
 
@@ -19,13 +19,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 import machine  # noqa: E402
 import pipeline  # noqa: E402
 import sidebyside  # noqa: E402
+import stacked  # noqa: E402
 
 RESULTS_JSON = Path(__file__).resolve().parent / "results.json"
-PARTS = ("mlp", "batch1", "probe", "cnn", "repro", "exp", "xgboost", "noop", "floor")
+PARTS = ("mlp", "batch1", "probe", "cnn", "stacked", "repro", "exp", "xgboost", "noop", "floor")
 # Every figure, null until measured (a skipped part leaves its figures null).
 FIGURES = ("naive_epoch_s", "repro_s", "repro_naive_epochs", "noop_s", "dvc_floor_s", "noop_over_floor",
            "stage_count", "exp_lr_s", "exp_lr_fraction", "batch1_ratio", "xgboost_s", "xgboost_library_s",
-           "xgboost_ratio", "peak_mb", "stages", "noop_in")
+           "xgboost_ratio", "peak_mb", "stages", "noop_in", "stacked_ratio", "stacked")
 GOALS = {  # figure: (goal row, direction, goal, goal as shown)
     "repro_naive_epochs": ("whole default `dvc repro` from scratch, in naive epochs", "<=", 270,
                            "<= 270 naive epochs"),
@@ -34,6 +35,8 @@ GOALS = {  # figure: (goal row, direction, goal, goal as shown)
     "xgboost_ratio": ("XGBoost stage / XGBoost alone on the same pixels", "<=", 1.1, "<= 1.1x"),
     "noop_over_floor": ("no-op `dvc repro` / DVC's floor (a trivial project, as many stages)", "<=", 1.5,
                         "<= 1.5x"),
+    "stacked_ratio": ("8 runs of the 6x16 MLP, one epoch: one by one / stacked (bench/stacked.py)", ">=", 4,
+                      ">= 4x"),
 }
 COMPARE = {"<=": operator.le, ">=": operator.ge}
 
@@ -64,6 +67,9 @@ def measure(workdir: Path, repeats: int, skip: set, noop_project: Path | None = 
     if "cnn" not in skip:
         cases["cnn"] = sidebyside.cnn_case(workdir / "faces", 1)  # one alternation: each side is minutes on 2 cores
     results["cases"] = cases
+    if "stacked" not in skip:
+        results["stacked"] = stacked.measure(repeats)
+        results["stacked_ratio"] = results["stacked"]["stacked_ratio"]
     results["batch1_ratio"] = cases["batch1"]["ratio"] if "batch1" in cases else None
     results.update(pipeline.measure(workdir, skip, noop_project))
     results["repro_naive_epochs"] = ratio(results["repro_s"], results["naive_epoch_s"])

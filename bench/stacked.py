@@ -14,6 +14,7 @@ import time
 
 import torch
 
+from nnrepro import io
 from nnrepro.europe import loop, stacked
 from nnrepro.europe.points import LAT_RANGE, LON_RANGE, NUM_CLASSES
 from nnrepro.europe.mlp import MLP
@@ -21,12 +22,6 @@ from nnrepro.europe.mlp import MLP
 SIZES = {"train": 106897, "validation": 13363, "test": 13363}
 LRS, SEEDS = [1.0, 0.01, 0.001, 0.0001] * 2, list(range(8))
 ARCH = {"depth": 6, "width": 16, "features": "xy"}
-
-
-def cpu_model() -> str:
-    with open("/proc/cpuinfo") as info:
-        names = [line.split(":", 1)[1].strip() for line in info if line.startswith("model name")]
-    return names[0] if names else "unknown"
 
 
 def random_splits(seed: int = 0) -> dict:
@@ -87,21 +82,31 @@ def compare(splits: dict, batchnorm: bool, repeats: int) -> dict:
     return result
 
 
+def measure(repeats: int, batchnorm: bool = True) -> dict:
+    """The plain nets' figures (stacked_ratio: one by one / stacked, median of the pairs) and the BatchNorm nets'
+    beside them, on one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        splits = random_splits()
+        plain = compare(splits, False, repeats)
+        report = {"stacked_ratio": plain["stacked_ratio"], "cpu": io.cpu_model(), "one_by_one_s": plain["one_by_one_s"],
+                  "stacked_s": plain["stacked_s"], "ratios": plain["ratios"]}
+        if batchnorm:
+            report["batchnorm"] = compare(splits, True, repeats)
+        return report
+    finally:
+        torch.set_num_threads(threads)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", help="write the figures here")
     parser.add_argument("--skip-batchnorm", action="store_true")
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    cpu = cpu_model()
-    print(f"CPU: {cpu}; torch {torch.__version__}, 1 thread", flush=True)
-    splits = random_splits()
-    plain = compare(splits, False, args.repeats)
-    report = {"stacked_ratio": plain["stacked_ratio"], "cpu": cpu, "one_by_one_s": plain["one_by_one_s"],
-              "stacked_s": plain["stacked_s"], "ratios": plain["ratios"]}
-    if not args.skip_batchnorm:
-        report["batchnorm"] = compare(splits, True, args.repeats)
+    print(f"CPU: {io.cpu_model()}; torch {torch.__version__}, 1 thread", flush=True)
+    report = measure(args.repeats, not args.skip_batchnorm)
     if args.json:
         with open(args.json, "w") as out:
             json.dump(report, out, indent=2)

@@ -4,16 +4,17 @@ score it on validation and test. With cnn.nproc_per_node > 1 it restarts itself 
 
 from pathlib import Path
 
-from nnrepro import io, params
+from nnrepro import io, params, replicates
 from nnrepro.cells import CNN_BASELINES
 from nnrepro.errors import exit_on_user_error
 from nnrepro.faces import cnn, images, predictions
 from nnrepro.runtime import distributed, stage
 from nnrepro.runtime.device import thread_count
 
-KEYS = {"scratch": ("arch", "epochs", "batch_size", "image_size", "memory_mb", "nproc_per_node"),
-        "probe": ("epochs", "batch_size", "nproc_per_node"),
-        "finetune": ("arch", "epochs", "batch_size", "image_size", "weights_path", "memory_mb", "nproc_per_node")}
+KEYS = {"scratch": ("arch", "epochs", "batch_size", "image_size", "memory_mb", "nproc_per_node", "seeds"),
+        "probe": ("epochs", "batch_size", "nproc_per_node", "probe_seeds"),
+        "finetune": ("arch", "epochs", "batch_size", "image_size", "weights_path", "memory_mb", "nproc_per_node",
+                     "seeds")}
 
 
 @exit_on_user_error
@@ -39,21 +40,44 @@ def main() -> None:
 
 
 def train_and_write(args, ctx: stage.Stage, settings: cnn.CnnSettings, lr: float, label: str, world) -> None:
+    """The cell's replicates (one per seed), each trained and scored; written as one cell (write_cell)."""
     data = cnn.load_features(args.data) if args.baseline == "probe" else images.load_cache(args.data)
+    seeds = replicates.seeds_of(ctx.seed, settings.replicates(args.baseline))
+    fitted = []
+    for seed in seeds:
+        tag = f"{label} seed {seed}" if len(seeds) > 1 else label
 
-    def report(row: dict) -> None:
-        print(f"{label}: epoch {row['epoch']}/{settings.epochs} train loss {row['train_loss']:.4f}", flush=True)
+        def report(row: dict, tag=tag) -> None:
+            print(f"{tag}: epoch {row['epoch']}/{settings.epochs} train loss {row['train_loss']:.4f}", flush=True)
 
-    net, history = cnn.fit_cell(args.baseline, data, settings, lr, ctx.seed, ctx.device, report, world)
-    if not world.writes:
-        return
-    frame = predictions.frame(data, cnn.evaluate_cell(net, args.baseline, data, settings, ctx.device))
-    metrics = {"baseline": args.baseline, "lr": args.lr, **predictions.cell_metrics(frame, history)}
-    io.log_history(history, args.live, ("train_loss", "train_acc"))
-    io.write_csv(args.predictions, frame)
-    io.save_torch(net.state_dict(), args.model)
+        net, history = cnn.fit_cell(args.baseline, data, settings, lr, seed, ctx.device, report, world)
+        if world.writes:
+            scores = cnn.evaluate_cell(net, args.baseline, data, settings, ctx.device)
+            fitted.append((net, history, predictions.frame(data, scores)))
+    if world.writes:
+        metrics = write_cell(args, ctx, seeds, fitted)
+        print(f"{label}: validation acc {metrics['validation_acc']}, test acc {metrics['test_acc']}"
+              + (f" (mean of {len(seeds)} seeds)" if len(seeds) > 1 else ""))
+
+
+def write_cell(args, ctx: stage.Stage, seeds: list[int], fitted: list) -> dict:
+    """One seed: its history, predictions, weights and metrics. Several: the mean history and metrics beside each
+    replicate's (<live>/replicates.tsv, metrics "replicates"), the first seed's predictions, and every replicate's
+    weights in the model file as {"rep<k>": state_dict}."""
+    per_seed = [predictions.cell_metrics(frame, history) for _, history, frame in fitted]
+    metrics = {"baseline": args.baseline, "lr": args.lr, **replicates.mean_summary(per_seed)}
+    histories = [history for _, history, _ in fitted]
+    io.log_history(replicates.mean_history(histories), args.live, ("train_loss", "train_acc"))
+    if len(seeds) > 1:
+        names = [replicates.REPLICATE.format(k) for k in range(len(seeds))]
+        io.log_replicates(histories, args.live, ("train_loss", "train_acc"))
+        metrics.update(seeds=seeds, replicates=dict(zip(names, per_seed)))
+        io.save_torch({name: net.state_dict() for name, (net, _, _) in zip(names, fitted)}, args.model)
+    else:
+        io.save_torch(fitted[0][0].state_dict(), args.model)
+    io.write_csv(args.predictions, fitted[0][2])
     stage.finish(ctx, args, metrics)
-    print(f"{label}: validation acc {metrics['validation_acc']}, test acc {metrics['test_acc']}")
+    return metrics
 
 
 if __name__ == "__main__":

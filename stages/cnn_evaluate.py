@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from nnrepro import io, params, selection
+from nnrepro import io, params, replicates, selection
 from nnrepro.cells import CNN_BASELINES, cnn_cell
 from nnrepro.errors import exit_on_user_error, missing
 from nnrepro.faces import predictions
@@ -23,6 +23,11 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def scores(record: dict) -> dict:
+    return {"diverged": bool(record.get("diverged")), "validation_acc": record.get("validation_acc"),
+            "test_acc": record.get("test_acc")}
+
+
 def collect(metrics_dir: Path, predictions_dir: Path, lrs: list) -> tuple[list[dict], dict]:
     """Every requested cell's accuracies and its misclassified test images; an untrained cell is an error."""
     rows, wrong = [], {}
@@ -34,8 +39,10 @@ def collect(metrics_dir: Path, predictions_dir: Path, lrs: list) -> tuple[list[d
                 if not path.exists():
                     raise missing(f"{path} (cell {name} of cnn.lrs)", "every cell")
             record = io.read_json(metrics_path)
-            rows.append({"cell": name, "baseline": baseline, "lr": lr, "diverged": bool(record.get("diverged")),
-                         "validation_acc": record.get("validation_acc"), "test_acc": record.get("test_acc")})
+            rows.append({"cell": name, "baseline": baseline, "lr": lr, **scores(record)})
+            if record.get("replicates"):  # a cell over seeds: its mean above, each seed's here, in order
+                reps = record["replicates"]
+                rows[-1]["replicates"] = [scores(reps[k]) for k in sorted(reps, key=lambda k: replicates.index(k))]
             wrong[name] = predictions.misclassified(predictions.read(predictions_path))
     return rows, wrong
 

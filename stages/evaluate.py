@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from nnrepro import io, params
+from nnrepro import io, params, replicates
 from nnrepro.errors import exit_on_user_error, missing
-from nnrepro.europe import boundary, grid, mlp, points, runs
+from nnrepro.europe import boundary, grid, mlp, points
 from nnrepro.runtime import stage
 
 
@@ -24,15 +24,14 @@ def parse_args():
 
 
 def copy_history(live_dir: Path, out: Path) -> None:
-    """A cell's DVCLive step files, its mean's and each replicate's (as out/rep<k>), copied as they are (the figures
-    stage reads them back)."""
-    source = live_dir / "plots" / "metrics"
-    if not source.is_dir():
+    """A cell's DVCLive step files (its mean's) and its replicates' table, copied as they are (the figures stage
+    reads them back)."""
+    source, table = live_dir / "plots" / "metrics", live_dir / io.REPLICATES_FILE
+    if not source.is_dir() or not table.is_file():
         raise missing(f"the DVCLive history in {live_dir}", "mlp_grid")
     shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(source, out)
-    for replicate in sorted(live_dir.glob("rep*")):
-        shutil.copytree(replicate / "plots" / "metrics", out / replicate.name)
+    shutil.copy(table, out / io.REPLICATES_FILE)
 
 
 def test_predictions(models_dir: Path, cell: str, replicates: list[str], test: tuple, device) -> pd.DataFrame:
@@ -66,11 +65,11 @@ def main() -> None:
     io.write_csv(args.out / "grid.csv", table)
     for rank, cell in (("best", best), ("worst", worst)):
         copy_history(live_dir / cell, args.out / f"{rank}_history")
-        model = mlp.load(models_dir / f"{cell}-{runs.REPLICATE.format(0)}.pt", points.NUM_CLASSES, ctx.device)
+        model = mlp.load(models_dir / f"{cell}-{replicates.REPLICATE.format(0)}.pt", points.NUM_CLASSES, ctx.device)
         boundary.save(args.out / f"{rank}_boundary.npz", boundary.mesh_labels(model, bounds, resolution))
-    replicates = list(io.read_json(metrics_dir / f"{best}.json")["replicates"])
-    io.write_csv(args.out / "best_test_predictions.csv",
-                 test_predictions(models_dir, best, replicates, splits["test"], ctx.device))
+    reps = list(io.read_json(metrics_dir / f"{best}.json")["replicates"])
+    io.write_csv(args.out / "best_test_predictions.csv", test_predictions(models_dir, best, reps, splits["test"],
+                                                                          ctx.device))
     for axis, rows in (("depth", table[table["width"] == width]), ("width", table[table["depth"] == depth])):
         io.write_csv(args.out / f"acc_vs_{axis}.csv", rows.sort_values(axis)[[axis, *grid.COLUMNS[:3]]])
     summary = {**grid.summary(table, best, worst), "select_from": select_from, "depth_slice_width": width,

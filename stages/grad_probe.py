@@ -1,7 +1,7 @@
 """Stage grad_probe: per-layer gradient magnitudes and dead units of a very deep MLP, plain and residual, over
 several seeds (Figure 13)."""
 
-from nnrepro import io, params
+from nnrepro import io, params, replicates
 from nnrepro.errors import exit_on_user_error
 from nnrepro.europe import gradients, loop, mlp, points, runs, stacked
 from nnrepro.runtime import parallel, stage
@@ -29,7 +29,7 @@ def main() -> None:
     arch = mlp.architecture(ctx.params, depth_key="grad_probe.depth", width_key="grad_probe.width")
     layers = ctx.params.items("grad_probe.layers", lambda value, name: params.integer(value, name, 0))
     gradients.probed_weights(mlp.MLP(num_classes=points.NUM_CLASSES, **arch), layers)  # bad layers: one line, now
-    seeds = runs.seeds_of(ctx.seed, ctx.params.integer("grad_probe.seeds"))
+    seeds = replicates.seeds_of(ctx.seed, ctx.params.integer("grad_probe.seeds"))
     sched = loop.schedule(ctx.params, epochs_key="grad_probe.epochs", batch_key="grad_probe.batch_size")
     splits = points.load_splits(args.data, ctx.device)
     variants = {name: runs.Run({**arch, "residual": residual}, sched) for name, residual in VARIANTS.items()}

@@ -2,7 +2,7 @@
 
 import math
 
-from nnrepro import cells, params
+from nnrepro import cells, params, replicates
 from nnrepro.errors import UserError, exit_on_user_error
 from nnrepro.europe import loop, mlp, points, runs
 from nnrepro.runtime import stage
@@ -26,7 +26,7 @@ def main() -> None:
             runs.Run(arch, loop.schedule(ctx.params, batch_size=batch_size, epochs=epochs), evals)
             for batch_size, epochs in pairs(ctx.params)}
     splits = points.load_splits(args.data, ctx.device)
-    seeds = runs.seeds_of(ctx.seed, ctx.params.integer("seeds"))
+    seeds = replicates.seeds_of(ctx.seed, ctx.params.integer("seeds"))
     results = runs.fit_runs(todo, splits, seeds, "mlp_batch", points.NUM_CLASSES, ctx.device)
     metrics, timings = runs.save_runs(todo, results, seeds, args.live, args.models)
     for name, (fitted, _) in results.items():

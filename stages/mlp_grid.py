@@ -3,7 +3,7 @@ core; each cell keeps its own metrics, DVCLive history and model file."""
 
 from pathlib import Path
 
-from nnrepro import cells, params
+from nnrepro import cells, params, replicates
 from nnrepro.errors import exit_on_user_error
 from nnrepro.europe import loop, mlp, points, runs
 from nnrepro.runtime import stage
@@ -21,7 +21,7 @@ def main() -> None:
             for depth in ctx.params.items("mlp_grid.depths", params.integer)
             for width in ctx.params.items("mlp_grid.widths", params.integer)}
     splits = points.load_splits(args.data, ctx.device)
-    seeds = runs.seeds_of(ctx.seed, ctx.params.integer("seeds"))
+    seeds = replicates.seeds_of(ctx.seed, ctx.params.integer("seeds"))
     results = runs.fit_runs(todo, splits, seeds, "mlp_grid", points.NUM_CLASSES, ctx.device)
     summaries, timings = runs.save_runs(todo, results, seeds, args.live, args.models)
     runs.write_cells(args.metrics, summaries, {name: {key: run.arch[key] for key in ("depth", "width")}

@@ -3,7 +3,7 @@ the learning rates and seeds of each variant train as one stacked computation, e
 
 from pathlib import Path
 
-from nnrepro import cells, params
+from nnrepro import cells, params, replicates
 from nnrepro.errors import exit_on_user_error
 from nnrepro.europe import loop, mlp, points, runs
 from nnrepro.runtime import stage
@@ -20,7 +20,7 @@ def main() -> None:
             for batchnorm in ctx.params.items("mlp_lr.batchnorm", params.boolean)
             for lr in ctx.params.items("mlp_lr.lrs", params.positive)}
     splits = points.load_splits(args.data, ctx.device)
-    seeds = runs.seeds_of(ctx.seed, ctx.params.integer("seeds"))
+    seeds = replicates.seeds_of(ctx.seed, ctx.params.integer("seeds"))
     results = runs.fit_runs(todo, splits, seeds, "mlp_lr", points.NUM_CLASSES, ctx.device)
     summaries, timings = runs.save_runs(todo, results, seeds, args.live, args.models)
     runs.write_cells(args.metrics, summaries, {name: {"lr": run.sched["lr"], "batchnorm": run.arch["batchnorm"]}

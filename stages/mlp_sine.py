@@ -1,5 +1,6 @@
 """Stage mlp_sine: the default MLP on sine features against raw longitude/latitude, and both boundaries."""
 
+from nnrepro import replicates
 from nnrepro.errors import exit_on_user_error
 from nnrepro.europe import boundary, loop, mlp, points, runs
 from nnrepro.runtime import stage
@@ -14,7 +15,7 @@ def main() -> None:
     splits = points.load_splits(args.data, ctx.device)
     bounds = boundary.extent(splits["train"][0])
     todo = {features: runs.Run(mlp.architecture(ctx.params, features=features), sched) for features in ("xy", "sine")}
-    seeds = runs.seeds_of(ctx.seed, ctx.params.integer("seeds"))
+    seeds = replicates.seeds_of(ctx.seed, ctx.params.integer("seeds"))
     results = runs.fit_runs(todo, splits, seeds, "mlp_sine", points.NUM_CLASSES, ctx.device)
     for features, (fitted, _) in results.items():
         first_model = fitted[0][0]  # the first replicate's boundary is drawn

@@ -29,7 +29,8 @@ PARAMS = {
     "grad_probe": {"depth": 12, "width": 4, "epochs": 3, "batch_size": 16, "layers": [0, 6, 11], "seeds": 3},
     "faces": {"source": "embedded", "image_dir": "", "n_train": 8, "n_validation": 8, "n_test": 8, "image_size": 16},
     "cnn": {"arch": "mobilenet_v2", "lrs": [0.1, 0.01, 0.001, 0.0001], "epochs": 1, "batch_size": 4,
-            "image_size": 16, "weights_path": "", "allow_download": False, "memory_mb": 4096, "nproc_per_node": 1},
+            "image_size": 16, "weights_path": "", "allow_download": False, "memory_mb": 4096, "nproc_per_node": 1,
+            "seeds": 1, "probe_seeds": 1},
     "xgboost": {"crop": 16},
     "figures": {"dpi": 30},
 }

@@ -73,8 +73,12 @@ def probe(grad, dead=0.25, acc=0.3, seeds=5, epochs=3) -> dict:
 LRS = (0.1, 0.01, 0.001, 0.0001, 0.00001)
 
 
-def cnn(accs) -> dict:
-    return {lr: {"validation_acc": a, "test_acc": a, "diverged": False, "collapsed": False} for lr, a in zip(LRS, accs)}
+def cnn(accs, seeded=False) -> dict:
+    """A baseline's cells by lr; `seeded`: each over three seeds around its mean (the linear probe's cells)."""
+    def one(a):
+        return {"validation_acc": a, "test_acc": a, "diverged": False, "collapsed": False}
+    return {lr: {**one(a), **({"replicates": [one(a + 0.001 * j) for j in JITTER]} if seeded else {})}
+            for lr, a in zip(LRS, accs)}
 
 
 def points(right=True, n=10) -> dict:
@@ -99,7 +103,7 @@ def facts() -> dict:
                  "select_from": "course", "depth_slice_width": 16, "width_slice_depth": 6, "best_points": points()},
         "probe": {"depth": 100, "plain": probe([1e-9, 1e-9, 1e-8, 1e-7, 1e-2, 1e-1]),
                   "residual": probe([1e-2, 1e-2, 2e-2, 2e-2, 3e-2, 5e-2], dead=0.1, acc=0.6)},
-        "cnn": {"cells": {"scratch": cnn([0.49, 0.44, 0.56, 0.49, 0.48]), "probe": cnn([0.70, 0.65, 0.60, 0.55, 0.50]),
+        "cnn": {"cells": {"scratch": cnn([0.49, 0.44, 0.56, 0.49, 0.48]), "probe": cnn([0.70, 0.65, 0.60, 0.55, 0.50], True),
                           "finetune": cnn([0.50, 0.60, 0.80, 0.90, 0.70])},
                 "xgboost": {"validation_acc": 0.72, "test_acc": 0.72}, "n_images": {"validation": 2000, "test": 2000}},
         "course": copy.deepcopy(COURSE),
@@ -365,7 +369,7 @@ COLLAPSED = [  # (claim id, the run or cell to collapse, the verdict shown, as i
 @pytest.mark.parametrize("claim_id", list(BY_ID))
 def test_each_claim_holds_on_the_made_up_facts_in_every_seed(claim_id):
     result = judge(claim_id)
-    every = {seeds.RUNS: "3 of 3", seeds.PROBE: "5 of 5", seeds.ONE: "1 of 1"}[BY_ID[claim_id].over]
+    every = {seeds.RUNS: "3 of 3", seeds.PROBE: "5 of 5", seeds.CNN: "3 of 3", seeds.ONE: "1 of 1"}[BY_ID[claim_id].over]
     assert result["verdict"] == HOLDS and result["seeds_holding"] == every, result
     assert result["effect"] > (result["noise"] or 0), result
 
@@ -431,12 +435,47 @@ def test_seeds_against_their_mean_cannot_be_judged():
 
 
 def test_a_one_seed_comparison_is_judged_against_its_binomial_noise():
-    few = judge("xgboost_vs_probe", put("cnn", "n_images", {"validation": 20, "test": 20}))
+    few = judge("table_finetune_best_lr", put("cnn", "n_images", {"validation": 20, "test": 20}))
     assert few["verdict"] == CANNOT and few["reason"] == "within noise" and few["seeds_holding"] == "1 of 1"
-    assert few["noise"] == pytest.approx(math.sqrt(0.72 * 0.28 / 20 + 0.7 * 0.3 / 20), rel=1e-5)
-    many = judge("xgboost_vs_probe")
+    assert few["noise"] == pytest.approx(math.sqrt(0.9 * 0.1 / 20 + 0.8 * 0.2 / 20), rel=1e-5)  # 1e-4 vs 1e-3
+    many = judge("table_finetune_best_lr")
     assert many["verdict"] == HOLDS and many["seeds_holding"] == "1 of 1" and many["noise"] == pytest.approx(
-        math.sqrt(0.72 * 0.28 / 2000 + 0.7 * 0.3 / 2000), rel=1e-5)
+        math.sqrt(0.9 * 0.1 / 2000 + 0.8 * 0.2 / 2000), rel=1e-5)
+
+
+def probe_seeds(*accs):
+    """The probe's best cell (lr 0.1) over seeds of these accuracies, its mean theirs."""
+    def edit(data):
+        cell = data["cnn"]["cells"]["probe"][0.1]
+        cell["replicates"] = [{**cell, "validation_acc": a, "test_acc": a} for a in accs]
+        cell["validation_acc"] = cell["test_acc"] = sum(accs) / len(accs)
+    return edit
+
+
+def test_a_comparison_with_seeded_probe_cells_takes_the_larger_of_seed_and_binomial_noise():
+    binomial = math.sqrt(0.72 * 0.28 / 2000 + 0.7 * 0.3 / 2000)  # XGBoost 0.72 against the probe's 0.7
+    agree = judge("xgboost_vs_probe")  # seeds 0.699, 0.7, 0.701: their standard error 0.00058 is under the binomial
+    assert agree["verdict"] == HOLDS and agree["seeds_holding"] == "3 of 3"
+    assert agree["noise"] == pytest.approx(binomial, rel=1e-5)
+    boost = put("cnn", "xgboost", {"validation_acc": 0.69, "test_acc": 0.69})  # effect 0.69 - 0.7 + ON_PAR = 0.015
+    clear = judge("xgboost_vs_probe", boost)  # over the binomial noise, 0.01456, with seeds that agree
+    assert clear["verdict"] == HOLDS and clear["noise"] == pytest.approx(0.014558, rel=1e-4)
+    spread = judge("xgboost_vs_probe", edits(boost, probe_seeds(0.655, 0.7, 0.745)))  # the same mean, seeds apart
+    assert spread["noise"] == pytest.approx(0.045 / math.sqrt(3), rel=1e-4) and spread["noise"] > clear["noise"]
+    assert spread["verdict"] == CANNOT and spread["reason"] == "within noise", spread
+    few = judge("xgboost_vs_probe", put("cnn", "n_images", {"validation": 20, "test": 20}))
+    assert few["verdict"] == CANNOT and few["noise"] == pytest.approx(math.sqrt(0.72 * 0.28 / 20 + 0.7 * 0.3 / 20),
+                                                                      rel=1e-5)
+
+
+def test_cnn_seed_views_project_only_the_cnn_cells_run_over_seeds():
+    data = facts()
+    views = seeds.seed_views(data, seeds.CNN)
+    assert len(views) == 3 and views[0]["cnn"]["cells"]["probe"][0.1]["validation_acc"] == pytest.approx(0.699)
+    assert views[2]["cnn"]["cells"]["finetune"] == data["cnn"]["cells"]["finetune"]  # one seed: the same in each view
+    assert views[1]["long"] is data["long"]  # nothing outside the CNN study is projected
+    del data["cnn"]["cells"]["probe"]
+    assert seeds.seed_views(data, seeds.CNN) == []  # no cell over seeds: one seed
 
 
 def test_a_verdict_near_its_threshold_is_flagged_and_a_robust_one_is_not():

@@ -58,6 +58,7 @@ def test_every_cnn_stage_end_to_end(workdir, stage):
     first = (root / "metrics/cnn/probe-0.01.json").read_bytes()
     assert ok("cnn.py", _cell("probe", 0.01)).returncode == 0
     assert (root / "metrics/cnn/probe-0.01.json").read_bytes() == first  # metrics are byte-identical on rerun
+    check_probe_seeds(root, params, stage)
     result = ok("xgb.py", ["--data", "data/faces/cache", "--metrics", "metrics/xgboost.json",
                            "--predictions", "predictions/xgboost.csv", "--model", "models/xgboost.json",
                            "--provenance", "provenance/xgboost.json", "--timings", "timings/xgboost.json"])
@@ -73,6 +74,9 @@ def test_every_cnn_stage_end_to_end(workdir, stage):
     assert result.returncode == 0, result.stderr
     chosen = json.loads((root / "out/selection.json").read_text())
     assert len(chosen["cells"]) == 6 and set(chosen["baselines"]) == {"scratch", "probe", "finetune"}
+    probe_rows = [row for row in chosen["cells"] if row["baseline"] == "probe"]
+    assert all(len(row["replicates"]) == params["cnn"]["probe_seeds"] for row in probe_rows)
+    assert all("replicates" not in row for row in chosen["cells"] if row["baseline"] != "probe")
     assert chosen["xgboost"]["test_acc"] == json.loads((root / "metrics/xgboost.json").read_text())["test_acc"]
     best = chosen["baselines"][chosen["baseline_order"][0]]["best"]
     assert chosen["misclassified"]["best"]["cell"] == best["cell"]
@@ -82,6 +86,35 @@ def test_every_cnn_stage_end_to_end(workdir, stage):
     assert [w["name"] for w in chosen["misclassified"]["best"]["images"]] == wrong
     by_lr = pd.read_csv(root / "out/by_lr.csv")
     assert list(by_lr["lr"]) == sorted(LRS) and {"scratch", "probe", "finetune", "xgboost"} <= set(by_lr.columns)
+
+
+def check_probe_seeds(root, params, stage):
+    """A probe cell runs cnn.probe_seeds replicates: the metrics are their mean with each replicate's beside it, and
+    every replicate's weights and history are kept; replicate 0 is the cell run with one seed."""
+    import torch
+
+    seeds = params["cnn"]["probe_seeds"]
+    assert seeds >= 2
+    metrics = json.loads((root / "metrics/cnn/probe-0.01.json").read_text())
+    reps = [metrics["replicates"][f"rep{k}"] for k in range(seeds)]
+    assert metrics["seeds"] == [params["seed"] + k for k in range(seeds)]
+    assert metrics["test_acc"] == pytest.approx(sum(r["test_acc"] for r in reps) / seeds)
+    weights = torch.load(root / "models/cnn/probe-0.01.pt", weights_only=True)
+    assert set(weights) == {f"rep{k}" for k in range(seeds)}
+    assert any(not torch.equal(weights["rep0"][key], weights["rep1"][key]) for key in weights["rep0"])
+    table = pd.read_csv(root / "plots/cnn/probe-0.01/replicates.tsv", sep="\t")
+    assert sorted(set(table["replicate"])) == [f"rep{k}" for k in range(seeds)]
+    first = table[table["replicate"] == "rep0"]["train_loss"].iloc[-1]
+    assert first == pytest.approx(reps[0]["final_train_loss"], rel=1e-12)
+    alone = root.parent / f"{root.name}-one-seed"
+    alone.mkdir()
+    (alone / "data").symlink_to(root / "data")
+    one = {**params, "cnn": {**params["cnn"], "probe_seeds": 1}}
+    assert stage("cnn.py", _cell("probe", 0.01), alone, one).returncode == 0
+    single = json.loads((alone / "metrics/cnn/probe-0.01.json").read_text())
+    assert "replicates" not in single and single["test_acc"] == reps[0]["test_acc"]
+    assert single["final_train_loss"] == reps[0]["final_train_loss"]
+    assert set(torch.load(alone / "models/cnn/probe-0.01.pt", weights_only=True)) == set(weights["rep0"])
 
 
 def test_missing_weights_stop_the_finetune_stage_with_one_line(workdir, stage, tmp_path):

@@ -164,6 +164,16 @@ def test_cnn_accuracy_one_line_per_baseline_plus_xgboost_and_chance(rendered):
     assert [list(c.get_xdata()) for c in crosses] == [[0.1]]  # the diverged fine-tune cell
 
 
+def test_cnn_accuracy_bands_the_seeds_of_cells_run_over_seeds(tmp_path):
+    one = {"test_acc": 0.7, "diverged": False}
+    seeded = {lr: {**one, "replicates": [{"test_acc": 0.6 + lr}, {"test_acc": 0.8}]} for lr in (0.01, 0.1)}
+    fig = figures.cnn_accuracy({"probe": seeded, "finetune": {0.01: one, 0.1: one}}, {"test_acc": 0.6},
+                               tmp_path / "f.png", 20)
+    (band,) = fig.axes[0].collections  # the probe's; the one-seed baseline has none
+    low, high = band.get_paths()[0].vertices[:, 1].min(), band.get_paths()[0].vertices[:, 1].max()
+    assert (low, high) == (pytest.approx(0.61), pytest.approx(0.8))
+
+
 def test_boundary_figures_one_map_per_model(rendered, data):
     drawn = rendered[1]
     assert "d6-w32" in drawn["fig08_best_grid_boundary"].axes[0].get_title()

@@ -62,7 +62,9 @@ def test_mlp_lr_sweep_writes_each_cell_its_mean_and_replicates(workdir):
     cell = workdir / "plots" / "lr" / "lr0.01-bntrue"
     loss = tsv(cell, "validation/loss")
     assert list(loss.columns) == ["step", "loss"] and len(loss) == 2
-    reps = [tsv(cell / f"rep{k}", "validation/loss")["loss"] for k in (0, 1)]
+    table = pd.read_csv(cell / "replicates.tsv", sep="\t")
+    assert list(table["replicate"]) == ["rep0", "rep0", "rep1", "rep1"] and list(table["step"]) == [0, 1, 0, 1]
+    reps = [table[table["replicate"] == f"rep{k}"]["validation_loss"].reset_index(drop=True) for k in (0, 1)]
     assert not reps[0].equals(reps[1])  # two seeds, two runs
     assert loss["loss"].tolist() == pytest.approx(((reps[0] + reps[1]) / 2).tolist(), rel=1e-6)
     assert metrics["final_test_acc"] == pytest.approx(np.mean([r["final_test_acc"]
@@ -136,7 +138,8 @@ def test_grid_then_evaluate_picks_best_and_worst(workdir):
     assert list(pd.read_csv(workdir / "evaluate" / "acc_vs_width.csv")["width"]) == [8]
     loss = pd.read_csv(workdir / "evaluate" / "worst_history" / "validation" / "loss.tsv", sep="\t")
     assert len(loss) == 2 and summary["select_from"] == "grid"
-    assert (workdir / "evaluate" / "worst_history" / "rep1" / "validation" / "loss.tsv").is_file()
+    copied = pd.read_csv(workdir / "evaluate" / "worst_history" / "replicates.tsv", sep="\t")
+    assert set(copied["replicate"]) == {"rep0", "rep1"} and len(copied) == 4
     predicted = pd.read_csv(workdir / "evaluate" / "best_test_predictions.csv")
     assert list(predicted.columns) == ["long", "lat", "country", "rep0", "rep1"] and len(predicted) == 99
     assert predicted["rep0"].isin(predicted["country"]).mean() > 0  # country names, not label numbers

@@ -76,9 +76,9 @@ def provenance(seed: int, device: str) -> dict:
     }
 
 
-def write_csv(path, frame) -> None:
-    """A pandas DataFrame as CSV without its index, written atomically."""
-    write_text(path, frame.to_csv(index=False, lineterminator="\n"))
+def write_csv(path, frame, sep: str = ",") -> None:
+    """A pandas DataFrame as CSV (or another `sep`) without its index, written atomically."""
+    write_text(path, frame.to_csv(index=False, lineterminator="\n", sep=sep))
 
 
 def finite_or_none(value):
@@ -112,6 +112,21 @@ def load_torch(path, fix: str):
 
 
 HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "validation_loss", "validation_acc", "test_loss", "test_acc")
+
+
+REPLICATES_FILE = "replicates.tsv"  # in a run's DVCLive folder: every replicate's history, one row per evaluation
+
+
+def log_replicates(histories: list[list[dict]], live_dir, keys: tuple = HISTORY_KEYS) -> None:
+    """Each replicate's history in one table, <live_dir>/replicates.tsv: columns replicate (rep<k>), step and the
+    keys (one file per run, not DVCLive's seven per replicate: `dvc repro` hashes every file of a plots folder)."""
+    import pandas as pd
+
+    from nnrepro.replicates import REPLICATE
+
+    rows = [{"replicate": REPLICATE.format(k), "step": step, **{key: row[key] for key in keys if key in row}}
+            for k, history in enumerate(histories) for step, row in enumerate(history)]
+    write_csv(Path(live_dir) / REPLICATES_FILE, pd.DataFrame(rows), sep="\t")
 
 
 def log_history(history: list[dict], live_dir, keys: tuple = HISTORY_KEYS) -> None:

@@ -6,16 +6,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from nnrepro import io
+from nnrepro.replicates import REPLICATE, mean_history
 from nnrepro.europe import loop, mlp, stacked
 from nnrepro.europe.mlp import MLP
 from nnrepro.runtime import parallel
-
-REPLICATE = "rep{}"  # replicate k of a run trains from seed + k: rep0, rep1, ...
-
 
 @dataclass(frozen=True)
 class Run:
@@ -33,11 +30,6 @@ class Run:
         """Relative training cost (steps times per-layer overhead plus multiply-adds): longest first balances cores."""
         steps = math.ceil(n_train / self.sched["batch_size"]) * self.sched["epochs"]
         return steps * self.arch["depth"] * (64 + self.arch["width"]) * self.arch["width"]
-
-
-def seeds_of(seed: int, count: int) -> list[int]:
-    """The seeds of a run's replicates: seed, seed + 1, ..."""
-    return [seed + k for k in range(count)]
 
 
 def build(arch: dict, seed: int, num_classes: int, device) -> MLP:
@@ -84,20 +76,6 @@ def fit_runs(runs: dict[str, Run], splits: dict, seeds: list[int], stage_name: s
     return {name: done[name] for name in runs}
 
 
-def mean_history(histories: list[list[dict]]) -> list[dict]:
-    """Row by row over the evaluations every replicate has: each value the mean of the replicates' finite values,
-    `diverged` where any replicate diverged."""
-    rows = []
-    for group in zip(*histories):
-        row = {"epoch": group[0]["epoch"], "diverged": any(r["diverged"] for r in group)}
-        for key in group[0]:
-            if key not in row:
-                values = [r[key] for r in group if key in r and math.isfinite(r[key])]
-                row[key] = float(np.mean(values)) if values else math.nan
-        rows.append(row)
-    return rows
-
-
 def write_cells(folder: Path, summaries: dict, labels: dict[str, dict]) -> None:
     """Each run's summary in a metrics file of its own (folder/<name>.json), after the values that name it."""
     for name, summary in summaries.items():
@@ -106,18 +84,19 @@ def write_cells(folder: Path, summaries: dict, labels: dict[str, dict]) -> None:
 
 def save_runs(runs: dict[str, Run], results: dict, seeds: list[int], live_dir: Path,
               models_dir: Path) -> tuple[dict, dict]:
-    """Per run: the mean history as DVCLive under live_dir/<name>, each replicate's under live_dir/<name>/rep<k>
-    with its model at models_dir/<name>-rep<k>.pt; (summaries, seconds). A summary is the mean history's, with
+    """Per run: the mean history as DVCLive under live_dir/<name>, every replicate's in live_dir/<name>/replicates.tsv
+    (io.log_replicates), replicate k's model at models_dir/<name>-rep<k>.pt; (summaries, seconds). A summary is the mean history's, with
     each replicate's beside it."""
     metrics, timings = {}, {}
     for name, (fitted, took) in results.items():
         histories = [history for _, history in fitted]
-        io.log_history(mean_history(histories), live_dir / name)
+        mean = mean_history(histories)
+        io.log_history(mean, live_dir / name)
+        io.log_replicates(histories, live_dir / name)
         replicates = {}
         for k, (model, history) in enumerate(fitted):
             replicates[REPLICATE.format(k)] = loop.summarize(history)
-            io.log_history(history, live_dir / name / REPLICATE.format(k))
             mlp.save(model, runs[name].arch, models_dir / f"{name}-{REPLICATE.format(k)}.pt")
-        metrics[name] = {**loop.summarize(mean_history(histories)), "seeds": seeds, "replicates": replicates}
+        metrics[name] = {**loop.summarize(mean), "seeds": seeds, "replicates": replicates}
         timings[f"{name}_seconds"] = took
     return metrics, timings

@@ -235,8 +235,14 @@ class CnnSettings:
     weights_path: str = ""  # an ImageNet checkpoint file; "" finds one offline
     memory_mb: float = float("inf")  # MiB: training inputs under this live on the device once
     nproc_per_node: int = 1  # data-parallel processes per node
+    seeds: int = 1  # runs per scratch or finetune cell
+    probe_seeds: int = 1  # runs per linear-probe cell (cheap: its features are computed once)
     # Asked only when no weights file is found offline: cnn.allow_download changes no result, so it is no DVC param.
     allow_download: Callable[[], bool] = no_download
+
+    def replicates(self, baseline: str) -> int:
+        """Runs of one cell of `baseline`, from seed, seed + 1, ...: cnn.probe_seeds or cnn.seeds."""
+        return self.probe_seeds if baseline == "probe" else self.seeds
 
 
 READERS = {  # cnn.<key> -> its validated value from params
@@ -247,6 +253,8 @@ READERS = {  # cnn.<key> -> its validated value from params
     "weights_path": lambda config: config.text("cnn.weights_path"),
     "memory_mb": lambda config: config.positive("cnn.memory_mb"),
     "nproc_per_node": lambda config: config.integer("cnn.nproc_per_node"),
+    "seeds": lambda config: config.integer("cnn.seeds"),
+    "probe_seeds": lambda config: config.integer("cnn.probe_seeds"),
 }
 
 

@@ -185,13 +185,22 @@ def gradients(probe: dict, path, dpi: int) -> Figure:
     return fig
 
 
+def _seed_range(ax, by_lr: dict, lrs: list, color) -> None:
+    """The min-max test accuracy over the seeds of cells run over seeds (the linear probe's), as a band."""
+    spans = [[r["test_acc"] for r in by_lr[lr].get("replicates", []) if r.get("test_acc") is not None] for lr in lrs]
+    if all(len(span) >= 2 for span in spans):
+        ax.fill_between(lrs, [min(s) for s in spans], [max(s) for s in spans], color=color, alpha=0.15, linewidth=0)
+
+
 def cnn_accuracy(cells: dict, xgboost: dict, path, dpi: int) -> Figure:
-    """Test accuracy per learning rate, one line per CNN baseline; XGBoost and chance as reference lines."""
+    """Test accuracy per learning rate, one line per CNN baseline (cells over seeds: their mean, and their min-max as a
+    band); XGBoost and chance as reference lines."""
     fig, (ax,) = _axes()
     for color, (baseline, by_lr) in zip(series_colors(len(cells)), cells.items()):
         lrs = sorted(by_lr)
         acc = [np.nan if by_lr[lr]["test_acc"] is None else by_lr[lr]["test_acc"] for lr in lrs]
         ax.plot(lrs, acc, color=color, marker="o", label=baseline)
+        _seed_range(ax, by_lr, lrs, color)
         bad = [lr for lr in lrs if by_lr[lr]["diverged"]]
         ax.plot(bad, [CHANCE] * len(bad), color=color, marker="x", markersize=10, linestyle="none")
     ax.axhline(xgboost["test_acc"], color="black", linestyle="--", label="XGBoost")

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from nnrepro import io
+from nnrepro.replicates import REPLICATE, index
 from nnrepro.cells import lr_cell
 from nnrepro.errors import UserError, missing
 
@@ -52,9 +53,6 @@ def judging_paths(args: argparse.Namespace) -> dict:
     return {name: getattr(args, name) for name in JUDGING}
 
 
-REPLICATE_PREFIX = "rep"  # replicate k of a run lies in <its DVCLive folder>/rep<k>
-
-
 def require(path) -> Path:
     path = Path(path)
     if not path.exists():
@@ -71,10 +69,10 @@ def _number(text: str):
     return value if math.isfinite(value) else None
 
 
-def read_csv(path) -> list[dict]:
-    """Rows of a CSV written by the pipeline, numbers parsed (empty or non-finite cells are None)."""
+def read_csv(path, delimiter: str = ",") -> list[dict]:
+    """Rows of a CSV (or TSV) written by the pipeline, numbers parsed (empty or non-finite cells are None)."""
     with require(path).open(newline="") as handle:
-        return [{k: _cell(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+        return [{k: _cell(v) for k, v in row.items()} for row in csv.DictReader(handle, delimiter=delimiter)]
 
 
 def _cell(text: str):
@@ -89,9 +87,7 @@ def history(folder) -> dict:
     folder = require(folder)
     root = folder / "plots" / "metrics" if (folder / "plots" / "metrics").is_dir() else folder
     columns, steps = {}, set()
-    for tsv in sorted(root.rglob("*.tsv")):
-        if tsv.relative_to(root).parts[0].startswith(REPLICATE_PREFIX):
-            continue  # a replicate's own history, read by replicates()
+    for tsv in sorted(p for p in root.rglob("*.tsv") if p.name != io.REPLICATES_FILE):
         key = tsv.relative_to(root).with_suffix("").as_posix().replace("/", "_")
         with tsv.open(newline="") as handle:
             try:
@@ -108,10 +104,16 @@ def history(folder) -> dict:
 
 
 def replicates(folder) -> list[dict]:
-    """Each replicate's history (folder/rep<k>, k in order) with `diverged` where its loss stopped being finite;
-    a run of one seed written without replicate folders is its own only replicate."""
-    found = sorted(Path(folder).glob(f"{REPLICATE_PREFIX}*"), key=lambda p: int(p.name[len(REPLICATE_PREFIX):]))
-    histories = [history(path) for path in found] or [history(folder)]
+    """Each replicate's history (folder/replicates.tsv, io.log_replicates) with `diverged` where its loss stopped
+    being finite; a run of one seed, written without that table, is its own only replicate."""
+    table = Path(folder) / io.REPLICATES_FILE
+    if table.is_file():
+        rows = read_csv(table, "\t")
+        order = sorted({row["replicate"] for row in rows}, key=index)
+        keys = [k for k in io.HISTORY_KEYS if rows and k in rows[0]]
+        histories = [{k: [row[k] for row in rows if row["replicate"] == name] for k in keys} for name in order]
+    else:
+        histories = [history(folder)]
     return [{**{k: h.get(k, []) for k in io.HISTORY_KEYS}, "diverged": None in h.get("train_loss", [])}
             for h in histories]
 
@@ -169,7 +171,7 @@ def best_points(path: Path) -> dict | None:
     if not path.exists():
         return None
     rows = read_csv(path)
-    reps = sorted((k for k in rows[0] if k.startswith(REPLICATE_PREFIX)), key=lambda k: int(k[len(REPLICATE_PREFIX):]))
+    reps = sorted((k for k in rows[0] if k.startswith(REPLICATE.format(""))), key=index)
     return {**{key: [r[key] for r in rows] for key in ("long", "lat", "country")},
             "replicates": [{"predicted": [r[k] for r in rows]} for k in reps]}
 
@@ -217,7 +219,7 @@ def grid_replicates(cells: dict, metrics_dir) -> None:
     """Each grid cell's per-seed summaries (mlp_grid's metrics, "replicates"), in order; without: the cell alone."""
     for name, cell in cells.items():
         reps = read_json(Path(metrics_dir) / f"{name}.json").get("replicates") or {}
-        order = sorted(reps, key=lambda k: int(k[len(REPLICATE_PREFIX):]))
+        order = sorted(reps, key=index)
         cell["replicates"] = [reps[k] for k in order] or [{k: v for k, v in cell.items() if k != "replicates"}]
 
 

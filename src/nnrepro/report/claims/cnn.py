@@ -1,11 +1,13 @@
 """2.1-2.2 CNN baselines: scratch, linear probe, fine-tuning and XGBoost over the learning-rate sweep, the course's
-table of best and worst learning rates, and its best and worst picks. One seed per cell: the noise of a comparison
-is the binomial standard error of the accuracies compared."""
+table of best and worst learning rates, and its best and worst picks. Scratch and fine-tune cells run one seed by
+default (cnn.seeds), the linear probe several (cnn.probe_seeds): a claim that can involve a probe cell is judged
+in each probe seed (over=CNN), its noise the larger of the seeds' standard error and the binomial standard error of
+the accuracies compared; the others are one run each, their noise binomial."""
 
 import math
 
 from nnrepro import selection
-from nnrepro.report.claims.core import COLLAPSED, ONE, Finding, cannot, claim, fmt
+from nnrepro.report.claims.core import CNN, COLLAPSED, ONE, Finding, cannot, claim, fmt
 from nnrepro.report.claims.reading import binomial, get, live, note, number
 
 # Thresholds: each a reading of the course's words, set before looking at any run of ours.
@@ -79,7 +81,7 @@ def finetune_best_low_lr(facts: dict, th) -> Finding:
 @claim("probe_best_high_lr", "2.1",
        f"The linear probe is best at a high learning rate: its best cell at lr >= {HIGH_LR:g} beats every cell at "
        f"lr <= {LOW_LR:g} on validation accuracy.",
-       "thus a single-layer optimization is more effective with the higher LRs", over=ONE)
+       "thus a single-layer optimization is more effective with the higher LRs", over=CNN)
 def probe_best_high_lr(facts: dict, th) -> Finding:
     """As _low_vs_high; no trained cell at a low or at a high lr: cannot be judged."""
     return _low_vs_high(facts, "probe", False, th)
@@ -88,7 +90,7 @@ def probe_best_high_lr(facts: dict, th) -> Finding:
 @claim("probe_beats_finetune_high_lr", "2.1",
        f"The linear probe beats fine-tuning at every high learning rate (>= {HIGH_LR:g}) both ran: higher test "
        "accuracy.",
-       "We can see that the Linear Probing performs better than the Fine-Tuning when both use higher LRs", over=ONE)
+       "We can see that the Linear Probing performs better than the Fine-Tuning when both use higher LRs", over=CNN)
 def probe_beats_finetune_high_lr(facts: dict, th) -> Finding:
     """Effect: the smallest lead (test points). A probe cell diverged or collapsed: does not hold; a fine-tune cell
     diverged: cannot be judged; collapsed: judged (the course saw it 'highly inaccurate'); no shared high lr: cannot."""
@@ -111,7 +113,7 @@ def probe_beats_finetune_high_lr(facts: dict, th) -> Finding:
        "The linear probe beats training from scratch: the best probe (by validation accuracy) has a higher test "
        "accuracy than the best scratch model.",
        "The Linear Probing model also performing better than the Training from Scratch is also not a surprise",
-       over=ONE)
+       over=CNN)
 def probe_beats_scratch(facts: dict, th) -> Finding:
     """Effect: the test accuracy difference. Either baseline without a trained cell: cannot be judged; the probe
     collapsed: does not hold; scratch collapsed: judged (the course's scratch models were weak), the verdict says so."""
@@ -145,7 +147,7 @@ def scratch_near_chance(facts: dict, th) -> Finding:
 @claim("xgboost_vs_probe", "2.1",
        f"XGBoost on pixels is on par with or above the best linear probe: its test accuracy at most {ON_PAR:g} below "
        "the probe's (course: 0.73 vs 0.7125).",
-       "with the XGBoost having a single best, as we are using only the default parameters", over=ONE)
+       "with the XGBoost having a single best, as we are using only the default parameters", over=CNN)
 def xgboost_vs_probe(facts: dict, th) -> Finding:
     """Effect: ON_PAR plus XGBoost's lead. XGBoost's accuracy missing, or no trained probe cell: cannot be judged;
     XGBoost collapsed: does not hold; the probe collapsed: cannot be judged."""
@@ -162,7 +164,7 @@ def xgboost_vs_probe(facts: dict, th) -> Finding:
 @claim("finetune_best_overall", "2.1",
        "The best fine-tuned model is the best model overall: higher test accuracy than the best probe, the best "
        "scratch model and XGBoost.",
-       "The best performing model is with the Fine-Tuning baseline", over=ONE)
+       "The best performing model is with the Fine-Tuning baseline", over=CNN)
 def finetune_best_overall(facts: dict, th) -> Finding:
     """Effect: its lead over the runner-up. Any baseline without a trained cell, or XGBoost's accuracy missing: cannot
     be judged; the best fine-tuned cell collapsed: does not hold; a rival collapsed: judged, the verdict says so when
@@ -213,13 +215,13 @@ for _baseline_name in TABLE:
         claim(f"table_{_baseline_name}_{_rank}_lr", "2.1",
               f"The course's table: {_baseline_name}'s {_rank} learning rate (by validation accuracy) is the course's.",
               "Below is a table for the best and worst models, in pairs of Learning Rate and Test Accuracy, for each "
-              "baseline", over=ONE)(_table_check(_baseline_name, _rank))
+              "baseline", over=CNN if _baseline_name == "probe" else ONE)(_table_check(_baseline_name, _rank))
 
 
 @claim("best_pick", "2.2",
        "The best model of all is the course's pick (fine-tuning at lr 0.0001): the highest validation accuracy of "
        "every CNN cell.",
-       "the best baseline being the Fine-Tuning with LR 0.0001", over=ONE)
+       "the best baseline being the Fine-Tuning with LR 0.0001", over=CNN)
 def best_pick(facts: dict, th) -> Finding:
     """Effect: its validation lead over the best other cell. The course's pick missing or diverged: cannot be judged;
     collapsed: does not hold. Diverged cells are no rivals (selection ranks them last)."""
@@ -242,7 +244,7 @@ def best_pick(facts: dict, th) -> Finding:
 @claim("worst_pick", "2.2",
        "The worst baseline is the course's pick (from scratch, its best cell at lr 0.001): its best cell is below "
        "every other baseline's best, and lr 0.001 is its best.",
-       "the worst baseline being the From-Scratch with LR 0.001", over=ONE)
+       "the worst baseline being the From-Scratch with LR 0.001", over=CNN)
 def worst_pick(facts: dict, th) -> Finding:
     """Effect: the smaller of its best cell's deficit to the other baselines' bests and lr 0.001's lead within it
     (validation points). Its cells collapsed: judged (the worst failing is the course's picture), the verdict says so;

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nnrepro.report.claims.seeds import ONE, PROBE, RUNS, seed_views  # noqa: F401  (ONE, PROBE: for the sections)
+from nnrepro.report.claims.seeds import CNN, ONE, PROBE, RUNS, seed_views  # noqa: F401  (CNN, ONE, PROBE: sections')
 
 SIG_DIGITS = 6             # numbers rounded to 6 significant digits: the same facts give the same bytes
 MOST_SEEDS = 0.5           # "most seeds": strictly more than half of them
@@ -110,13 +110,16 @@ def _attempt(check, facts: dict, th: Thresholds):
 
 
 def _effect_and_noise(main: Finding, seeds: list) -> tuple:
-    """The mean of the seeds' effects and its standard error; one seed: the check's own effect and binomial noise."""
+    """The mean of the seeds' effects and its noise: the larger of their standard error and the check's binomial
+    noise (the test-set noise, which seeds do not average away where one side is a single run); one seed: the
+    check's own effect and binomial noise."""
     if not seeds:
         return main.effect, main.binomial
     effects = [s.effect for s in seeds if isinstance(s, Finding) and math.isfinite(s.effect)]
     if len(effects) < 2:
         return main.effect, None
-    return float(np.mean(effects)), float(np.std(effects, ddof=1) / math.sqrt(len(effects)))
+    spread = float(np.std(effects, ddof=1) / math.sqrt(len(effects)))
+    return float(np.mean(effects)), spread if main.binomial is None else max(spread, main.binomial)
 
 
 def _decide(main: Finding, effect: float, noise, held: int, n: int) -> tuple:
@@ -157,7 +160,7 @@ REGISTRY: list = []  # every claim, in the order its section module defines it (
 
 def claim(cid: str, section: str, text: str, sentence: str, over: str = RUNS, timing: bool = False):
     """Register check(facts, th) -> Finding as a claim; `sentence`: the course's words it judges, quoted exactly;
-    `over`: where its seeds come from (RUNS, PROBE, or ONE: a single run, its noise binomial)."""
+    `over`: where its seeds come from (RUNS, PROBE, CNN, or ONE: a single run, its noise binomial)."""
     def wrap(check):
         @functools.wraps(check)
         def judged(facts: dict, cache: dict | None = None) -> dict:

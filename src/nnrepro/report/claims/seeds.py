@@ -1,7 +1,10 @@
-"""Each seed's view of the facts: every run replaced by its replicate k, or the probe cut to its seed k. A claim is
-judged on each view as it is on the seeds' mean (core.assess)."""
+"""Each seed's view of the facts: every run replaced by its replicate k, the probe cut to its seed k, or each CNN cell
+run over seeds (the linear probe's) replaced by its seed k. A claim is judged on each view as it is on the seeds'
+mean (core.assess)."""
 
-RUNS, PROBE, ONE = "runs", "probe", "one"  # where a claim's seeds come from: the MLP runs' replicates, the probe's
+# Where a claim's seeds come from: the MLP runs' replicates, the gradient probe's seeds, the CNN cells' replicates
+# (cells of one seed stay as they are in every view), or nowhere (one run: its noise is binomial).
+RUNS, PROBE, CNN, ONE = "runs", "probe", "cnn", "one"
 SUMMARY = ("final_", "best_")  # a mean run's summary values, stale in a replicate's view: dropped there
 PER_SEED = ("seeds", "grad_sq_norm", "dead_fraction", "final_validation_acc", "diverged", "collapsed")  # probe lists
 
@@ -40,13 +43,20 @@ def _probe(facts) -> dict:
     return probe if isinstance(probe, dict) else {}
 
 
+def _scope(facts, over: str) -> dict:
+    """The part of the facts a kind of claim projects: the CNN study (CNN), or everything else (RUNS)."""
+    if not isinstance(facts, dict):
+        return {}
+    return {k: v for k, v in facts.items() if (k == "cnn") == (over == CNN)}
+
+
 def seed_count(facts: dict, over: str) -> int:
     """How many seeds a claim of kind `over` is judged over (1: its facts are its one seed)."""
     if over == PROBE:
         variants = [v for v in _probe(facts).values() if isinstance(v, dict) and isinstance(v.get("seeds"), list)]
         return max((len(v["seeds"]) for v in variants), default=1)
-    if over == RUNS:
-        return max((len(node["replicates"]) for node in _replicated(facts)), default=1)
+    if over in (RUNS, CNN):
+        return max((len(node["replicates"]) for node in _replicated(_scope(facts, over))), default=1)
     return 1
 
 
@@ -60,7 +70,7 @@ def seed_views(facts: dict, over: str, cache: dict | None = None) -> list:
     elif over == PROBE:
         views = [{**facts, "probe": probe_seed(_probe(facts), k)} for k in range(n)]
     else:
-        views = [project(facts, k) for k in range(n)]
+        views = [{**facts, **project(_scope(facts, over), k)} for k in range(n)]
     if cache is not None:
         cache[over] = views
     return views
