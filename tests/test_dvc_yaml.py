@@ -77,3 +77,26 @@ def test_cell_names_follow_dvc_rendering(tmp_path, value, spelt):
         assert [o.def_path for o in stage.outs] == [f"out/{spelt}.txt"]
     assert cells.dvc_str(value) == spelt
     assert cells.cnn_cell("scratch", value) == f"scratch-{spelt}"
+
+
+def stale_lock_entries(root) -> list[str]:
+    """Stages dvc.lock still records that dvc.yaml no longer defines (DVC keeps them after a rename or merge)."""
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        defined = {stage.name for stage in repo.index.stages}
+    return sorted(set(yaml.safe_load((root / "dvc.lock").read_text())["stages"]) - defined)
+
+
+def test_dvc_lock_records_only_stages_of_dvc_yaml(tmp_path):
+    assert stale_lock_entries(ROOT) == []
+    for name in ("dvc.yaml", "dvc.lock", "params.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    from dvc.repo import Repo
+
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    Repo.init(str(tmp_path))
+    lock = yaml.safe_load((tmp_path / "dvc.lock").read_text())
+    lock["stages"]["mlp_lr@1-false"] = copy.deepcopy(lock["stages"]["mlp_lr"])  # a cell merged away, still locked
+    (tmp_path / "dvc.lock").write_text(yaml.safe_dump(lock))
+    assert stale_lock_entries(tmp_path) == ["mlp_lr@1-false"]
