@@ -238,3 +238,22 @@ def test_to_markdown_and_to_html_render_each_block_kind(tmp_path):
         assert fragment in page, fragment
     src = re.search(r'src="data:image/png;base64,([^"]+)"', page).group(1)
     assert base64.b64decode(src) == image.read_bytes()
+
+
+def test_replicates_read_back_from_their_table_and_a_damaged_table_is_one_line(tmp_path):
+    import math
+
+    from nnrepro import io
+    from nnrepro.errors import UserError
+    from nnrepro.report import readback
+
+    histories = [[{"epoch": 1.0, "train_loss": 2.0, "validation_acc": 0.5}, {"epoch": 2.0, "train_loss": 1.5}],
+                 [{"epoch": 1.0, "train_loss": 2.5, "validation_acc": 0.4}, {"epoch": 2.0, "train_loss": math.nan}]]
+    io.log_replicates(histories, tmp_path / "run")
+    reps = readback.replicates(tmp_path / "run")
+    assert [r["train_loss"] for r in reps] == [[2.0, 1.5], [2.5, None]]
+    assert [r["validation_acc"] for r in reps] == [[0.5, None], [0.4, None]]
+    assert [r["diverged"] for r in reps] == [False, True] and reps[0]["test_acc"] == []
+    (tmp_path / "run" / "replicates.tsv").write_text("step\tloss\n0\t1.0\n")
+    with pytest.raises(UserError, match=r"run/replicates.tsv is not a replicates table"):
+        readback.replicates(tmp_path / "run")

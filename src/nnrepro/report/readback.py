@@ -109,6 +109,9 @@ def replicates(folder) -> list[dict]:
     table = Path(folder) / io.REPLICATES_FILE
     if table.is_file():
         rows = read_csv(table, "\t")
+        if not rows or "replicate" not in rows[0]:
+            raise UserError(f"{table} is not a replicates table (no rows, or no 'replicate' column): rerun the stage "
+                            "that writes it")
         order = sorted({row["replicate"] for row in rows}, key=index)
         keys = [k for k in io.HISTORY_KEYS if rows and k in rows[0]]
         histories = [{k: [row[k] for row in rows if row["replicate"] == name] for k in keys} for name in order]
