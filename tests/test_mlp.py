@@ -177,3 +177,21 @@ def test_seed_curves_and_median_table():
     assert table["layer_0"].tolist() == [2.0, 4.0] and table["layer_9"].tolist() == [0.0, 1.0]
     summary = gradients.seed_summaries(runs, [0, 1], [0, 9])
     assert summary["seed1"]["layer_9_grad_sq_norm"] == 2.0 and summary["seed0"]["layer_9_dead_fraction"] == 1.0
+
+
+def test_a_saved_model_is_the_same_bytes_at_every_save(tmp_path):
+    """io.save_torch writes identical bytes for identical weights (DVC hashes models: a retrained, identical model
+    must not rerun what depends on it); torch.save given a path names the zip's folder after the random temporary
+    file instead, which is what it replaced."""
+    from nnrepro import io
+
+    torch.manual_seed(0)
+    state = MLP(2, 4, 3).state_dict()
+    for name in ("a.pt", "b.pt"):
+        io.save_torch(state, tmp_path / "first" / name)
+    assert (tmp_path / "first/a.pt").read_bytes() == (tmp_path / "first/b.pt").read_bytes()
+    for name in (".a.pt.x1.tmp", ".a.pt.y2.tmp"):  # as atomic_path names its temporary files
+        torch.save(state, tmp_path / name)
+    assert (tmp_path / ".a.pt.x1.tmp").read_bytes() != (tmp_path / ".a.pt.y2.tmp").read_bytes()
+    loaded = torch.load(tmp_path / "first/a.pt", weights_only=True)
+    assert all(torch.equal(loaded[k], v) for k, v in state.items())

@@ -89,10 +89,13 @@ def finite_or_none(value):
 
 
 def save_torch(obj, path) -> None:
+    """torch.save, atomically, into the same bytes for the same object: saved through a file object, as torch
+    names the zip's inner folder after a path it is given (here a random temporary name), so that DVC's hash of a
+    retrained, identical model does not change and rerun what depends on it."""
     import torch
 
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        torch.save(obj, handle)
 
 
 def load_torch(path, fix: str):
