@@ -1,6 +1,6 @@
 """Stacked training against one run at a time: 8 runs of the 6x16 MLP (xy features, batch 256) for one epoch on
 106,897 random points of 33 classes (plus 13,363-point validation and test splits, evaluated at the epoch's end),
-lrs [1, 0.01, 0.001, 0.0001] x 2 with seeds 0..7, on one thread. Alternates train.train one by one with
+lrs [1, 0.01, 0.001, 0.0001] x 2 with seeds 0..7, on one thread. Alternates loop.train one by one with
 stacked.train_stacked, `--repeats` times, and prints each pair's ratio (one by one / stacked) and the median, for
 plain and for BatchNorm nets.
 
