@@ -1,11 +1,14 @@
-"""Stage cnn (one matrix cell of cnn_scratch, cnn_probe or cnn_finetune): train one baseline at one learning rate,
-score it on validation and test. With cnn.nproc_per_node > 1 it restarts itself under torchrun; started by torchrun
-(several GPUs or machines), every rank trains on its share of each batch and rank 0 scores and writes."""
+"""Stage cnn (cnn_scratch, cnn_probe or cnn_finetune): train one baseline at every learning rate of cnn.lrs, in one
+process (the data loaded once), and score each cell on validation and test; each cell keeps its own metrics,
+predictions, DVCLive history and model file, named after the cell (e.g. metrics/cnn/probe/probe-0.01.json). With
+cnn.nproc_per_node > 1 it restarts itself under torchrun; started by torchrun (several GPUs or machines), every rank
+trains on its share of each batch and rank 0 scores and writes."""
 
+import time
 from pathlib import Path
 
 from nnrepro import io, params, replicates
-from nnrepro.cells import CNN_BASELINES
+from nnrepro.cells import CNN_BASELINES, cnn_cell
 from nnrepro.errors import exit_on_user_error
 from nnrepro.faces import cnn, images, predictions
 from nnrepro.runtime import distributed, stage
@@ -19,33 +22,39 @@ KEYS = {"scratch": ("arch", "epochs", "batch_size", "image_size", "memory_mb", "
 
 @exit_on_user_error
 def main() -> None:
-    parser = stage.parser(__doc__, "data", "live", "model")
+    parser = stage.parser(__doc__, "data", "live", "models", metrics=False)
     parser.add_argument("--baseline", choices=CNN_BASELINES, required=True)
-    parser.add_argument("--lr", type=float, required=True, help="Adam learning rate")
-    parser.add_argument("--predictions", type=Path, required=True, help="per-image predictions CSV")
+    parser.add_argument("--metrics", type=Path, required=True, help="folder of per-cell metrics JSON files")
+    parser.add_argument("--predictions", type=Path, required=True, help="folder of per-cell predictions CSVs")
     args = parser.parse_args()
     world = distributed.from_launcher()
     ctx = stage.start(max(1, thread_count() // world.local_size))
     settings = cnn.settings(ctx.params, *KEYS[args.baseline])
-    label = f"cnn {args.baseline} lr={args.lr:g}"
-    lr = params.positive(args.lr, "cnn.lrs")
-    if distributed.relaunch(settings.nproc_per_node, label):
+    lrs = ctx.params.items("cnn.lrs", params.positive)
+    if distributed.relaunch(settings.nproc_per_node, f"cnn_{args.baseline}"):
         return  # rank 0 of the relaunched processes wrote everything
     if world.size > 1:
         ctx.device = distributed.join(world, ctx.device)
     try:
-        train_and_write(args, ctx, settings, lr, label, world)
+        data = cnn.load_features(args.data) if args.baseline == "probe" else images.load_cache(args.data)
+        timings = {}
+        for lr in lrs:
+            began = time.perf_counter()
+            train_and_write(args, ctx, data, settings, lr, world)
+            timings[f"{cnn_cell(args.baseline, lr)}_seconds"] = time.perf_counter() - began
+        if world.writes:
+            stage.finish(ctx, args, None, timings)
     finally:
         distributed.leave(world)
 
 
-def train_and_write(args, ctx: stage.Stage, settings: cnn.CnnSettings, lr: float, label: str, world) -> None:
-    """The cell's replicates (one per seed), each trained and scored; written as one cell (write_cell)."""
-    data = cnn.load_features(args.data) if args.baseline == "probe" else images.load_cache(args.data)
+def train_and_write(args, ctx: stage.Stage, data: dict, settings: cnn.CnnSettings, lr: float, world) -> None:
+    """One cell's replicates (one per seed), each trained and scored; written as one cell (write_cell)."""
+    name = cnn_cell(args.baseline, lr)
     seeds = replicates.seeds_of(ctx.seed, settings.replicates(args.baseline))
     fitted = []
     for seed in seeds:
-        tag = f"{label} seed {seed}" if len(seeds) > 1 else label
+        tag = f"cnn {name} seed {seed}" if len(seeds) > 1 else f"cnn {name}"
 
         def report(row: dict, tag=tag) -> None:
             print(f"{tag}: epoch {row['epoch']}/{settings.epochs} train loss {row['train_loss']:.4f}", flush=True)
@@ -55,28 +64,29 @@ def train_and_write(args, ctx: stage.Stage, settings: cnn.CnnSettings, lr: float
             scores = cnn.evaluate_cell(net, args.baseline, data, settings, ctx.device)
             fitted.append((net, history, predictions.frame(data, scores)))
     if world.writes:
-        metrics = write_cell(args, ctx, seeds, fitted)
-        print(f"{label}: validation acc {metrics['validation_acc']}, test acc {metrics['test_acc']}"
-              + (f" (mean of {len(seeds)} seeds)" if len(seeds) > 1 else ""))
+        metrics = write_cell(args, name, lr, seeds, fitted)
+        print(f"cnn {name}: validation acc {metrics['validation_acc']}, test acc {metrics['test_acc']}"
+              + (f" (mean of {len(seeds)} seeds)" if len(seeds) > 1 else ""), flush=True)
 
 
-def write_cell(args, ctx: stage.Stage, seeds: list[int], fitted: list) -> dict:
+def write_cell(args, name: str, lr: float, seeds: list[int], fitted: list) -> dict:
     """One seed: its history, predictions, weights and metrics. Several: the mean history and metrics beside each
-    replicate's (<live>/replicates.tsv, metrics "replicates"), the first seed's predictions, and every replicate's
-    weights in the model file as {"rep<k>": state_dict}."""
+    replicate's (<live>/<name>/replicates.tsv, metrics "replicates"), the first seed's predictions, and every
+    replicate's weights in the model file as {"rep<k>": state_dict}."""
     per_seed = [predictions.cell_metrics(frame, history) for _, history, frame in fitted]
-    metrics = {"baseline": args.baseline, "lr": args.lr, **replicates.mean_summary(per_seed)}
+    metrics = {"baseline": args.baseline, "lr": float(lr), **replicates.mean_summary(per_seed)}
     histories = [history for _, history, _ in fitted]
-    io.log_history(replicates.mean_history(histories), args.live, ("train_loss", "train_acc"))
+    live, model = args.live / name, args.models / f"{name}.pt"
+    io.log_history(replicates.mean_history(histories), live, ("train_loss", "train_acc"))
     if len(seeds) > 1:
         names = [replicates.REPLICATE.format(k) for k in range(len(seeds))]
-        io.log_replicates(histories, args.live, ("train_loss", "train_acc"))
+        io.log_replicates(histories, live, ("train_loss", "train_acc"))
         metrics.update(seeds=seeds, replicates=dict(zip(names, per_seed)))
-        io.save_torch({name: net.state_dict() for name, (net, _, _) in zip(names, fitted)}, args.model)
+        io.save_torch({rep: net.state_dict() for rep, (net, _, _) in zip(names, fitted)}, model)
     else:
-        io.save_torch(fitted[0][0].state_dict(), args.model)
-    io.write_csv(args.predictions, fitted[0][2])
-    stage.finish(ctx, args, metrics)
+        io.save_torch(fitted[0][0].state_dict(), model)
+    io.write_csv(args.predictions / f"{name}.csv", fitted[0][2])
+    io.write_json(args.metrics / f"{name}.json", metrics)
     return metrics
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from nnrepro import io, params, replicates, selection
-from nnrepro.cells import CNN_BASELINES, cnn_cell
+from nnrepro.cells import CNN_BASELINES, cnn_cell, cnn_file
 from nnrepro.errors import exit_on_user_error, missing
 from nnrepro.faces import predictions
 
@@ -16,7 +16,7 @@ from nnrepro.faces import predictions
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cells", type=Path, nargs=2, required=True, metavar=("METRICS", "PREDICTIONS"),
-                        help="the CNN cells' metrics and predictions folders")
+                        help="the CNN cells' metrics and predictions folders (a subfolder per baseline)")
     parser.add_argument("--xgboost", type=Path, required=True, help="XGBoost's metrics JSON")
     parser.add_argument("--selection", type=Path, required=True, help="the selection JSON to write")
     parser.add_argument("--by-lr", type=Path, required=True, help="test accuracy per learning rate CSV to write")
@@ -34,7 +34,8 @@ def collect(metrics_dir: Path, predictions_dir: Path, lrs: list) -> tuple[list[d
     for baseline in CNN_BASELINES:
         for lr in lrs:
             name = cnn_cell(baseline, lr)
-            metrics_path, predictions_path = metrics_dir / f"{name}.json", predictions_dir / f"{name}.csv"
+            metrics_path = cnn_file(metrics_dir, baseline, name, ".json")
+            predictions_path = cnn_file(predictions_dir, baseline, name, ".csv")
             for path in (metrics_path, predictions_path):
                 if not path.exists():
                     raise missing(f"{path} (cell {name} of cnn.lrs)", "every cell")

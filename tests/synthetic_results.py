@@ -251,7 +251,7 @@ def fake_probabilities(accuracy, rng) -> np.ndarray:
 
 def write_cnn_selection(root: Path) -> None:
     """plots/cnn_evaluate/selection.json as cnn_evaluate writes it: the rows it collects, the misclassified images
-    from each cell's predictions (predictions/cnn/<cell>.csv, validation and test), and selection.cnn's choice."""
+    from each cell's predictions (predictions/cnn/<baseline>/<cell>.csv, validation and test), and selection.cnn's choice."""
     rng, rows, wrong = np.random.default_rng(0), [], {}
     names = {"validation": [n.replace("test/", "val/") for n in FACE_NAMES], "test": FACE_NAMES}
     data = {split: {"names": names[split], "labels": np.array(FACE_LABELS)} for split in names}
@@ -262,8 +262,8 @@ def write_cnn_selection(root: Path) -> None:
                          "validation_acc": acc and acc[0], "test_acc": acc and acc[1]})
             frame = predictions.frame(data, {split: fake_probabilities(acc and acc[i], rng)
                                              for i, split in enumerate(names)})
-            (root / "predictions/cnn").mkdir(parents=True, exist_ok=True)
-            frame.to_csv(root / "predictions/cnn" / f"{name}.csv", index=False)
+            (root / "predictions/cnn" / baseline).mkdir(parents=True, exist_ok=True)
+            frame.to_csv(root / "predictions/cnn" / baseline / f"{name}.csv", index=False)
             wrong[name] = predictions.misclassified(frame)
     write_json(root / "plots/cnn_evaluate/selection.json", selection.cnn(rows, dict(XGBOOST), wrong))
 
@@ -272,7 +272,7 @@ def write_cnn_selection(root: Path) -> None:
 
 def write_records(root: Path) -> None:
     for path, record in (("mlp_long", CPU), ("mlp_batch", CPU), ("evaluate", CPU), ("grad_probe", CPU),
-                         ("mlp_sine", CPU), ("mlp_lr/lr0.01-bnfalse", CPU), ("cnn/finetune-0.0001", CUDA),
+                         ("mlp_sine", CPU), ("mlp_lr/lr0.01-bnfalse", CPU), ("cnn_finetune", CUDA),
                          ("xgboost", CUDA)):
         write_json(root / "provenance" / f"{path}.json", record)
     (root / "params.yaml").write_text(yaml.safe_dump(PARAMS, sort_keys=False))

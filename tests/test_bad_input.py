@@ -24,7 +24,8 @@ PREVIOUS = b"output of an earlier successful run\n"
 # Output paths (relative to the case folder; a trailing / is a folder) and arguments of each stage's entry point.
 RECORD = ["--metrics", "out/metrics.json", "--provenance", "out/provenance.json", "--timings", "out/timings.json"]
 MLP_RUNS = ["--live", "out/live/", "--models", "out/models/", *RECORD]
-CNN_OUT = ["--predictions", "out/predictions.csv", "--model", "out/model.pt", "--live", "out/live/", *RECORD]
+CNN_OUT = ["--predictions", "out/predictions/", "--models", "out/models/", "--live", "out/live/",
+           "--metrics", "out/metrics/", "--provenance", "out/provenance.json", "--timings", "out/timings.json"]
 FACTS = ["--mlp-lr", "{none}/metrics/mlp_lr", "{none}/plots/mlp_lr", "--mlp-long", "{none}/mlp_long.json",
          "{none}/plots/mlp_long", "--evaluate", "{none}/evaluate.json", "{none}/plots/evaluate",
          "--grad-probe", "{none}/plots/grad_probe", "--cnn-selection", "{none}/selection.json"]
@@ -45,9 +46,9 @@ STAGES = {
     "prepare_faces": ("prepare_faces.py", ["--out", "out/faces/"]),
     "probe_features": ("probe_features.py", ["--data", "{cache}", "--out", "out/probe.pt",
                                              "--provenance", "out/provenance.json", "--timings", "out/timings.json"]),
-    "cnn_scratch": ("cnn.py", ["--baseline", "scratch", "--lr", "0.01", "--data", "{cache}", *CNN_OUT]),
-    "cnn_probe": ("cnn.py", ["--baseline", "probe", "--lr", "0.01", "--data", "{in}/probe.pt", *CNN_OUT]),
-    "cnn_finetune": ("cnn.py", ["--baseline", "finetune", "--lr", "0.01", "--data", "{cache}", *CNN_OUT]),
+    "cnn_scratch": ("cnn.py", ["--baseline", "scratch", "--data", "{cache}", *CNN_OUT]),
+    "cnn_probe": ("cnn.py", ["--baseline", "probe", "--data", "{in}/probe.pt", *CNN_OUT]),
+    "cnn_finetune": ("cnn.py", ["--baseline", "finetune", "--data", "{cache}", *CNN_OUT]),
     "xgboost": ("xgb.py", ["--data", "{cache}", "--predictions", "out/predictions.csv", "--model", "out/model.json",
                            *RECORD]),
     "cnn_evaluate": ("cnn_evaluate.py", ["--cells", "{in}/cnn/metrics", "{in}/cnn/predictions", "--xgboost",
@@ -247,7 +248,7 @@ CASES = [
     ("arch-unknown", "cnn_scratch", set_to(cnn__arch="vgg16"), "cnn.arch must be one of", None),
     ("cnn-epochs-zero", "cnn_finetune", set_to(cnn__epochs=0), "cnn.epochs must be an integer >= 1", None),
     ("cnn-batch-size-zero", "cnn_probe", set_to(cnn__batch_size=0), "cnn.batch_size must be an integer >= 1", None),
-    ("cnn-lr-negative", "cnn_scratch", set_to(), "cnn.lrs must be a positive number", replace_arg("--lr", "-0.1")),
+    ("cnn-lr-negative", "cnn_scratch", set_to(cnn__lrs=[0.01, -0.1]), "cnn.lrs must be a positive number", None),
     ("cnn-lrs-empty", "cnn_evaluate", set_to(cnn__lrs=[]), "cnn.lrs must be a non-empty list", None),
     ("cnn-cell-not-trained", "cnn_evaluate", set_to(cnn__lrs=[0.01, 0.5]), "(cell scratch-0.5 of cnn.lrs) is missing",
      None),
@@ -299,9 +300,9 @@ def inputs(tmp_path_factory):
                 for s, d in data.items()}, root / "probe.pt")
     for baseline in cells.CNN_BASELINES:  # one trained-looking cell each, at lr 0.01
         name = cells.cnn_cell(baseline, 0.01)
-        io.write_json(root / "cnn" / "metrics" / f"{name}.json", {"validation_acc": 0.5, "test_acc": 0.5})
+        io.write_json(root / "cnn" / "metrics" / baseline / f"{name}.json", {"validation_acc": 0.5, "test_acc": 0.5})
         frame = predictions.frame(data, {s: [0.4] * len(data[s]["labels"]) for s in predictions.SCORED})
-        io.write_csv(root / "cnn" / "predictions" / f"{name}.csv", frame)
+        io.write_csv(root / "cnn" / "predictions" / baseline / f"{name}.csv", frame)
     return root, params
 
 

@@ -27,13 +27,13 @@ def repo_params():
     return yaml.safe_load((ROOT / "params.yaml").read_text())
 
 
-def _cell(baseline, lr):
+def _baseline(baseline):
+    """The arguments of stage cnn_<baseline>, as dvc.yaml gives them: every lr of cnn.lrs in one process."""
     data = "data/features/probe.pt" if baseline == "probe" else "data/faces/cache"
-    name = f"{baseline}-{lr}"
-    return ["--baseline", baseline, "--lr", lr, "--data", data, "--metrics", f"metrics/cnn/{name}.json",
-            "--predictions", f"predictions/cnn/{name}.csv", "--model", f"models/cnn/{name}.pt",
-            "--live", f"plots/cnn/{name}", "--provenance", f"provenance/cnn/{name}.json",
-            "--timings", f"timings/cnn/{name}.json"]
+    return ["--baseline", baseline, "--data", data, "--metrics", f"metrics/cnn/{baseline}",
+            "--predictions", f"predictions/cnn/{baseline}", "--models", f"models/cnn/{baseline}",
+            "--live", f"plots/cnn/{baseline}", "--provenance", f"provenance/cnn_{baseline}.json",
+            "--timings", f"timings/cnn_{baseline}.json"]
 
 
 EVALUATE = ["--cells", "metrics/cnn", "predictions/cnn", "--xgboost", "metrics/xgboost.json",
@@ -48,16 +48,25 @@ def test_every_cnn_stage_end_to_end(workdir, stage):
                                       "--provenance", "provenance/probe.json", "--timings", "timings/probe.json"])
     assert result.returncode == 0, result.stderr
     for baseline in ("scratch", "probe", "finetune"):
-        for lr in LRS[:1] if baseline != "probe" else LRS:
-            result = ok("cnn.py", _cell(baseline, lr))
-            assert result.returncode == 0, result.stderr
-    metrics = json.loads((root / "metrics/cnn/probe-0.01.json").read_text())
-    assert 0 <= metrics["test_acc"] <= 1 and "provenance" not in metrics
-    assert json.loads((root / "provenance/cnn/probe-0.01.json").read_text())["seed"] == params["seed"]
-    assert (root / "plots/cnn/probe-0.01/plots/metrics/train/loss.tsv").exists()
-    first = (root / "metrics/cnn/probe-0.01.json").read_bytes()
-    assert ok("cnn.py", _cell("probe", 0.01)).returncode == 0
-    assert (root / "metrics/cnn/probe-0.01.json").read_bytes() == first  # metrics are byte-identical on rerun
+        result = ok("cnn.py", _baseline(baseline))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.count("validation acc") == len(LRS)  # one line per cell
+        timings = json.loads((root / f"timings/cnn_{baseline}.json").read_text())
+        assert {f"{baseline}-{lr}_seconds" for lr in LRS} <= set(timings)
+        for lr in LRS:
+            name = f"{baseline}-{lr}"
+            metrics = json.loads((root / f"metrics/cnn/{baseline}/{name}.json").read_text())
+            assert metrics["baseline"] == baseline and metrics["lr"] == lr and 0 <= metrics["test_acc"] <= 1
+            assert (root / f"predictions/cnn/{baseline}/{name}.csv").exists()
+            assert (root / f"models/cnn/{baseline}/{name}.pt").exists()
+            assert (root / f"plots/cnn/{baseline}/{name}/plots/metrics/train/loss.tsv").exists()
+    metrics = json.loads((root / "metrics/cnn/probe/probe-0.01.json").read_text())
+    assert "provenance" not in metrics
+    assert json.loads((root / "provenance/cnn_probe.json").read_text())["seed"] == params["seed"]
+    first = (root / "metrics/cnn/probe/probe-0.01.json").read_bytes()
+    assert ok("cnn.py", _baseline("probe")).returncode == 0
+    assert (root / "metrics/cnn/probe/probe-0.01.json").read_bytes() == first  # metrics are byte-identical on rerun
+    check_cells_train_as_alone(root, params, stage)
     check_probe_seeds(root, params, stage)
     result = ok("xgb.py", ["--data", "data/faces/cache", "--metrics", "metrics/xgboost.json",
                            "--predictions", "predictions/xgboost.csv", "--model", "models/xgboost.json",
@@ -66,10 +75,9 @@ def test_every_cnn_stage_end_to_end(workdir, stage):
     assert "round 100/100" in result.stderr  # progress while it fits
     assert json.loads((root / "metrics/xgboost.json").read_text())["features"] == 3 * 16 * 16
 
-    result = ok("cnn_evaluate.py", EVALUATE)
-    assert result.returncode == 2 and "scratch-0.001" in result.stderr  # an untrained requested cell
-    for baseline in ("scratch", "finetune"):
-        assert ok("cnn.py", _cell(baseline, LRS[1])).returncode == 0
+    more = {**params, "cnn": {**params["cnn"], "lrs": [*LRS, 0.1]}}
+    result = stage("cnn_evaluate.py", EVALUATE, root, more)
+    assert result.returncode == 2 and "scratch-0.1" in result.stderr  # an untrained requested cell
     result = ok("cnn_evaluate.py", EVALUATE)
     assert result.returncode == 0, result.stderr
     chosen = json.loads((root / "out/selection.json").read_text())
@@ -80,12 +88,25 @@ def test_every_cnn_stage_end_to_end(workdir, stage):
     assert chosen["xgboost"]["test_acc"] == json.loads((root / "metrics/xgboost.json").read_text())["test_acc"]
     best = chosen["baselines"][chosen["baseline_order"][0]]["best"]
     assert chosen["misclassified"]["best"]["cell"] == best["cell"]
-    frame = pd.read_csv(root / f"predictions/cnn/{best['cell']}.csv")
+    frame = pd.read_csv(root / f"predictions/cnn/{best['baseline']}/{best['cell']}.csv")
     test = frame[frame["split"] == "test"]
     wrong = test[test["label"] != test["prediction"]]["name"].tolist()
     assert [w["name"] for w in chosen["misclassified"]["best"]["images"]] == wrong
     by_lr = pd.read_csv(root / "out/by_lr.csv")
     assert list(by_lr["lr"]) == sorted(LRS) and {"scratch", "probe", "finetune", "xgboost"} <= set(by_lr.columns)
+
+
+def check_cells_train_as_alone(root, params, stage):
+    """A cell trained after another in the same process equals the cell trained alone: nothing leaks between cells."""
+    alone = root.parent / f"{root.name}-one-lr"
+    alone.mkdir()
+    (alone / "data").symlink_to(root / "data")
+    one = {**params, "cnn": {**params["cnn"], "lrs": LRS[1:]}}
+    assert stage("cnn.py", _baseline("scratch"), alone, one).returncode == 0
+    name = f"scratch-{LRS[1]}"
+    assert not (alone / f"metrics/cnn/scratch/scratch-{LRS[0]}.json").exists()
+    for path in (f"metrics/cnn/scratch/{name}.json", f"predictions/cnn/scratch/{name}.csv"):
+        assert (alone / path).read_bytes() == (root / path).read_bytes(), path
 
 
 def check_probe_seeds(root, params, stage):
@@ -95,14 +116,14 @@ def check_probe_seeds(root, params, stage):
 
     seeds = params["cnn"]["probe_seeds"]
     assert seeds >= 2
-    metrics = json.loads((root / "metrics/cnn/probe-0.01.json").read_text())
+    metrics = json.loads((root / "metrics/cnn/probe/probe-0.01.json").read_text())
     reps = [metrics["replicates"][f"rep{k}"] for k in range(seeds)]
     assert metrics["seeds"] == [params["seed"] + k for k in range(seeds)]
     assert metrics["test_acc"] == pytest.approx(sum(r["test_acc"] for r in reps) / seeds)
-    weights = torch.load(root / "models/cnn/probe-0.01.pt", weights_only=True)
+    weights = torch.load(root / "models/cnn/probe/probe-0.01.pt", weights_only=True)
     assert set(weights) == {f"rep{k}" for k in range(seeds)}
     assert any(not torch.equal(weights["rep0"][key], weights["rep1"][key]) for key in weights["rep0"])
-    table = pd.read_csv(root / "plots/cnn/probe-0.01/replicates.tsv", sep="\t")
+    table = pd.read_csv(root / "plots/cnn/probe/probe-0.01/replicates.tsv", sep="\t")
     assert sorted(set(table["replicate"])) == [f"rep{k}" for k in range(seeds)]
     first = table[table["replicate"] == "rep0"]["train_loss"].iloc[-1]
     assert first == pytest.approx(reps[0]["final_train_loss"], rel=1e-12)
@@ -110,17 +131,17 @@ def check_probe_seeds(root, params, stage):
     alone.mkdir()
     (alone / "data").symlink_to(root / "data")
     one = {**params, "cnn": {**params["cnn"], "probe_seeds": 1}}
-    assert stage("cnn.py", _cell("probe", 0.01), alone, one).returncode == 0
-    single = json.loads((alone / "metrics/cnn/probe-0.01.json").read_text())
+    assert stage("cnn.py", _baseline("probe"), alone, one).returncode == 0
+    single = json.loads((alone / "metrics/cnn/probe/probe-0.01.json").read_text())
     assert "replicates" not in single and single["test_acc"] == reps[0]["test_acc"]
     assert single["final_train_loss"] == reps[0]["final_train_loss"]
-    assert set(torch.load(alone / "models/cnn/probe-0.01.pt", weights_only=True)) == set(weights["rep0"])
+    assert set(torch.load(alone / "models/cnn/probe/probe-0.01.pt", weights_only=True)) == set(weights["rep0"])
 
 
 def test_missing_weights_stop_the_finetune_stage_with_one_line(workdir, stage, tmp_path):
     root, params = workdir
     bad = {**params, "cnn": {**params["cnn"], "arch": "resnet18"}}
     (tmp_path / "data").symlink_to(root / "data")
-    result = stage("cnn.py", _cell("finetune", 0.01), tmp_path, bad)
+    result = stage("cnn.py", _baseline("finetune"), tmp_path, bad)
     assert result.returncode == 2 and "resnet18-f37072fd.pth" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

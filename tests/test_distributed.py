@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pandas as pd
 import pytest
 
-from test_cnn_stages import _cell
+from test_cnn_stages import _baseline
 
 pytestmark = pytest.mark.slow
 PREVIOUS = b"earlier run\n"
@@ -59,10 +59,10 @@ def runs(workdir):
             (folder / "hook").mkdir()
             (folder / "hook" / "sitecustomize.py").write_text(FAILING_RANK)
             env = {"PYTHONPATH": f"{folder / 'hook'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-            (folder / "metrics" / "cnn").mkdir(parents=True)
-            (folder / "metrics" / "cnn" / f"{baseline}-0.01.json").write_bytes(PREVIOUS)
-        cell_params = {**params, "cnn": {**params["cnn"], "nproc_per_node": nproc}}
-        return run_stage("cnn.py", _cell(baseline, 0.01), folder, cell_params, env), folder
+            (folder / "metrics" / "cnn" / baseline).mkdir(parents=True)
+            (folder / "metrics" / "cnn" / baseline / f"{baseline}-0.01.json").write_bytes(PREVIOUS)
+        cell_params = {**params, "cnn": {**params["cnn"], "nproc_per_node": nproc, "lrs": [0.01]}}
+        return run_stage("cnn.py", _baseline(baseline), folder, cell_params, env), folder
 
     with ThreadPoolExecutor(2) as pool:
         return dict(zip(RUNS, pool.map(run, RUNS)))
@@ -73,8 +73,8 @@ def test_two_processes_train_like_one_and_write_once(runs, baseline):
     (one, out1), (two, out2) = runs[f"{baseline}-1"], runs[f"{baseline}-2"]
     assert one.returncode == 0 and two.returncode == 0, two.stderr[-2000:]
     assert "2 processes under torchrun" in two.stdout and two.stdout.count("validation acc") == 1  # rank 0 only
-    m1, m2 = (json.loads((o / f"metrics/cnn/{baseline}-0.01.json").read_text()) for o in (out1, out2))
-    p1, p2 = (pd.read_csv(o / f"predictions/cnn/{baseline}-0.01.csv") for o in (out1, out2))
+    m1, m2 = (json.loads((o / f"metrics/cnn/{baseline}/{baseline}-0.01.json").read_text()) for o in (out1, out2))
+    p1, p2 = (pd.read_csv(o / f"predictions/cnn/{baseline}/{baseline}-0.01.csv") for o in (out1, out2))
     if baseline == "probe":  # no BatchNorm: the same gradients up to the order of float sums
         assert (p1["probability"] - p2["probability"]).abs().max() < 1e-4
         assert m1["test_acc"] == m2["test_acc"] and abs(m1["final_train_loss"] - m2["final_train_loss"]) < 1e-5
@@ -86,8 +86,8 @@ def test_a_failing_rank_stops_the_stage_with_one_line_and_keeps_outputs(runs):
     result, folder = runs["failing-2"]
     assert result.returncode == 2 and "rank 1 lost its GPU" in result.stderr
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: cnn probe lr=0.01: a process of the 2 under torchrun failed")
-    assert (folder / "metrics/cnn/probe-0.01.json").read_bytes() == PREVIOUS
+    assert last.startswith("error: cnn_probe: a process of the 2 under torchrun failed")
+    assert (folder / "metrics/cnn/probe/probe-0.01.json").read_bytes() == PREVIOUS
 
 
 @pytest.mark.parametrize("size, rows", [(2, 7), (3, 7), (2, 1), (4, 3)])

@@ -1,6 +1,8 @@
 """Names of matrix cells, spelt exactly as DVC renders `${item...}` in dvc.yaml's paths."""
 
-CNN_BASELINES = ("scratch", "probe", "finetune")  # one matrix stage each: cnn_scratch, cnn_probe, cnn_finetune
+from pathlib import Path
+
+CNN_BASELINES = ("scratch", "probe", "finetune")  # one stage each: cnn_scratch, cnn_probe, cnn_finetune
 
 
 def dvc_str(value) -> str:
@@ -23,6 +25,11 @@ def grid_cell(depth, width) -> str:
 def cnn_cell(baseline: str, lr) -> str:
     """A CNN cell, e.g. finetune-0.0001 (an integer lr stays an integer: scratch-1)."""
     return f"{baseline}-{dvc_str(lr)}"
+
+
+def cnn_file(folder, baseline: str, cell: str, suffix: str) -> Path:
+    """A CNN cell's file in its baseline's folder, e.g. metrics/cnn/probe/probe-0.01.json."""
+    return Path(folder) / baseline / f"{cell}{suffix}"
 
 
 def batch_run(batch_size: int, epochs: int) -> str:

@@ -9,8 +9,8 @@ from pathlib import Path
 import yaml
 
 from nnrepro import io
+from nnrepro.cells import cnn_file, lr_cell
 from nnrepro.replicates import REPLICATE, index
-from nnrepro.cells import lr_cell
 from nnrepro.errors import UserError, missing
 
 RESULTS = {  # option -> the names of its paths: the tracked results every reporting stage reads back
@@ -229,7 +229,8 @@ def grid_replicates(cells: dict, metrics_dir) -> None:
 def cnn_predictions(cnn_facts: dict, folder) -> None:
     """From the CNN cells' predictions: each cell's `one_class` (every validation image given one class), the images
     per split (n_images) and the largest class's share of the validation split (the same images in every cell)."""
-    predictions = {row["cell"]: read_csv(Path(folder) / f"{row['cell']}.csv") for row in cnn_facts["selection"]["cells"]}
+    predictions = {row["cell"]: read_csv(cnn_file(folder, row["baseline"], row["cell"], ".csv"))
+                   for row in cnn_facts["selection"]["cells"]}
     for row in cnn_facts["selection"]["cells"]:
         row["one_class"] = len({r["prediction"] for r in predictions[row["cell"]] if r["split"] == "validation"}) == 1
     rows = next(iter(predictions.values()), [])
