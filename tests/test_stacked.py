@@ -1,4 +1,4 @@
-"""Stacked training against train.train run alone, run by run: same rows, same final weights and buffers."""
+"""Stacked training against loop.train run alone, run by run: same rows, same final weights and buffers."""
 
 import math
 

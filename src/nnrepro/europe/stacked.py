@@ -2,7 +2,7 @@
 layer of all K runs is one torch.baddbmm/bmm (see runwise), as per-call overhead dominates these tiny nets. Each
 run keeps its own batch order (its own generator), lr, Adam state and BatchNorm statistics.
 
-Equality with train.train run alone, per run: bit for bit (weights, BatchNorm buffers, every history row but
+Equality with loop.train run alone, per run: bit for bit (weights, BatchNorm buffers, every history row but
 train_loss, probe values) for plain, residual, sine and BatchNorm nets, as tested with torch's MKL on one thread at
 widths 3..64, batch sizes 1..256 and ragged last batches; train_loss to ~1e-7 relative (summed per row, not per
 batch mean). Under another BLAS or CPU, where runwise's rules may not hold, expect rtol 1e-5 over short runs of
@@ -50,7 +50,7 @@ class _Stack:
         self.w = [views[f"{n}.weight"][0] for n in names]
         self.wt = [w.transpose(1, 2) for w in self.w]
         self.b = [views[f"{n}.bias"][0].unsqueeze(1) for n in names]
-        # Gradient buffers, joined into self.grad by one cat per step, placed as train.train's: in the flat gradient
+        # Gradient buffers, joined into self.grad by one cat per step, placed as loop.train's: in the flat gradient
         # (fastmlp, for plain nets) or fresh (autograd, for BatchNorm nets).
         self.dw = [runwise.buffer(self.k, w.shape[1:], 0 if self.bn else views[f"{n}.weight"][1], w.device)
                    for n, w in zip(names, self.w)]
@@ -214,7 +214,7 @@ class _Probe:
 
 
 def _batches(feats: torch.Tensor, y: torch.Tensor, generators: list, batch_size: int) -> list[tuple]:
-    """An epoch's steps: batches x (K, B, in), y (K, B), each run's in its own order as train.train draws it,
+    """An epoch's steps: batches x (K, B, in), y (K, B), each run's in its own order as loop.train draws it,
     gathered at once, with room for each row's loss and prediction; the last batch may be smaller."""
     k, n = len(generators), len(y)
     order = torch.stack([torch.randperm(n, generator=g, device=feats.device) for g in generators])
@@ -229,7 +229,7 @@ def _batches(feats: torch.Tensor, y: torch.Tensor, generators: list, batch_size:
 
 
 def _rows(stack: _Stack, splits: dict, epoch: float, steps: list[tuple], seconds: float) -> list[dict]:
-    """Each run's history row over these steps of _batches, as train.train writes it."""
+    """Each run's history row over these steps of _batches, as loop.train writes it."""
     y, losses, predictions = (torch.cat([step[j] for step in steps], 1) for j in (1, 2, 3))
     means = zip((losses.sum(1) / y.shape[1]).tolist(), ((predictions == y).sum(1) / y.shape[1]).tolist())
     rows = [{"epoch": round(epoch, 6), "train_loss": loss, "train_acc": acc, "diverged": not math.isfinite(loss)}
@@ -245,7 +245,7 @@ def _rows(stack: _Stack, splits: dict, epoch: float, steps: list[tuple], seconds
 def train_stacked(models: list[MLP], splits: dict[str, tuple[torch.Tensor, torch.Tensor]], *, lrs: list[float],
                   seeds: list[int], epochs: int, batch_size: int, first_epoch_evals: int = 1,
                   probe_layers: list[int] | None = None, report=None):
-    """Train models[k] as train.train(models[k], splits, lr=lrs[k], seed=seeds[k], ...) would, all K at once, and
+    """Train models[k] as loop.train(models[k], splits, lr=lrs[k], seed=seeds[k], ...) would, all K at once, and
     copy each run's final weights and BatchNorm buffers back into models[k].
 
     Returns the K histories, or with `probe_layers` (histories, grads, dead) as gradients.train_with_probe returns
