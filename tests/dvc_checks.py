@@ -89,3 +89,13 @@ def params_mismatches(read: dict[str, set], declared: dict[str, set]) -> list[st
         problems += [f"{name}: declares '{d}' but never reads it" for d in sorted(listed)
                      if not any(_covers(d, k) or _covers(k, d) for k in got)]
     return problems
+
+
+def stale_lock_entries(root: Path) -> list[str]:
+    """Stages dvc.lock still records that dvc.yaml no longer defines (DVC keeps them after a rename or merge)."""
+    import yaml
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        defined = {stage.name for stage in repo.index.stages}
+    return sorted(set(yaml.safe_load((Path(root) / "dvc.lock").read_text())["stages"]) - defined)

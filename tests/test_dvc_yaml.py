@@ -4,12 +4,13 @@ reporting side imports no training code; cell names are spelt as DVC renders the
 import copy
 import shutil
 import subprocess
+import sys
 
 import pytest
 import yaml
 
 from conftest import ROOT
-from dvc_checks import boundary_violations, deps_mismatches, params_mismatches
+from dvc_checks import boundary_violations, deps_mismatches, params_mismatches, stale_lock_entries
 from nnrepro import cells
 
 STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
@@ -79,17 +80,8 @@ def test_cell_names_follow_dvc_rendering(tmp_path, value, spelt):
     assert cells.cnn_cell("scratch", value) == f"scratch-{spelt}"
 
 
-def stale_lock_entries(root) -> list[str]:
-    """Stages dvc.lock still records that dvc.yaml no longer defines (DVC keeps them after a rename or merge)."""
-    from dvc.repo import Repo
-
-    with Repo(str(root)) as repo:
-        defined = {stage.name for stage in repo.index.stages}
-    return sorted(set(yaml.safe_load((root / "dvc.lock").read_text())["stages"]) - defined)
-
-
 def test_dvc_lock_records_only_stages_of_dvc_yaml(tmp_path):
-    assert stale_lock_entries(ROOT) == []
+    assert stale_lock_entries(ROOT) == [], "run python tools/prune_lock.py"
     for name in ("dvc.yaml", "dvc.lock", "params.yaml"):
         shutil.copy(ROOT / name, tmp_path / name)
     from dvc.repo import Repo
@@ -100,3 +92,8 @@ def test_dvc_lock_records_only_stages_of_dvc_yaml(tmp_path):
     lock["stages"]["mlp_lr@1-false"] = copy.deepcopy(lock["stages"]["mlp_lr"])  # a cell merged away, still locked
     (tmp_path / "dvc.lock").write_text(yaml.safe_dump(lock))
     assert stale_lock_entries(tmp_path) == ["mlp_lr@1-false"]
+    prune = subprocess.run([sys.executable, str(ROOT / "tools" / "prune_lock.py"), str(tmp_path)], capture_output=True,
+                           text=True)
+    assert prune.returncode == 0 and "mlp_lr@1-false" in prune.stdout, prune.stderr
+    assert stale_lock_entries(tmp_path) == [] and yaml.safe_load((tmp_path / "dvc.lock").read_text()) == {
+        **lock, "stages": {k: v for k, v in lock["stages"].items() if k != "mlp_lr@1-false"}}

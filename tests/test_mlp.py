@@ -195,3 +195,18 @@ def test_a_saved_model_is_the_same_bytes_at_every_save(tmp_path):
     assert (tmp_path / ".a.pt.x1.tmp").read_bytes() != (tmp_path / ".a.pt.y2.tmp").read_bytes()
     loaded = torch.load(tmp_path / "first/a.pt", weights_only=True)
     assert all(torch.equal(loaded[k], v) for k, v in state.items())
+
+
+@pytest.mark.parametrize("shape, dim", [((256, 33), 1), ((3, 256, 33), 2), ((3, 4, 33), 2), ((1, 33), 1)])
+def test_predicted_is_argmax_with_ties_nan_and_inf(shape, dim):
+    torch.manual_seed(0)
+    logits = torch.round(torch.randn(*shape))  # many ties: the first maximum must win
+    rows = logits.view(-1, shape[-1])
+    rows[0, [3, 7]] = float("nan")
+    rows[-1] = float("inf")
+    rows[len(rows) // 2] = float("-inf")
+    last_max = shape[-1] - 1 - logits.flip(dim).argmax(dim)
+    assert not torch.equal(last_max, logits.argmax(dim))  # the ties tell first from last
+    assert torch.equal(loop.predicted(logits, dim), logits.argmax(dim))
+    out = torch.empty(shape[:-1], dtype=torch.long)
+    assert loop.predicted(logits, dim, out=out) is out and torch.equal(out, logits.argmax(dim))

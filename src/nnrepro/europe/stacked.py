@@ -19,7 +19,7 @@ from torch import nn
 
 from nnrepro.europe import gradients, runwise
 from nnrepro.europe.mlp import MLP
-from nnrepro.europe.loop import eval_steps, gc_paused
+from nnrepro.europe.loop import eval_steps, gc_paused, predicted
 
 NONE, IGNORE = 0, -100  # ATen's reduction code for "none"; cross_entropy's default ignore_index
 EPS, MOMENTUM = 1e-5, 0.1  # nn.BatchNorm1d's defaults
@@ -93,7 +93,7 @@ class _Stack:
             self.inverse[n] = torch.full((k * n,), 1 / n, device=logp.device)
         grad = torch.ops.aten.nll_loss_backward(self.inverse[n], logp, y.view(-1), None, NONE, IGNORE, self.total)
         grad = torch.ops.aten._log_softmax_backward_data(grad, logp, 1, logp.dtype)
-        torch.argmax(logits, 2, out=predictions)
+        predicted(logits, 2, out=predictions)
         self.backward(grad.view(k, n, c), inputs, acts, saved)
 
     def forward(self, h: torch.Tensor, training: bool, keep=()):
@@ -172,7 +172,7 @@ class _Stack:
         feats = self.features(x)
         logits = self.forward(feats.expand(self.k, *feats.shape), False)[0]
         losses = torch.stack([F.cross_entropy(run, y) for run in logits])  # per run: the same summation order
-        return list(zip(losses.tolist(), (logits.argmax(2) == y).float().mean(1).tolist()))
+        return list(zip(losses.tolist(), (predicted(logits, 2) == y).float().mean(1).tolist()))
 
     def state_dict(self, k: int, model: MLP, steps: int) -> dict:
         """Run k's state as it is now, after `steps` steps, in model.state_dict()'s form."""
