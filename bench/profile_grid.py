@@ -21,8 +21,8 @@ from nnrepro.europe import points, runs  # noqa: E402
 
 DEPTHS, WIDTHS, LR, BATCH = (1, 2, 6, 10), (8, 16, 32, 64), 0.001, 256
 GROUPS = {"matrix products": ("bmm", "baddbmm", "addmm", "mm"),
-          "softmax, loss, argmax": ("_log_softmax", "_log_softmax_backward_data", "nll_loss_forward",
-                                    "nll_loss_backward", "argmax"),
+          "softmax, loss, predicted class": ("_log_softmax", "_log_softmax_backward_data", "nll_loss_forward",
+                                             "nll_loss_backward", "argmax", "max"),
           "elementwise and reductions": ("threshold_backward", "relu_", "clamp_min_", "sum", "copy_", "add_", "cat",
                                          "fill_", "_fused_adam_", "index_select")}
 OUT = Path(__file__).resolve().parent / "PROFILE_GRID.md"
