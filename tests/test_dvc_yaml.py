@@ -93,7 +93,7 @@ def test_dvc_lock_records_only_stages_of_dvc_yaml(tmp_path):
     (tmp_path / "dvc.lock").write_text(yaml.safe_dump(lock))
     assert stale_lock_entries(tmp_path) == ["mlp_lr@1-false"]
     prune = subprocess.run([sys.executable, str(ROOT / "tools" / "prune_lock.py"), str(tmp_path)], capture_output=True,
-                           text=True)
+                           text=True, timeout=120)
     assert prune.returncode == 0 and "mlp_lr@1-false" in prune.stdout, prune.stderr
     assert stale_lock_entries(tmp_path) == [] and yaml.safe_load((tmp_path / "dvc.lock").read_text()) == {
         **lock, "stages": {k: v for k, v in lock["stages"].items() if k != "mlp_lr@1-false"}}
