@@ -34,7 +34,9 @@ def now_cells(r: dict) -> dict:
         cells["stacked_ratio"] = (f"{plain['stacked_ratio']:.2f}x (one by one {plain['one_by_one_s']:.2f} s, stacked "
                                   f"{plain['stacked_s']:.2f} s {on})" + (
                                       f"; BatchNorm nets {bn['stacked_ratio']:.2f}x ({bn['one_by_one_s']:.2f} s, "
-                                      f"{bn['stacked_s']:.2f} s)" if bn else ""))
+                                      f"{bn['stacked_s']:.2f} s)" if bn else "") + (
+                                      f"; plain nets one by one through autograd {auto['stacked_ratio']:.2f}x"
+                                      if (auto := plain.get("vs_autograd")) else ""))
     return cells
 
 

@@ -2,20 +2,23 @@
 106,897 random points of 33 classes (plus 13,363-point validation and test splits, evaluated at the epoch's end),
 lrs [1, 0.01, 0.001, 0.0001] x 2 with seeds 0..7, on one thread. Alternates loop.train one by one with
 stacked.train_stacked, `--repeats` times, and prints each pair's ratio (one by one / stacked) and the median, for
-plain and for BatchNorm nets.
+plain and for BatchNorm nets. For plain nets it also times the runs one by one through autograd (the issue's
+prototype measured against that; loop.train's hand-written step is about 2x faster), as `vs_autograd`.
 
 Usage: python bench/stacked.py [--repeats 3] [--json PATH] [--skip-batchnorm]
 """
 
 import argparse
+import contextlib
 import json
 import statistics
 import time
+from unittest import mock
 
 import torch
 
 from nnrepro import io
-from nnrepro.europe import loop, stacked
+from nnrepro.europe import fastmlp, loop, stacked
 from nnrepro.europe.points import LAT_RANGE, LON_RANGE, NUM_CLASSES
 from nnrepro.europe.mlp import MLP
 
@@ -44,9 +47,10 @@ def models(batchnorm: bool) -> list[MLP]:
     return built
 
 
-def one_by_one(splits: dict, batchnorm: bool) -> list[list[dict]]:
-    return [loop.train(model, splits, lr=lr, epochs=1, batch_size=256, seed=seed)
-            for model, lr, seed in zip(models(batchnorm), LRS, SEEDS)]
+def one_by_one(splits: dict, batchnorm: bool, autograd: bool = False) -> list[list[dict]]:
+    with mock.patch.object(fastmlp, "supports", lambda model: False) if autograd else contextlib.nullcontext():
+        return [loop.train(model, splits, lr=lr, epochs=1, batch_size=256, seed=seed)
+                for model, lr, seed in zip(models(batchnorm), LRS, SEEDS)]
 
 
 def all_stacked(splits: dict, batchnorm: bool) -> list[list[dict]]:
@@ -59,12 +63,12 @@ def seconds(fn) -> tuple[float, object]:
     return time.perf_counter() - start, result
 
 
-def compare(splits: dict, batchnorm: bool, repeats: int) -> dict:
+def compare(splits: dict, batchnorm: bool, repeats: int, autograd: bool = False) -> dict:
     """Alternate the two, `repeats` times; check they agree; return the medians and pair ratios."""
-    label = "BatchNorm" if batchnorm else "plain"
+    label = ("BatchNorm" if batchnorm else "plain") + (" (one by one through autograd)" if autograd else "")
     singles, stacks, ratios = [], [], []
     for repeat in range(repeats):
-        single, expected = seconds(lambda: one_by_one(splits, batchnorm))
+        single, expected = seconds(lambda: one_by_one(splits, batchnorm, autograd))
         both, got = seconds(lambda: all_stacked(splits, batchnorm))
         strip = [[{k: v for k, v in row.items() if k not in ("seconds", "train_loss")} for row in h]
                  for h in (*expected, *got)]
@@ -92,6 +96,7 @@ def measure(repeats: int, batchnorm: bool = True) -> dict:
         plain = compare(splits, False, repeats)
         report = {"stacked_ratio": plain["stacked_ratio"], "cpu": io.cpu_model(), "one_by_one_s": plain["one_by_one_s"],
                   "stacked_s": plain["stacked_s"], "ratios": plain["ratios"]}
+        report["vs_autograd"] = compare(splits, False, repeats, autograd=True)
         if batchnorm:
             report["batchnorm"] = compare(splits, True, repeats)
         return report

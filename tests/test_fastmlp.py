@@ -29,7 +29,8 @@ def test_gradients_equal_autograd_on_random_nets(depth, width, batch, residual, 
     loss, expected = _autograd(model, joined, x, y)
     joined.grad.fill_(float("nan"))  # the step must overwrite every gradient, not accumulate into it
     fast_loss, logits = fastmlp.Step(model)(x, y)
-    assert torch.equal(fast_loss, loss) and torch.allclose(logits, model(x))
+    # products under 400 multiply-adds go through ATen's loop (as a stack computes them), autograd's through MKL
+    assert torch.allclose(fast_loss, loss, rtol=1e-6, atol=0) and torch.allclose(logits, model(x), atol=1e-6)
     assert torch.allclose(joined.grad, expected, rtol=1e-5, atol=1e-6)
     assert expected.abs().max() > 0
 
@@ -48,7 +49,8 @@ def test_training_with_the_fast_step_equals_autograd_training(monkeypatch):
     def fit():
         torch.manual_seed(1)
         model = MLP(3, 8, 4)
-        return loop.train(model, splits, lr=0.01, epochs=3, batch_size=16, seed=0), model.state_dict()
+        # batches of 25 from 300 rows: every product of 400 multiply-adds or more, MKL's on both sides
+        return loop.train(model, splits, lr=0.01, epochs=3, batch_size=25, seed=0), model.state_dict()
 
     fast_history, fast_state = fit()
     monkeypatch.setattr(fastmlp, "supports", lambda model: False)

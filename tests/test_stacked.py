@@ -91,6 +91,22 @@ def test_batch_size_one_equals_runs_alone(splits):
     assert all(_learned(h) for h in histories)
 
 
+def test_batch_size_one_stacks_bit_for_bit(splits):
+    # Every product of this net is under 400 multiply-adds: ATen's own loop, alone and stacked, on any CPU.
+    arch, lrs, seeds = {"depth": 3, "width": 16}, [0.01, 0.003], [1, 2]
+    alone = []
+    for lr, seed in zip(lrs, seeds):
+        model = _model(seed, arch)
+        alone.append((loop.train(model, splits, lr=lr, seed=seed, epochs=1, batch_size=1), model.state_dict()))
+    models = [_model(seed, arch) for seed in seeds]
+    histories = stacked.train_stacked(models, splits, lrs=lrs, seeds=seeds, epochs=1, batch_size=1)
+    drop = lambda h: [{k: v for k, v in row.items() if k not in ("seconds", "train_loss")} for row in h]  # noqa: E731
+    for (history, state), together, model in zip(alone, histories, models):
+        assert drop(together) == drop(history)
+        assert all(torch.equal(model.state_dict()[name], value) for name, value in state.items())
+    assert any(not torch.equal(a[1]["output.weight"], _model(1, arch).output.weight) for a in alone)  # it trained
+
+
 def test_a_diverging_run_stops_alone_and_the_others_go_on(splits):
     lrs, seeds = [0.01, 1e15, 0.003], [1, 2, 3]
     histories = _compare(splits, {"depth": 3, "width": 8}, lrs, seeds, epochs=4)

@@ -7,6 +7,10 @@ on a 64-byte boundary, rounds like another fresh tensor but not like a misaligne
 itself, rounding otherwise, below 400 multiply-adds per matrix. A product that cannot be batched so goes per run,
 on 16-byte aligned copies of misaligned activations. Weights are taken as they lie: the caller places them as the
 run alone has them.
+
+Products under SMALL_BMM multiply-adds batch whenever the run alone computes them with ATen's own loop too, as
+fastmlp's step of plain nets does (so that a stack at batch size 1 is one call per layer); autograd, which trains
+BatchNorm nets, and evaluation call MKL (`small_loop=False`).
 """
 
 import torch
@@ -35,21 +39,33 @@ def buffer(k: int, shape: tuple[int, int], offset: int = 0, device=None) -> torc
     return base.as_strided((k, *shape), (stride, shape[1], 1), offset % ALIGN)
 
 
-def baddbmm(bias: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+def small(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether ATen computes a @ b (matrices, or stacks of them) with its own loop rather than MKL."""
+    return a.shape[-2] * a.shape[-1] * b.shape[-1] < SMALL_BMM
+
+
+def baddbmm(bias: torch.Tensor, a: torch.Tensor, b: torch.Tensor, small_loop: bool = True) -> torch.Tensor:
     """bias (K, 1, n) + a (K, m, k) @ b (K, k, n), a activations and b weights, into a fresh tensor."""
-    m, n = a.shape[1], b.shape[2]
-    if m * a.shape[2] * n >= SMALL_BMM and m * n % ALIGN == 0 and aligned(a):
+    if small(a, b):
+        batched = small_loop
+    else:
+        batched = a.shape[1] * b.shape[2] % ALIGN == 0 and aligned(a)
+    if batched:
         return torch.baddbmm(bias, a, b)
     return torch.stack([torch.addmm(bias[k, 0], fresh(a[k]), b[k]) for k in range(len(a))])
 
 
-def bmm(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = None, weights: bool = True) -> torch.Tensor:
+def bmm(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = None, weights: bool = True,
+        small_loop: bool = True) -> torch.Tensor:
     """a (K, m, k) @ b (K, k, n) into `out` (default: a fresh buffer); b holds weights unless `weights` is False
     (then activations, placed like a). A non-contiguous `out` goes per run: bmm would write through a proxy."""
     out = buffer(len(a), (a.shape[1], b.shape[2]), device=a.device) if out is None else out
-    batched = out.is_contiguous() and aligned(out) and aligned(a) and (weights or aligned(b))
-    if a.shape[2] == 1 or batched and a.shape[1] * a.shape[2] * b.shape[2] >= SMALL_BMM:
-        return torch.bmm(a, b, out=out)  # a contraction of length 1 rounds alike anywhere
+    if small(a, b):
+        batched = small_loop
+    else:
+        batched = out.is_contiguous() and aligned(out) and aligned(a) and (weights or aligned(b))
+    if batched or a.shape[2] == 1:  # a contraction of length 1 rounds alike anywhere
+        return torch.bmm(a, b, out=out)
     for k in range(len(a)):
         torch.mm(fresh(a[k]), b[k] if weights else fresh(b[k]), out=out[k])
     return out

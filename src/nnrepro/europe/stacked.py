@@ -102,9 +102,10 @@ class _Stack:
         if self.bn:
             self.bn_params.copy_(self.bn_rows)
         inputs, acts, saved, pre = [], [], [], {}
+        small_loop = training and not self.bn  # as the run alone: fastmlp's step, else nn.Linear
         for i in range(self.depth):
             inputs.append(h)
-            z = runwise.baddbmm(self.b[i], h, self.wt[i])
+            z = runwise.baddbmm(self.b[i], h, self.wt[i], small_loop)
             if self.bn:
                 z, s = self._batchnorm(i, z, training)
                 saved.append(s)
@@ -114,7 +115,7 @@ class _Stack:
             a = self._unstack(acts[-1])
             h = h + self.scale * a if self.residual and i > 0 else a  # as MLP.forward rounds it
         inputs.append(h)
-        return runwise.baddbmm(self.b[-1], h, self.wt[-1]), inputs, acts, saved, pre
+        return runwise.baddbmm(self.b[-1], h, self.wt[-1], small_loop), inputs, acts, saved, pre
 
     def _batchnorm(self, i: int, z: torch.Tensor, training: bool):
         """BatchNorm of z (K, B, width) laid out (B, K * width): K * width channels, so per-run per-unit
@@ -141,10 +142,10 @@ class _Stack:
                     bn_grads[:0] = [gamma_grad.view(self.k, -1), beta_grad.view(self.k, -1)]
                 else:
                     grad_z = torch.ops.aten.threshold_backward(grad_a, acts[i], 0)
-            runwise.bmm(grad_z.transpose(1, 2), inputs[i], self.dw[i], weights=False)
+            runwise.bmm(grad_z.transpose(1, 2), inputs[i], self.dw[i], weights=False, small_loop=not self.bn)
             torch.sum(grad_z, 1, out=self.db[i])
             if i > 0:
-                grad_in = runwise.bmm(grad_z, self.w[i])
+                grad_in = runwise.bmm(grad_z, self.w[i], small_loop=not self.bn)
                 grad_h = grad_h + grad_in if branch else grad_in
         hidden = 2 * self.depth
         torch.cat(self.pieces[:hidden] + bn_grads + self.pieces[hidden:] + self.pad, 1, out=self.grad)
@@ -222,9 +223,10 @@ def _batches(feats: torch.Tensor, y: torch.Tensor, generators: list, batch_size:
     steps = []
     for index in filter(torch.numel, (order[:, :full].view(k, -1, batch_size).transpose(0, 1),
                                       order[:, full:].unsqueeze(0))):
-        xs, ys = (t.index_select(0, index.reshape(-1)).view(*index.shape, -1) for t in (feats, y.unsqueeze(1)))
-        steps += [(xb, yb[..., 0], yb.new_empty(yb.shape[:2], dtype=feats.dtype), torch.empty_like(yb[..., 0]))
-                  for xb, yb in zip(xs, ys)]
+        xs = feats.index_select(0, index.reshape(-1)).view(*index.shape, -1)
+        ys = y.index_select(0, index.reshape(-1)).view(index.shape)
+        losses, predictions = torch.empty(index.shape, dtype=feats.dtype, device=feats.device), torch.empty_like(ys)
+        steps += zip(xs.unbind(), ys.unbind(), losses.unbind(), predictions.unbind())  # views: no per-step allocation
     return steps
 
 
