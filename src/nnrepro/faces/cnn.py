@@ -115,20 +115,29 @@ def _precision(device: torch.device):
     return torch.autocast("cpu", enabled=False)
 
 
-def _format(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+def memory_format(net: nn.Module, device: torch.device) -> torch.memory_format:
+    """channels_last on CUDA for nets of dense convolutions (ResNet18); contiguous on the CPU and for nets with
+    depthwise convolutions (MobileNetV2). Measured on an H200 (bench/RESULTS.md, GPU pipeline): MobileNetV2 at 64 px
+    in channels_last paid about 9 s on its first forward pass and 19 s on its first training cell in every process,
+    against 1.1 s and 1.8 s contiguous; warm cells took about 1 s either way."""
+    depthwise = any(isinstance(m, nn.Conv2d) and m.groups > 1 for m in net.modules())
+    return torch.channels_last if device.type == "cuda" and not depthwise else torch.contiguous_format
+
+
+def _format(x: torch.Tensor, device: torch.device, layout: torch.memory_format) -> torch.Tensor:
     x = x.to(device, non_blocking=True)
-    return x.contiguous(memory_format=torch.channels_last) if device.type == "cuda" and x.dim() == 4 else x
+    return x.contiguous(memory_format=layout) if x.dim() == 4 else x
 
 
 def place(net: nn.Module, device: torch.device) -> nn.Module:
-    """Move to the device; channels_last on CUDA.
+    """Move to the device, in memory_format's layout.
 
     cuDNN autotuning stays off: measured on an H200 (bench/RESULTS.md), it costs 6-10 s per process for each new
     batch shape and wins nothing back in a one-epoch cell, and every cell is a process of its own.
     """
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = False
-        return net.to(device, memory_format=torch.channels_last)
+        return net.to(device, memory_format=memory_format(net, device))
     return net.to(device)
 
 
@@ -136,10 +145,11 @@ def place(net: nn.Module, device: torch.device) -> nn.Module:
 def outputs(net: nn.Module, inputs: torch.Tensor, prepare, device: torch.device, batch: int = 128) -> torch.Tensor:
     """net(prepare(inputs)) in eval mode, batch by batch, as float32 on the CPU."""
     net.eval()
+    layout = memory_format(net, device)
     out = []
     for i in range(0, len(inputs), batch):
         with _precision(device):
-            out.append(net(_format(prepare(inputs[i:i + batch]), device)).float().cpu())
+            out.append(net(_format(prepare(inputs[i:i + batch]), device, layout)).float().cpu())
     return torch.cat(out)
 
 
@@ -163,6 +173,7 @@ def fit_epochs(net: nn.Module, inputs, labels: torch.Tensor, prepare, *, lr: flo
     order = torch.Generator().manual_seed(seed)
     batches = Batches(inputs, device, budget_mb)
     targets = labels.float().to(batches.index_device)
+    layout = memory_format(net, device)
     history = []
     for epoch in range(1, epochs + 1):
         model.train()
@@ -171,7 +182,7 @@ def fit_epochs(net: nn.Module, inputs, labels: torch.Tensor, prepare, *, lr: flo
         total, correct = torch.zeros((), device=device), torch.zeros((), device=device)
         for idx in torch.randperm(len(inputs), generator=order).to(batches.index_device).split(batch):
             mine, scale = distributed.share(idx, world)
-            x, y = _format(prepare(batches.rows(mine)), device), targets[mine].to(device, non_blocking=True)
+            x, y = _format(prepare(batches.rows(mine)), device, layout), targets[mine].to(device, non_blocking=True)
             with _precision(device):
                 logits = model(x).float().flatten()
             loss = F.binary_cross_entropy_with_logits(logits, y)
