@@ -111,8 +111,10 @@ def stage_times(repo: Path, names) -> dict:
         if not path.exists():  # prepare_faces keeps no timings file
             continue
         timings = json.loads(path.read_text())
-        cells = sum(v for k, v in timings.items() if k.endswith("_seconds") and k != "wall_seconds")
-        out[name] = {"wall_s": timings["wall_seconds"], **({"cells_s": round(cells, 3)} if cells else {})}
+        cells = {k.removesuffix("_seconds"): v for k, v in timings.items() if k.endswith("_seconds")
+                 and k != "wall_seconds"}
+        out[name] = {"wall_s": timings["wall_seconds"],
+                     **({"cells_s": round(sum(cells.values()), 3), "cells": cells} if cells else {})}
     return out
 
 
@@ -203,7 +205,8 @@ def run(folder: Path, smoke: bool, parts: list[str]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tiny params, to check the script on a CPU; writes nothing")
-    parser.add_argument("--out", type=Path, default=BENCH / "gpu_pipeline.json", help="the figures' file")
+    parser.add_argument("--out", type=Path, default=BENCH / "gpu_pipeline.json",
+                        help="the figures' file (its hand-made 'findings' are carried over)")
     parser.add_argument("--log", type=Path, help="copy the commands' whole output here")
     parser.add_argument("--parts", default=",".join(PARTS),
                         help=f"comma-separated, in this order: {', '.join(PARTS)} (side_by_side runs at the params "
@@ -218,6 +221,7 @@ def main() -> None:
         finally:
             if args.log:
                 shutil.copy(Path(scratch) / "log.txt", args.log)
+    found["findings"] = json.loads(args.out.read_text()).get("findings", {}) if args.out.exists() else {}
     text = json.dumps(found, indent=1) + "\n"
     print(text)
     if not args.smoke:

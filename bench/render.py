@@ -1,4 +1,5 @@
-"""bench/RESULTS.md from bench/results.json (bench/run.py) and, when present, bench/gpu.json (bench/gpu.py),
+"""bench/RESULTS.md from bench/results.json (bench/run.py) and, when present, bench/gpu.json (bench/gpu.py) and
+bench/gpu_pipeline.json (bench/gpu_pipeline.py),
 measuring nothing. Usage: python bench/render.py"""
 
 import json
@@ -7,6 +8,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 RESULTS_JSON, GPU_JSON, RESULTS_MD = BENCH / "results.json", BENCH / "gpu.json", BENCH / "RESULTS.md"
+PIPELINE_JSON = BENCH / "gpu_pipeline.json"
 
 
 # ---------------------------------------------------------------- CPU: results.json
@@ -156,6 +158,64 @@ def gpu_part(g: dict | None) -> list[str]:
             + gpu_findings(g.get("findings", {})))
 
 
+# ---------------------------------------------------------------- GPU: gpu_pipeline.json
+
+def stage_cells(stages: dict) -> str:
+    return ", ".join(f"{name} {s['wall_s']:.1f}" for name, s in stages.items())
+
+
+def pipeline_table(p: dict, sweep_gpu_py: float | None) -> list[str]:
+    d, c, side = p["default"], p["course"], p["side_by_side"]
+    beside = f" (bench/gpu.py's 15 cells in one warm process: {sweep_gpu_py:.1f} s)" if sweep_gpu_py else ""
+    return [
+        "| step | s |", "|---|---|",
+        f"| `dvc repro {' '.join(p['stages'])}` at params.yaml's values, from nothing (ran: {', '.join(d['ran'])}) "
+        f"| {d['repro_s']:.1f} |",
+        f"| of which each stage's own wall seconds: {stage_cells(d['stages'])} | "
+        f"{sum(s['wall_s'] for s in d['stages'].values()):.1f} |",
+        f"| `dvc repro -s cnn_evaluate` (best and worst cells, misclassified images) | {d['cnn_evaluate_s']:.1f} |",
+        f"| the same `dvc repro` again: ran {', '.join(p['noop']['ran']) or 'nothing'} | {p['noop']['repro_s']:.1f} |",
+        f"| the course's scale ({', '.join(f'{k} {v}' for k, v in c['params'].items())}, {c['weights']}): "
+        f"`dvc repro` (ran: {', '.join(c['ran'])}) | {c['repro_s']:.1f} |",
+        f"| of which the 15 cells' seconds inside their stages (the sweep){beside} | {c['sweep_s']:.1f} |",
+        f"| side by side ({side['params']} params): the three CNN stages' commands one after another | "
+        f"{side['one_by_one_total_s']:.1f} |",
+        f"| the same three started at once on the one GPU ({side['ratio']:.2f}x) | {side['together_s']:.1f} |",
+    ]
+
+
+def pipeline_findings(f: dict) -> list[str]:
+    if not f:
+        return []
+    before, side = f["default_channels_last"], f["side_by_side_default"]
+    lines = ["", f"Measured by hand on {f['device']} ({f['date']}; {f['origin']}):",
+             f"- Before MobileNetV2 was kept in the default layout, the default `dvc repro` took "
+             f"{before['default']['repro_s']:.1f} s ({stage_cells(before['default']['stages'])}).",
+             f"- Side by side at the default params: {side['one_by_one_total_s']:.1f} s one after another, "
+             f"{side['together_s']:.1f} s at once ({side['ratio']:.2f}x).",
+             f"- Memory layout ({f['layouts_note']}):", "",
+             "| variant | arch | px | probe_features s | three cells' training s | test accuracy |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {r['variant']} | {r['arch']} | {r['px']} | {r['probe_features_s']:.2f} | "
+              f"{' / '.join(f'{t:.2f}' for t in r['cells_train_s'])} | "
+              f"{' / '.join(f'{a:.3f}' for a in r['cells_test_acc'])} |" for r in f["layouts"]]
+    return lines
+
+
+def pipeline_part(p: dict | None, gpu: dict | None) -> list[str]:
+    if p is None:
+        return ["", "## GPU pipeline", "", "Not measured: no bench/gpu_pipeline.json (`python bench/gpu_pipeline.py` "
+                "on a CUDA machine)."]
+    v = p["versions"]
+    setup = (f"Measured {p['date']} by bench/gpu_pipeline.py on {p['device']} ({p['cpu_count']} CPU cores; "
+             f"{p['origin']}): dvc {v['dvc']}, dvclive {v['dvclive']}, torch {v['torch']}, torchvision "
+             f"{v['torchvision']}, in a scratch copy of the project ({p['scm']}). Seconds are wall-clock around each "
+             "command, process start-up, imports and DVC's own work included.")
+    sweep = gpu["sweep_s"]["ours"] if gpu and not gpu["smoke"] else None
+    return (["", f"## GPU pipeline: the CNN half through `dvc repro` on {p['device']}{' (smoke)' * p['smoke']}", "",
+             setup, ""] + pipeline_table(p, sweep) + pipeline_findings(p.get("findings", {})))
+
+
 # Why the figures are what they are; every number is in the parts above, rendered from the JSON files.
 NOTES = """## How the figures are made
 - MLP epoch at batch 256 against the naive loop: the first side-by-side row.
@@ -185,12 +245,18 @@ NOTES = """## How the figures are made
   (random weights where no ImageNet file is found offline) beside bench/naive.py's course-style cell, and writes
   training and inference img/s, the sweep's wall time, the speedup and whether the goals (sweep <= 15 s on one
   H100/H200, training >= 10,000 img/s) are met; `--batch 256` tries a larger batch. `--device cpu --smoke`
-  checks the script on a CPU."""
+  checks the script on a CPU.
+- GPU pipeline: `python bench/gpu_pipeline.py` on a CUDA machine runs the CNN half through `dvc repro` itself in a
+  scratch copy of the project and writes gpu_pipeline.json. A GPU image with torch but no DVC gets it from the
+  wheels `python bench/gpu_wheels.py` writes here (dvc, dvclive and what they pull in, for CPython 3.12).
+  The pipeline's sweep is slower than bench/gpu.py's because each stage is a process of its own that starts
+  CUDA, cuDNN and its kernels cold, where bench/gpu.py warms up once and runs all 15 cells in one process.
+  `--smoke` checks the script on a CPU."""
 
 
-def render(results: dict, gpu: dict | None) -> str:
-    """RESULTS.md: goals, side-by-side cases, per-stage seconds, the GPU check, then the notes."""
-    lines = cpu_part(results) + gpu_part(gpu)
+def render(results: dict, gpu: dict | None, pipeline: dict | None = None) -> str:
+    """RESULTS.md: goals, side-by-side cases, per-stage seconds, the GPU check and pipeline, then the notes."""
+    lines = cpu_part(results) + gpu_part(gpu) + pipeline_part(pipeline, gpu)
     lines += ["", "Batch size 1 per part of the step: [PROFILE.md](PROFILE.md) (`python bench/profile_batch1.py`).",
               "", NOTES]
     return "\n".join(lines) + "\n"
@@ -199,8 +265,8 @@ def render(results: dict, gpu: dict | None) -> str:
 def main() -> None:
     if not RESULTS_JSON.exists():
         sys.exit(f"{RESULTS_JSON} not found: run `python bench/run.py` first")
-    gpu = json.loads(GPU_JSON.read_text()) if GPU_JSON.exists() else None
-    RESULTS_MD.write_text(render(json.loads(RESULTS_JSON.read_text()), gpu))
+    gpu, pipeline = (json.loads(path.read_text()) if path.exists() else None for path in (GPU_JSON, PIPELINE_JSON))
+    RESULTS_MD.write_text(render(json.loads(RESULTS_JSON.read_text()), gpu, pipeline))
     print(RESULTS_MD.read_text())
 
 
