@@ -13,7 +13,6 @@ installed the check renders its images from synthetic textures instead and says 
 import argparse
 import dataclasses
 import datetime
-import json
 import sys
 import tempfile
 import time
@@ -25,6 +24,7 @@ import torch.nn.functional as F
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent / "src"))  # the working tree's nnrepro, installed or not
+import machine  # noqa: E402
 import naive  # noqa: E402
 
 from nnrepro.cells import CNN_BASELINES  # noqa: E402
@@ -250,11 +250,6 @@ def run(args, device: torch.device, folder: Path) -> dict:
             "cells": {"ours": ours["cells"], "course": course["cells"]}}
 
 
-def previous_findings(out: Path) -> dict:
-    """Hand-made measurements kept in gpu.json beside the runs (see its 'findings'), carried over."""
-    return json.loads(out.read_text()).get("findings", {}) if out.exists() else {}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda", help="cuda (default) or cpu")
@@ -276,11 +271,7 @@ def main() -> None:
     except UserError as err:
         sys.exit(f"error: {err}")
     found["loaded_extras"] = [name for name in NOT_LOADED if name in sys.modules]  # should be none
-    found["findings"] = previous_findings(args.out)
-    text = json.dumps(found, indent=1) + "\n"
-    print(text)
-    if not args.smoke:
-        args.out.write_text(text)
+    machine.write_with_findings(found, args.out, write=not args.smoke)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ import yaml
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT / "src"))  # machine names the CPU through nnrepro.io
+import machine  # noqa: E402
 STAGES = ("cnn_scratch", "cnn_probe", "cnn_finetune")
 COURSE = {"cnn.arch": "resnet18", "cnn.image_size": 224}  # bench/gpu.py's ARCH and image_px
 PARTS = ("default", "course", "side_by_side")
@@ -221,11 +223,7 @@ def main() -> None:
         finally:
             if args.log:
                 shutil.copy(Path(scratch) / "log.txt", args.log)
-    found["findings"] = json.loads(args.out.read_text()).get("findings", {}) if args.out.exists() else {}
-    text = json.dumps(found, indent=1) + "\n"
-    print(text)
-    if not args.smoke:
-        args.out.write_text(text)
+    machine.write_with_findings(found, args.out, write=not args.smoke)
 
 
 if __name__ == "__main__":

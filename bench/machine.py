@@ -1,8 +1,10 @@
 """The machine and versions a benchmark ran on, named in every results file beside its absolute times."""
 
+import json
 import os
 import platform
 from importlib import metadata
+from pathlib import Path
 
 from nnrepro.io import cpu_model
 
@@ -18,3 +20,13 @@ def installed(package: str) -> str | None:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return None
+
+
+def write_with_findings(found: dict, out: Path, write: bool = True) -> None:
+    """Print `found` as JSON and write it to `out`, carrying over out's hand-made 'findings' (measurements made by hand
+    beside an earlier run, kept until someone measures them again)."""
+    found["findings"] = json.loads(out.read_text()).get("findings", {}) if out.exists() else {}
+    text = json.dumps(found, indent=1) + "\n"
+    print(text)
+    if write:
+        out.write_text(text)
