@@ -126,10 +126,10 @@ def ran_stages(log: Path, since: int) -> list[str]:
     return [m.group(1) for line in lines if (m := re.match(r"Running stage '([^']+)'", line))]
 
 
-def repro(repo: Path, env: dict, log: Path, python: str) -> dict:
+def repro(repo: Path, env: dict, log: Path) -> dict:
     """One `dvc repro` of the CNN stages: its seconds, the stages it ran, and theirs."""
     since = len(log.read_text().splitlines())
-    seconds = sh([python, "-m", "dvc", "repro", *STAGES], repo, env, log)
+    seconds = sh([sys.executable, "-m", "dvc", "repro", *STAGES], repo, env, log)
     ran = ran_stages(log, since)
     return {"repro_s": round(seconds, 2), "ran": ran, "stages": stage_times(repo, ran)}
 
@@ -148,7 +148,12 @@ def side_by_side(repo: Path, env: dict, log: Path) -> dict:
     with open(log, "a") as out:
         procs = [subprocess.Popen(["sh", "-c", cmd], cwd=repo, env=env, stdout=out, stderr=subprocess.STDOUT)
                  for cmd in commands.values()]
-        codes = [p.wait() for p in procs]
+        try:
+            codes = [p.wait() for p in procs]
+        finally:  # interrupted: no stage keeps running on the GPU
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
     together = time.perf_counter() - start
     if any(codes):
         sys.exit(f"error: side-by-side stages exited {codes}; see {log}")
@@ -163,11 +168,11 @@ def device_name() -> str:
     return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU (no CUDA)"
 
 
-def versions(python: str, env: dict) -> dict:
+def versions(env: dict) -> dict:
     """The versions the stages' interpreter imports (the carried wheels' on a GPU image)."""
     names = ("dvc", "dvclive", "torch", "torchvision")
     code = f"from importlib.metadata import version; print(*(version(n) for n in {names!r}))"
-    found = subprocess.run([python, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()
+    found = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()
     return dict(zip(names, found))
 
 
@@ -185,18 +190,18 @@ def run(folder: Path, smoke: bool, parts: list[str]) -> dict:
     if smoke:
         set_params(repo, SMOKE)
     found = {"date": datetime.date.today().isoformat(), "device": device_name(), "smoke": smoke,
-             "cpu_count": os.cpu_count(), "scm": scm, "versions": versions(sys.executable, env), "stages": list(STAGES)}
+             "cpu_count": os.cpu_count(), "scm": scm, "versions": versions(env), "stages": list(STAGES)}
     if "default" in parts:
-        found["default"] = repro(repo, env, log, sys.executable)
+        found["default"] = repro(repo, env, log)
         found["default"]["cnn_evaluate_s"] = round(
             sh([sys.executable, "-m", "dvc", "repro", "-s", "cnn_evaluate"], repo, env, log), 2)
-        noop = repro(repo, env, log, sys.executable)
+        noop = repro(repo, env, log)
         found["noop"] = {"repro_s": noop["repro_s"], "ran": noop["ran"]}
     if "course" in parts:
         course = {"cnn.arch": "resnet18"} if smoke else COURSE
         set_params(repo, {**course, "cnn.weights_path": str(random_resnet18(folder / "resnet18-random.pth"))})
         found["course"] = {"params": course, "weights": "random (seed 0): no ImageNet ResNet18 file offline",
-                           **repro(repo, env, log, sys.executable)}
+                           **repro(repo, env, log)}
         found["course"]["sweep_s"] = round(sum(s.get("cells_s", 0) for s in found["course"]["stages"].values()), 2)
     if "side_by_side" in parts:
         found["side_by_side"] = {"params": "course" if "course" in parts else "default",
