@@ -1,12 +1,36 @@
 """Independent runs of one stage side by side: one process per core, one thread each, so both cores train."""
 
 import multiprocessing
+import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 
 import torch
 
 from nnrepro.runtime.device import thread_count
+
+
+def _threads() -> int | None:
+    """Threads this process runs now (Linux), else None."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return None
+
+
+_THREADS_AT_IMPORT = _threads()  # the interpreter's, numpy's BLAS pool's: torch's own pools start with its first ops
+
+
+def start_method() -> str:
+    """fork while this process runs no thread it did not run when torch was imported, else spawn.
+
+    A forked worker starts in milliseconds; a spawned one imports torch again (about 2 s). But a forked child of a
+    process whose OpenMP pool exists can hang in its first parallel op, and a thread's held locks are copied
+    locked, so any thread started since the import (an OpenMP team, a Python thread) means spawn.
+    """
+    now = _threads()
+    safe = now is not None and now <= _THREADS_AT_IMPORT and "fork" in multiprocessing.get_all_start_methods()
+    return "fork" if safe else "spawn"
 
 
 def run_all(fn, jobs: list[tuple], device: torch.device, workers: int | None = None) -> tuple[list, list[float]]:
@@ -20,8 +44,7 @@ def run_all(fn, jobs: list[tuple], device: torch.device, workers: int | None = N
     if workers <= 1:
         done = [_timed(fn, *job) for job in jobs]
     else:
-        # spawn, not fork: a forked child of a process whose OpenMP pool exists can hang in its first parallel op
-        context = multiprocessing.get_context("spawn")
+        context = multiprocessing.get_context(start_method())
         with ProcessPoolExecutor(workers, mp_context=context, initializer=torch.set_num_threads,
                                  initargs=(1,)) as pool:
             futures = [pool.submit(_timed, fn, *job) for job in jobs]
