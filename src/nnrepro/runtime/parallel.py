@@ -22,7 +22,8 @@ _THREADS_AT_IMPORT = _threads()  # the interpreter's, numpy's BLAS pool's: torch
 
 
 def start_method() -> str:
-    """fork while this process runs no thread it did not run when torch was imported, else spawn.
+    """fork while this process runs no thread it did not run when this module was imported (stages import it
+    before their first torch op), else spawn.
 
     A forked worker starts in milliseconds; a spawned one imports torch again (about 2 s). But a forked child of a
     process whose OpenMP pool exists can hang in its first parallel op, and a thread's held locks are copied
