@@ -78,6 +78,7 @@ def test_a_stage_forks_its_workers_and_they_give_the_results_of_one_by_one():
 def test_spawn_once_a_thread_started_after_the_import():
     out = _in_fresh_process("""
         import threading
+        import time
         from nnrepro.runtime import parallel
         print(parallel.start_method())
         release = threading.Event()
@@ -86,7 +87,6 @@ def test_spawn_once_a_thread_started_after_the_import():
         print(parallel.start_method())
         release.set()
         thread.join()
-        import time
         for _ in range(100):  # the kernel lets go of a joined thread a moment later
             if parallel.start_method() == "fork":
                 break
