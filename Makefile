@@ -20,10 +20,6 @@ setup: $(STAMP) $(PLOTS_HTML)
 
 bench: $(STAMP) $(PLOTS_HTML)
 	python bench/run.py
-	python bench/render.py
-	python bench/profile_batch1.py
-	python bench/profile_grid.py
-	python bench/decode.py
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	PATH="$(HOST_PATH)" sh tools/ensure_venv.sh $(VENV)

@@ -1,102 +1,382 @@
-"""Benchmarks: nnrepro's hot paths against the naive references of bench/naive.py, side by side
-(bench/sidebyside.py), and the pipeline's own figures (bench/pipeline.py: whole `dvc repro`, `dvc exp run`, no-op
-`dvc repro` beside DVC's floor, XGBoost stage) against their goals. Writes bench/results.json and nothing else;
-`python bench/render.py` makes RESULTS.md from it.
-Usage: python bench/run.py [--repeats 3] [--skip PART ...] [--keep DIR] [--noop-project DIR]
-         parts: mlp, batch1, probe, cnn, stacked, repro, exp, xgboost, noop, floor (exp and xgboost run in repro's clone;
-         noop runs there too, or in a clone run once on shrunk params when repro is skipped)
+"""The benchmarks that justify the code, in one run on one machine; writes bench/results.json and prints a table.
+
+  stacked  8 runs of the 6x16 MLP for one epoch, stacked (europe.stacked, what the MLP stages train with) against
+           a plain reference loop (nn.Sequential + torch.optim.Adam) running them one by one, alternating
+  repro    the whole default `dvc repro` in a fresh clone of the committed repository: seconds, naive epochs,
+           per-stage seconds, each MLP stage's multiply-adds per second against one core's sgemm
+  exp      `dvc exp run -S lr=0.01` in that clone, as a fraction of the repro (the clone is restored after it)
+  noop     a no-op `dvc repro` in that clone against DVC's floor (a trivial project of as many stages), alternating
+--device cuda runs the same cases on a GPU (one GPU counts as one core) and writes them under results.json's
+"cuda" key. Commit first: the repro runs the committed code. About 20 min on 2 cores: repro ~11, exp ~6.
 """
 
 import argparse
 import datetime
 import json
-import operator
+import math
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
+import time
+from importlib import metadata
+from itertools import pairwise
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-import machine  # noqa: E402
-import pipeline  # noqa: E402
-import sidebyside  # noqa: E402
-import stacked  # noqa: E402
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+import yaml
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
 
-RESULTS_JSON = Path(__file__).resolve().parent / "results.json"
-PARTS = ("mlp", "batch1", "probe", "cnn", "stacked", "repro", "exp", "xgboost", "noop", "floor")
-# Every figure, null until measured (a skipped part leaves its figures null).
-FIGURES = ("naive_epoch_s", "repro_s", "repro_naive_epochs", "noop_s", "dvc_floor_s", "noop_over_floor",
-           "stage_count", "exp_lr_s", "exp_lr_fraction", "batch1_ratio", "xgboost_s", "xgboost_library_s",
-           "xgboost_ratio", "peak_mb", "stages", "noop_in", "stacked_ratio", "stacked")
-GOALS = {  # figure: (goal row, direction, goal, goal as shown)
-    "repro_naive_epochs": ("whole default `dvc repro` from scratch, in naive epochs", "<=", 270,
-                           "<= 270 naive epochs"),
-    "exp_lr_fraction": ("`dvc exp run -S lr=0.01` after it, as % of that repro", "<=", 0.5, "<= 50%"),
-    "batch1_ratio": ("batch size 1: naive / ours, 10,000 steps", ">=", 5, ">= 5x"),
-    "xgboost_ratio": ("XGBoost stage / XGBoost alone on the same pixels", "<=", 1.1, "<= 1.1x"),
-    "noop_over_floor": ("no-op `dvc repro` / DVC's floor (a trivial project, as many stages)", "<=", 1.5,
-                        "<= 1.5x"),
-    "stacked_ratio": ("8 runs of the 6x16 MLP, one epoch: one by one / stacked (bench/stacked.py)", ">=", 4,
-                      ">= 4x"),
-}
-COMPARE = {"<=": operator.le, ">=": operator.ge}
+from nnrepro import io
+from nnrepro.europe import runs, stacked
+from nnrepro.europe.mlp import MLP
+from nnrepro.europe.points import LAT_RANGE, LON_RANGE, NUM_CLASSES
+from nnrepro.runtime.device import thread_count
 
-
-def ratio(numerator, denominator):
-    return None if numerator is None or denominator is None else numerator / denominator
+ROOT = Path(__file__).resolve().parents[1]
+CPU, DVC = torch.device("cpu"), str(Path(sys.executable).parent / "dvc")
+PARTS = ("stacked", "repro", "exp", "noop")
+SIZES = {"train": 106897, "validation": 13363, "test": 13363}  # params.yaml's europe sizes
+LRS, SEEDS = [1.0, 0.01, 0.001, 0.0001] * 2, list(range(8))  # the 8 stacked runs
+ARCH, BATCH, EXP = {"depth": 6, "width": 16, "features": "xy"}, 256, ("exp", "run", "-S", "lr=0.01")
+MLP_STAGES = ("mlp_lr", "mlp_long", "mlp_batch", "mlp_grid", "grad_probe", "mlp_sine")
+GOALS = {"stacked_ratio": ">= 10", "mlp_efficiency": ">= 0.5", "repro_naive_epochs": "<= 460",
+         "exp_fraction": "<= 0.5", "noop_over_floor": "<= 1.5"}
 
 
-def goals(results: dict) -> dict:
-    """Figure -> its goal row, value, goal and whether met (None: not measured)."""
-    judged = {}
-    for key, (row, direction, goal, shown) in GOALS.items():
-        value = results[key]
-        judged[key] = {"figure": row, "value": value, "goal": shown,
-                       "met": None if value is None else COMPARE[direction](value, goal)}
-    return judged
+def timed(fn, device: torch.device = CPU):
+    """(seconds, fn()), a GPU synchronised on both sides."""
+    sync = torch.cuda.synchronize if device.type == "cuda" else lambda: None
+    sync()
+    start = time.perf_counter()
+    result = fn()
+    sync()
+    return time.perf_counter() - start, result
 
 
-def measure(workdir: Path, repeats: int, skip: set, noop_project: Path | None = None) -> dict:
-    """Every part not skipped, in one process on one machine; the results.json content."""
-    results = {"date": datetime.date.today().isoformat(), **machine.describe("torch", "numpy", "xgboost", "dvc",
-                                                                            "ruamel.yaml", "ruamel.yaml.clib"),
-               "repeats": repeats, "skipped": sorted(skip), **dict.fromkeys(FIGURES)}
-    data = sidebyside.europe_data(workdir / "europe")
-    cases = sidebyside.mlp_cases(data, repeats, skip)
-    results["naive_epoch_s"] = (cases["mlp"]["naive"] if "mlp" in cases
-                                else sidebyside.naive_epoch_seconds(data, repeats))
-    if "cnn" not in skip:
-        cases["cnn"] = sidebyside.cnn_case(workdir / "faces", 1)  # one alternation: each side is minutes on 2 cores
-    results["cases"] = cases
+# ---------------------------------------------------------------- the reference loop and the stacked runs
+
+def random_splits(sizes: dict, device: torch.device, seed: int = 0) -> dict:
+    """Uniform points over the study's box, uniformly random country labels."""
+    generator = torch.Generator().manual_seed(seed)
+    low = torch.tensor([LON_RANGE[0], LAT_RANGE[0]])
+    span = torch.tensor([LON_RANGE[1] - LON_RANGE[0], LAT_RANGE[1] - LAT_RANGE[0]])
+    return {split: ((low + torch.rand(n, 2, generator=generator) * span).to(device),
+                    torch.randint(0, NUM_CLASSES, (n,), generator=generator).to(device)) for split, n in sizes.items()}
+
+
+def reference_net(depth: int, width: int, batchnorm: bool, seed: int, device: torch.device) -> nn.Sequential:
+    """The MLP as a course writes it; its Linear layers are made in nnrepro's MLP's order, so under the same seed
+    they start from the same weights."""
+    torch.manual_seed(seed)
+    layers = []
+    for a, b in pairwise([2] + [width] * depth):
+        layers += [nn.Linear(a, b), *([nn.BatchNorm1d(b)] if batchnorm else []), nn.ReLU()]
+    return nn.Sequential(*layers, nn.Linear(width, NUM_CLASSES)).to(device)
+
+
+class Rows(Dataset):
+    """A course's Dataset: numpy rows, new tensors for every item."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor):
+        self.x, self.y = x.cpu().numpy(), y.cpu().numpy()
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, i: int):
+        return torch.tensor(self.x[i]), torch.tensor(self.y[i])
+
+
+def reference_run(net: nn.Module, splits: dict, *, lr: float, epochs: int, batch_size: int, seed: int,
+                  course: bool = False) -> list[dict]:
+    """One run, one row per epoch: torch.optim.Adam, batch order from its own generator, validation and test at
+    each epoch's end. course: a row-by-row Dataset through shuffling DataLoaders, .item() every batch."""
+    x, y = splits["train"]
+    rows = {split: Rows(*pair) for split, pair in splits.items()} if course else {}
+    generator = torch.Generator(device="cpu" if course else x.device).manual_seed(seed)
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    history = []
+    for epoch in range(1, epochs + 1):
+        if course:
+            batches = DataLoader(rows["train"], batch_size=batch_size, shuffle=True, generator=generator)
+        else:
+            batches = [(x[i], y[i]) for i in torch.randperm(len(y), generator=generator, device=x.device).split(
+                batch_size)]
+        net.train()
+        loss_sum, correct = torch.zeros((), device=x.device), torch.zeros((), device=x.device)
+        for xb, yb in batches:
+            xb, yb = xb.to(x.device), yb.to(x.device)
+            logits = net(xb)
+            loss = F.cross_entropy(logits, yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            loss_sum += (loss.item() if course else loss.detach()) * len(yb)
+            correct += (logits.argmax(1) == yb).sum()
+        row = {"epoch": epoch, "train_loss": float(loss_sum) / len(y), "train_acc": float(correct) / len(y)}
+        net.eval()
+        with torch.no_grad():
+            for split in ("validation", "test"):
+                xs, ys = splits[split]
+                parts = DataLoader(rows[split], batch_size=1024) if course else [(xs, ys)]
+                logits = torch.cat([net(xb.to(xs.device)) for xb, _ in parts])
+                row[f"{split}_loss"] = F.cross_entropy(logits, ys).item()
+                row[f"{split}_acc"] = (logits.argmax(1) == ys).float().mean().item()
+        history.append(row)
+    return history
+
+
+def reference_runs(splits: dict, batchnorm: bool, epochs: int, device: torch.device, lrs=LRS, seeds=SEEDS):
+    """The runs one by one through the reference loop: [(net, history)]."""
+    nets = [reference_net(ARCH["depth"], ARCH["width"], batchnorm, seed, device) for seed in seeds]
+    return [(net, reference_run(net, splits, lr=lr, epochs=epochs, batch_size=BATCH, seed=seed))
+            for net, lr, seed in zip(nets, lrs, seeds)]
+
+
+def stacked_runs(splits: dict, batchnorm: bool, epochs: int, device: torch.device, lrs=LRS, seeds=SEEDS):
+    """The same runs stacked, as the MLP stages train them: [(model, history)]."""
+    models = [runs.build({**ARCH, "batchnorm": batchnorm}, seed, NUM_CLASSES, device) for seed in seeds]
+    histories = stacked.train_stacked(models, splits, lrs=lrs, seeds=seeds, epochs=epochs, batch_size=BATCH)
+    return list(zip(models, histories))
+
+
+def differences(reference: list, ours: list) -> dict:
+    """Largest relative loss and absolute accuracy difference over every run's rows at whole epochs."""
+    loss, acc = 0.0, 0.0
+    for (_, want), (_, got) in zip(reference, ours):
+        for a, b in zip(want, [row for row in got if float(row["epoch"]).is_integer()]):
+            for key in a.keys() - {"epoch"}:
+                if key.endswith("_acc"):
+                    acc = max(acc, abs(a[key] - b[key]))
+                else:
+                    loss = max(loss, abs(a[key] - b[key]) / max(abs(a[key]), 1e-12))
+    return {"loss_rel": loss, "acc_abs": acc}
+
+
+def stacked_case(splits: dict, batchnorm: bool, repeats: int, device: torch.device) -> dict:
+    """Reference one by one and stacked, alternating `repeats` times; the median of the pairs' ratios."""
+    pairs = []
+    for repeat in range(repeats):
+        one_by_one, reference = timed(lambda: reference_runs(splits, batchnorm, 1, device), device)
+        together, ours = timed(lambda: stacked_runs(splits, batchnorm, 1, device), device)
+        pairs.append((one_by_one, together))
+        print(f"stacked{' BatchNorm' if batchnorm else ''} pair {repeat + 1}: reference one by one {one_by_one:.2f} "
+              f"s, stacked {together:.2f} s", flush=True)
+    return {"ratio": statistics.median(a / b for a, b in pairs), "reference_s": statistics.median(a for a, _ in pairs),
+            "stacked_s": statistics.median(b for _, b in pairs), "differences": differences(reference, ours)}
+
+
+def naive_epoch_seconds(splits: dict, repeats: int, device: torch.device, folder: Path) -> float:
+    """One course-style epoch of the 6x16 net: its CSVs read with pandas, a row-by-row DataLoader, .item() per
+    batch, validation and test through DataLoaders. The unit of repro_naive_epochs."""
+    folder.mkdir(parents=True)
+    for split, (x, y) in splits.items():
+        pd.DataFrame({"long": x[:, 0].cpu(), "lat": x[:, 1].cpu(), "country": y.cpu()}).to_csv(folder / f"{split}.csv")
+
+    def epoch():
+        frames = {split: pd.read_csv(folder / f"{split}.csv", index_col=0) for split in splits}
+        data = {split: (torch.tensor(f[["long", "lat"]].to_numpy(np.float32), device=device),
+                        torch.tensor(f["country"].to_numpy(), device=device)) for split, f in frames.items()}
+        reference_run(reference_net(6, 16, False, 0, device), data, lr=1e-3, epochs=1, batch_size=BATCH, seed=0,
+                      course=True)
+
+    return statistics.median(timed(epoch, device)[0] for _ in range(repeats))
+
+
+def sgemm_mac_s(device: torch.device, repeats: int = 5) -> float:
+    """Multiply-adds per second of one large fp32 matmul on one core (1024^2), or on the GPU (8192^2); the best."""
+    n = 8192 if device.type == "cuda" else 1024
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    torch.mm(a, b)
+    return max(n ** 3 * 4 / timed(lambda: [torch.mm(a, b) for _ in range(4)], device)[0] for _ in range(repeats))
+
+
+# ---------------------------------------------------------------- the MLP stages' multiply-adds
+
+def forward_macs(depth: int, width: int, features: str) -> int:
+    """Multiply-adds of one example through the MLP's linear layers."""
+    model = MLP(depth, width, NUM_CLASSES, features=features)
+    return sum(m.in_features * m.out_features for m in model.modules() if isinstance(m, nn.Linear))
+
+
+def stage_macs(values: dict) -> dict:
+    """Stage -> multiply-adds of its training from params.yaml: forward and backward (3x forward) on every train
+    row each epoch, forward on validation and test at every evaluation, per run x seed."""
+    europe, m = values["europe"], values["mlp"]
+    n_train, n_eval = europe["n_train"], europe["n_validation"] + europe["n_test"]
+    seeds = values["seeds"] if isinstance(values["seeds"], int) else len(values["seeds"])
+
+    def work(runs=1, depth=m["depth"], width=m["width"], features=m["features"], epochs=m["epochs"],
+             batch_size=m["batch_size"], evals=1, seeds=seeds):
+        evaluations = min(evals, math.ceil(n_train / batch_size)) + epochs - 1
+        return runs * seeds * forward_macs(depth, width, features) * (3 * n_train * epochs + n_eval * evaluations)
+
+    probe, first = values["grad_probe"], values["mlp_batch"]["first_epoch_evals"]
+    return {"mlp_lr": work(len(values["mlp_lr"]["lrs"]) * len(values["mlp_lr"]["batchnorm"])),
+            "mlp_long": work(2, epochs=values["mlp_long"]["epochs"]),
+            "mlp_batch": sum(work(batch_size=b, epochs=e, evals=first) for b, e in values["mlp_batch"]["pairs"]),
+            "mlp_grid": sum(work(depth=d, width=w) for d in values["mlp_grid"]["depths"]
+                            for w in values["mlp_grid"]["widths"]),
+            "grad_probe": work(2, probe["depth"], probe["width"], epochs=probe["epochs"],
+                               batch_size=probe["batch_size"], seeds=probe["seeds"]),
+            "mlp_sine": work(features="xy") + work(features="sine")}
+
+
+def efficiencies(project: Path, stages: dict, cores: int, mac_s: float) -> dict:
+    """Per MLP stage: its multiply-adds / (its seconds x cores x one core's sgemm multiply-adds per second)."""
+    macs = stage_macs(yaml.safe_load((project / "params.yaml").read_text()))
+    return {name: {"tmac": macs[name] / 1e12, "seconds": stages[name],
+                   "efficiency": macs[name] / (stages[name] * cores * mac_s)} for name in MLP_STAGES if name in stages}
+
+
+# ---------------------------------------------------------------- DVC: the repro, the experiment, the no-op
+
+def sh(folder: Path, device: torch.device, *command: str, quiet: bool = True) -> tuple[float, str]:
+    """(seconds, output) of `command` in `folder` with the venv's tools first, the project's own src, a git
+    identity, and no GPU for a CPU bench; a failure stops the bench with its output's tail."""
+    who = {f"GIT_{a}_{b}": v for a in ("AUTHOR", "COMMITTER") for b, v in (("NAME", "bench"), ("EMAIL", "b@x.invalid"))}
+    env = {**os.environ, **who, "PATH": f"{Path(DVC).parent}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": "src",
+           "DVC_NO_ANALYTICS": "1", "GIT_TERMINAL_PROMPT": "0", **({"CUDA_VISIBLE_DEVICES": ""} if device == CPU else {})}
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=folder, env=env, capture_output=quiet, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"`{' '.join(command)}` failed in {folder} (exit {done.returncode})\n"
+                         f"{(done.stdout or '')[-3000:]}{(done.stderr or '')[-3000:]}")
+    return time.perf_counter() - start, done.stdout or ""
+
+
+def repro_case(clone: Path, device: torch.device) -> dict:
+    """The whole default pipeline from scratch in a fresh clone of the committed repository, then committed."""
+    sh(ROOT, device, "git", "clone", "-q", str(ROOT), str(clone))
+    if (ROOT / ".dvc/offline_plots.html").exists():  # ignored, made at set-up; `dvc plots show` needs it
+        shutil.copy(ROOT / ".dvc/offline_plots.html", clone / ".dvc/offline_plots.html")
+    seconds = sh(clone, device, DVC, "repro", quiet=False)[0]
+    sh(clone, device, "git", "add", "-A")
+    sh(clone, device, "git", "commit", "-q", "-m", "default pipeline, run once")
+    stages = {str(p.relative_to(clone / "timings").with_suffix("")): json.loads(p.read_text())["wall_seconds"]
+              for p in sorted((clone / "timings").rglob("*.json"))}
+    return {"repro_s": seconds, "stages": stages,
+            "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}  # the largest stage process
+
+
+def exp_case(clone: Path, device: torch.device, repro_s: float) -> dict:
+    """The experiment loop's command after the repro; then the workspace back to the committed default run."""
+    seconds = sh(clone, device, DVC, *EXP, quiet=False)[0]
+    for command in (("git", "reset", "-q", "--hard"), ("git", "clean", "-q", "-fd"), (DVC, "checkout", "--force")):
+        sh(clone, device, *command)
+    return {"exp_command": "dvc " + " ".join(EXP), "exp_s": seconds, "exp_fraction": seconds / repro_s}
+
+
+def trivial_project(folder: Path, stages: int, device: torch.device) -> Path:
+    """git + DVC project of `stages` stages `echo k > out/k.txt` (dep in/k.txt), run once and committed."""
+    (folder / "in").mkdir(parents=True)
+    for command in (("git", "init", "-q"), (DVC, "init", "-q"), (DVC, "config", "core.check_update", "false"),
+                    (DVC, "config", "core.analytics", "false")):
+        sh(folder, device, *command)
+    for k in range(stages):
+        (folder / "in" / f"{k}.txt").write_text(f"{k}\n")
+    pipeline = {f"s{k}": {"cmd": f"mkdir -p out && echo {k} > out/{k}.txt", "deps": [f"in/{k}.txt"],
+                          "outs": [f"out/{k}.txt"]} for k in range(stages)}
+    (folder / "dvc.yaml").write_text(yaml.safe_dump({"stages": pipeline}, sort_keys=False))
+    for command in ((DVC, "repro"), ("git", "add", "-A"), ("git", "commit", "-q", "-m", "trivial stages, run once")):
+        sh(folder, device, *command)
+    return folder
+
+
+def noop_case(project: Path, floor: Path, repeats: int, device: torch.device) -> dict:
+    """No-op `dvc repro` in `project` against the same in a trivial project of as many stages, alternating."""
+    count = len(sh(project, device, DVC, "stage", "list", "--name-only")[1].split())
+    trivial = trivial_project(floor, count, device)
+    for folder in (project, trivial):
+        sh(folder, device, DVC, "repro")  # warm-up: the first no-op after a run refreshes DVC's state database
+    pairs = [(sh(project, device, DVC, "repro")[0], sh(trivial, device, DVC, "repro")[0]) for _ in range(max(repeats, 3))]
+    noop, floor_s = statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs)
+    return {"stage_count": count, "noop_s": noop, "dvc_floor_s": floor_s, "noop_over_floor": noop / floor_s}
+
+
+# ---------------------------------------------------------------- the run
+
+def describe(device: torch.device) -> dict:
+    versions = {d.name: d.version for d in metadata.distributions() if d.name in ("torch", "numpy", "dvc")}
+    versions["python"] = platform.python_version()
+    return {"date": datetime.datetime.now(datetime.UTC).date().isoformat(), "cpu": io.cpu_model(),
+            "cores": thread_count(), "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
+            "versions": versions}
+
+
+def measure(device: torch.device, repeats: int, skip: set, workdir: Path) -> dict:
+    """Every part not skipped, in this process on this machine: the results.json entry."""
+    if device == CPU:
+        torch.set_num_threads(1)  # what the MLP stages use
+    results = {**describe(device), "repeats": repeats, "skipped": sorted(skip)}
+    splits = random_splits(SIZES, device)
+    results["sgemm_mac_s"] = sgemm_mac_s(device)
+    results["naive_epoch_s"] = naive_epoch_seconds(splits, repeats, device, workdir / "naive")
     if "stacked" not in skip:
-        results["stacked"] = stacked.measure(repeats)
-        results["stacked_ratio"] = results["stacked"]["stacked_ratio"]
-    results["batch1_ratio"] = cases["batch1"]["ratio"] if "batch1" in cases else None
-    results.update(pipeline.measure(workdir, skip, noop_project))
-    results["repro_naive_epochs"] = ratio(results["repro_s"], results["naive_epoch_s"])
-    results["exp_lr_fraction"] = ratio(results["exp_lr_s"], results["repro_s"])
-    results["xgboost_ratio"] = ratio(results["xgboost_s"], results["xgboost_library_s"])
-    results["noop_over_floor"] = ratio(results["noop_s"], results["dvc_floor_s"])
-    results["goals"] = goals(results)
+        plain, bn = (stacked_case(splits, batchnorm, repeats, device) for batchnorm in (False, True))
+        results.update(stacked_ratio=plain["ratio"], stacked_ratio_batchnorm=bn["ratio"], stacked=plain,
+                       stacked_batchnorm=bn)
+    if "repro" in skip:
+        results.update({part: "skipped: needs the repro's clone" for part in ("exp", "noop") if part not in skip})
+        return results
+    clone = workdir / "clone"
+    results.update(repro_case(clone, device))
+    results["repro_naive_epochs"] = results["repro_s"] / results["naive_epoch_s"]
+    results["sgemm_mac_s"] = max(results["sgemm_mac_s"], sgemm_mac_s(device))  # the core's best, before and after
+    cores = 1 if device.type == "cuda" else results["cores"]
+    results["stage_efficiency"] = efficiencies(clone, results["stages"], cores, results["sgemm_mac_s"])
+    results["mlp_efficiency"] = results["stage_efficiency"].get("mlp_grid", {}).get("efficiency")
+    if "noop" not in skip:
+        results.update(noop_case(clone, workdir / "floor", repeats, device))
+    if "exp" not in skip:
+        results.update(exp_case(clone, device, results["repro_s"]))
     return results
+
+
+def table(results: dict) -> str:
+    """The figures, each beside its goal, then each MLP stage's efficiency and every stage's seconds."""
+    rows = [("figure", "value", "goal")]
+    rows += [(key, f"{value:.3g}", GOALS.get(key, "")) for key, value in results.items() if isinstance(value, float)]
+    rows += [(f"{name} efficiency", f"{f['efficiency']:.3f}", f"{f['tmac']:.2f} TMAC in {f['seconds']:.1f} s")
+             for name, f in results.get("stage_efficiency", {}).items()]
+    rows += [(f"{name} s", f"{seconds:.1f}", "") for name, seconds in results.get("stages", {}).items()]
+    width = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, width)).rstrip() for row in rows)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--skip", nargs="*", default=[], choices=PARTS)
-    parser.add_argument("--keep", type=Path, help="run in this new folder and keep it (the pipeline's clone)")
-    parser.add_argument("--noop-project", type=Path,
-                        help="time the no-op `dvc repro` in this project (run and committed: nothing to do)")
-    parser.add_argument("--out", type=Path, default=RESULTS_JSON)
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating pairs per comparison (default 3)")
+    parser.add_argument("--skip", nargs="*", default=[], choices=PARTS, help="parts not to run")
+    parser.add_argument("--keep", type=Path, help="work in this new folder and keep it (the repro's clone: clone/)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        workdir = Path(scratch)
-        if args.keep:
-            args.keep.mkdir(parents=True)
-            workdir = args.keep.resolve()
-        results = measure(workdir, args.repeats, set(args.skip), args.noop_project and args.noop_project.resolve())
-    args.out.write_text(json.dumps(results, indent=1) + "\n")
-    print(f"wrote {args.out}; `python bench/render.py` makes RESULTS.md from it")
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        results = {**describe(CPU), "device": "cuda", "skipped": "no CUDA"}
+    else:
+        with tempfile.TemporaryDirectory() as scratch:
+            if args.keep:
+                args.keep.mkdir(parents=True)
+            results = measure(device, args.repeats, set(args.skip), (args.keep or Path(scratch)).resolve())
+    print("cuda: skipped: no CUDA" if results["skipped"] == "no CUDA" else table(results))
+    earlier = json.loads(args.out.read_text()) if args.out.exists() else {}
+    if device.type == "cuda":  # the CPU figures stay at the top level; a GPU's go under "cuda"
+        results = {**earlier, "cuda": results}
+    elif "cuda" in earlier:
+        results["cuda"] = earlier["cuda"]
+    io.write_json(args.out, results, sort_keys=False)
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

