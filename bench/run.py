@@ -151,15 +151,16 @@ def stacked_runs(splits: dict, batchnorm: bool, epochs: int, device: torch.devic
 
 def differences(reference: list, ours: list) -> dict:
     """Largest relative loss and absolute accuracy difference over every run's rows at whole epochs."""
-    loss, acc = 0.0, 0.0
+    gaps = {"loss_rel": 0.0, "acc_abs": 0.0}
     for (_, want), (_, got) in zip(reference, ours):
         for a, b in zip(want, [row for row in got if float(row["epoch"]).is_integer()]):
             for key in a.keys() - {"epoch"}:
-                if key.endswith("_acc"):
-                    acc = max(acc, abs(a[key] - b[key]))
-                else:
-                    loss = max(loss, abs(a[key] - b[key]) / max(abs(a[key]), 1e-12))
-    return {"loss_rel": loss, "acc_abs": acc}
+                gap = abs(a[key] - b[key]) / (1 if key.endswith("_acc") else max(abs(a[key]), 1e-12))
+                if math.isnan(gap):  # a loss finite on one side only differs without bound
+                    gap = 0.0 if math.isnan(a[key]) and math.isnan(b[key]) else math.inf
+                name = "acc_abs" if key.endswith("_acc") else "loss_rel"
+                gaps[name] = max(gaps[name], gap)
+    return gaps
 
 
 def stacked_case(splits: dict, batchnorm: bool, repeats: int, device: torch.device) -> dict:
@@ -245,7 +246,9 @@ def sh(folder: Path, device: torch.device, *command: str, quiet: bool = True) ->
     identity, and no GPU for a CPU bench; a failure stops the bench with its output's tail."""
     who = {f"GIT_{a}_{b}": v for a in ("AUTHOR", "COMMITTER") for b, v in (("NAME", "bench"), ("EMAIL", "b@x.invalid"))}
     env = {**os.environ, **who, "PATH": f"{Path(DVC).parent}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": "src",
-           "DVC_NO_ANALYTICS": "1", "GIT_TERMINAL_PROMPT": "0", **({"CUDA_VISIBLE_DEVICES": ""} if device == CPU else {})}
+           "DVC_NO_ANALYTICS": "1", "GIT_TERMINAL_PROMPT": "0"}
+    if device == CPU:
+        env["CUDA_VISIBLE_DEVICES"] = ""
     start = time.perf_counter()
     done = subprocess.run(command, cwd=folder, env=env, capture_output=quiet, text=True, check=False)
     if done.returncode:
@@ -298,7 +301,8 @@ def noop_case(project: Path, floor: Path, repeats: int, device: torch.device) ->
     trivial = trivial_project(floor, count, device)
     for folder in (project, trivial):
         sh(folder, device, DVC, "repro")  # warm-up: the first no-op after a run refreshes DVC's state database
-    pairs = [(sh(project, device, DVC, "repro")[0], sh(trivial, device, DVC, "repro")[0]) for _ in range(max(repeats, 3))]
+    pairs = [(sh(project, device, DVC, "repro")[0], sh(trivial, device, DVC, "repro")[0])
+             for _ in range(max(repeats, 3))]
     noop, floor_s = statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs)
     return {"stage_count": count, "noop_s": noop, "dvc_floor_s": floor_s, "noop_over_floor": noop / floor_s}
 
@@ -375,7 +379,7 @@ def main() -> None:
         results = {**earlier, "cuda": results}
     elif "cuda" in earlier:
         results["cuda"] = earlier["cuda"]
-    io.write_json(args.out, results, sort_keys=False)
+    io.write_text(args.out, json.dumps(results, indent=2) + "\n")  # Infinity allowed: a run finite on one side only
     print(f"wrote {args.out}")
 
 

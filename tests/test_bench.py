@@ -64,6 +64,13 @@ def test_runs_with_other_seeds_fail_the_tolerance(bench):
     assert linear_gap(reference, ours) > 1e-2
 
 
+def test_a_loss_finite_on_one_side_only_is_an_unbounded_difference(bench):
+    row = {"epoch": 1, "train_loss": 1.0, "train_acc": 0.5}
+    nan = {**row, "train_loss": float("nan")}
+    assert bench.differences([(None, [row])], [(None, [nan])])["loss_rel"] == float("inf")
+    assert bench.differences([(None, [nan])], [(None, [nan])]) == {"loss_rel": 0.0, "acc_abs": 0.0}
+
+
 def test_grid_multiply_adds_match_the_hand_count(bench):
     """16 cells x 3 seeds x 50 epochs: 5.13 TMAC; d1-w8 alone 14.6 GMAC (3 x forward on train, forward on
     validation and test, counted by hand from the layer shapes 2 -> w -> ... -> 33)."""
