@@ -152,3 +152,15 @@ def _bounded(item, phase: str):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture(scope="session")
+def synthetic_tree(tmp_path_factory) -> Path:
+    """The synthetic results tree (synthetic_results.py: claims stage already run) after the figures stage ran on it:
+    built once for test_figures.py and test_report.py, which only read it (the report stage adds reports/)."""
+    import synthetic_results as synth
+
+    tree = synth.build(tmp_path_factory.mktemp("synthetic"))
+    result = run_stage("figures.py", synth.stage_args("figures"), tree, None)
+    assert result.returncode == 0, result.stderr
+    return tree

@@ -63,10 +63,7 @@ def test_every_cnn_stage_end_to_end(workdir, stage):
     metrics = json.loads((root / "metrics/cnn/probe/probe-0.01.json").read_text())
     assert "provenance" not in metrics
     assert json.loads((root / "provenance/cnn_probe.json").read_text())["seed"] == params["seed"]
-    first = (root / "metrics/cnn/probe/probe-0.01.json").read_bytes()
-    assert ok("cnn.py", _baseline("probe")).returncode == 0
-    assert (root / "metrics/cnn/probe/probe-0.01.json").read_bytes() == first  # metrics are byte-identical on rerun
-    check_cells_train_as_alone(root, params, stage)
+    check_cells_train_as_alone(root, params, stage)  # also: another process writes the same bytes
     check_probe_seeds(root, params, stage)
     result = ok("xgb.py", ["--data", "data/faces/cache", "--metrics", "metrics/xgboost.json",
                            "--predictions", "predictions/xgboost.csv", "--model", "models/xgboost.json",
@@ -75,9 +72,6 @@ def test_every_cnn_stage_end_to_end(workdir, stage):
     assert "round 100/100" in result.stderr  # progress while it fits
     assert json.loads((root / "metrics/xgboost.json").read_text())["features"] == 3 * 16 * 16
 
-    more = {**params, "cnn": {**params["cnn"], "lrs": [*LRS, 0.1]}}
-    result = stage("cnn_evaluate.py", EVALUATE, root, more)
-    assert result.returncode == 2 and "scratch-0.1" in result.stderr  # an untrained requested cell
     result = ok("cnn_evaluate.py", EVALUATE)
     assert result.returncode == 0, result.stderr
     chosen = json.loads((root / "out/selection.json").read_text())
@@ -142,6 +136,6 @@ def test_missing_weights_stop_the_finetune_stage_with_one_line(workdir, stage, t
     root, params = workdir
     bad = {**params, "cnn": {**params["cnn"], "arch": "resnet18"}}
     (tmp_path / "data").symlink_to(root / "data")
-    result = stage("cnn.py", _baseline("finetune"), tmp_path, bad)
+    result = stage("cnn.py", _baseline("finetune"), tmp_path, bad, env={"TORCH_HOME": str(tmp_path / "torch")})
     assert result.returncode == 2 and "resnet18-f37072fd.pth" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

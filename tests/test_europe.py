@@ -151,19 +151,3 @@ def test_failed_run_keeps_previous_outputs(tmp_path, stage):
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith("error: ") and "train.csv has no point of class" in lines[-1]
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-
-
-@pytest.mark.parametrize(
-    "change, expected",
-    [
-        ({"source": "shapefile"}, "europe.source must be one of embedded, csv"),
-        ({"n_test": 5}, "europe.n_test must be an integer >= 33"),
-        ({"source": "csv", "csv_dir": "/nonexistent"}, "europe.csv_dir '/nonexistent' is not a folder"),
-    ],
-)
-def test_bad_parameters(tmp_path, stage, change, expected):
-    params = _params()
-    params["europe"].update(change)
-    result = stage("prepare_europe.py", ["--out", tmp_path / "out"], tmp_path, params)
-    assert result.returncode == 2 and expected in result.stderr
-    assert not (tmp_path / "out").exists()

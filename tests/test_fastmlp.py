@@ -35,9 +35,15 @@ def test_gradients_equal_autograd_on_random_nets(depth, width, batch, residual, 
     assert expected.abs().max() > 0
 
 
-def test_batchnorm_goes_through_autograd():
-    assert fastmlp.supports(MLP(2, 4, 3)) and fastmlp.supports(MLP(2, 4, 3, residual=True))
-    assert not fastmlp.supports(MLP(2, 4, 3, batchnorm=True))
+def test_training_takes_the_fast_step_for_plain_and_residual_nets_and_autograd_for_batchnorm(monkeypatch):
+    """The hand-written step has no BatchNorm (test_mlp.py checks BatchNorm training against torch's Adam loop)."""
+    stepped, real = [], fastmlp.Step
+    monkeypatch.setattr(fastmlp, "Step", lambda model: stepped.append(model) or real(model))
+    x, y = torch.randn(16, 2), torch.randint(0, 3, (16,))
+    nets = [MLP(2, 4, 3), MLP(2, 4, 3, residual=True), MLP(2, 4, 3, batchnorm=True)]
+    for net in nets:
+        loop.train(net, {"train": (x, y)}, lr=0.01, epochs=1, batch_size=8, seed=0)
+    assert [id(net) for net in stepped] == [id(net) for net in nets[:2]]
 
 
 def test_training_with_the_fast_step_equals_autograd_training(monkeypatch):

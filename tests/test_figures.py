@@ -13,8 +13,9 @@ DPI = synth.PARAMS["figures"]["dpi"]
 
 
 @pytest.fixture(scope="module")
-def tree(tmp_path_factory):
-    return synth.build(tmp_path_factory.mktemp("results"))
+def tree(synthetic_tree):
+    """The synthetic tree, the figures stage already run on it (conftest.py)."""
+    return synthetic_tree
 
 
 @pytest.fixture(scope="module")
@@ -211,9 +212,7 @@ def test_power_spectrum_sees_high_frequencies():
     assert high(checker) > high(smooth)
 
 
-def test_figures_stage_end_to_end_matches_render_all_byte_for_byte(tree, rendered, stage):
-    result = stage("figures.py", synth.stage_args("figures"), tree, None)
-    assert result.returncode == 0, result.stderr
+def test_figures_stage_end_to_end_matches_render_all_byte_for_byte(tree, rendered):
     for name in figures.CAPTIONS:  # another process, the same bytes: no timestamp or version in a PNG
         assert (tree / "plots/figures" / f"{name}.png").read_bytes() == (rendered[0] / f"{name}.png").read_bytes()
 

@@ -22,19 +22,6 @@ def test_headline_takes_each_baseline_best_cell_by_validation_accuracy():
     # scratch: chosen on validation (0.55), not on its higher test accuracy
 
 
-def test_headline_counts_are_those_of_the_claims():
-    from nnrepro.report import claims
-
-    results = claims.check_all({})
-    counts, reasons = claims.verdict_counts(results), claims.reason_counts(results)
-    facts = {"long": {"plain": {}, "batchnorm": {}}, "grid": {"best": "a", "worst": "b"},
-             "cnn": {"cells": {}, "xgboost": {"test_acc": 0.5}}}
-    result = headline.headline(facts, counts, reasons)
-    assert (result["claims_hold"], result["claims_fail"], result["claims_unjudged"]) == (0, 0, len(claims.CLAIMS))
-    assert (result["unjudged_noise"], result["unjudged_collapsed"], result["unjudged_missing"]) == (
-        0, 0, len(claims.CLAIMS))
-
-
 def test_claims_headline_and_selection_pick_the_same_cell_whatever_the_lr_order():
     """A tie on validation and test accuracy, the learning rates listed ascending, and a diverged cell that would
     otherwise win: every reader of "best" picks the same cell, because all of them call selection.best."""

@@ -18,15 +18,13 @@ VERDICT_CLASSES = {"holds": "holds", "does not hold": "fails", "cannot be judged
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """The synthetic tree (claims stage already run) after the figures and report stages ran."""
+def built(synthetic_tree):
+    """The synthetic tree (claims and figures stages already run: conftest.py) after the report stage ran."""
     from conftest import run_stage
 
-    tree = synth.build(tmp_path_factory.mktemp("report"))
-    for name in ("figures", "report"):
-        result = run_stage(f"{name}.py", synth.stage_args(name), tree, None)
-        assert result.returncode == 0, result.stderr
-    return tree
+    result = run_stage("report.py", synth.stage_args("report"), synthetic_tree, None)
+    assert result.returncode == 0, result.stderr
+    return synthetic_tree
 
 
 @pytest.fixture(scope="module")

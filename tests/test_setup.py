@@ -129,6 +129,21 @@ def test_setup_never_calls_npm():
     assert [f.name for f in files if f.is_file() and "npm" in f.read_text()] == []
 
 
+def _tests_imported(script: Path) -> list[str]:
+    """The modules of tests/ that `script` imports (by name, whatever it did to sys.path first)."""
+    from dvc_checks import imported_modules
+
+    ours = {p.stem for p in (ROOT / "tests").glob("*.py")}
+    return sorted({name.split(".")[0] for name in imported_modules(script)} & ours)
+
+
+def test_tools_import_nothing_from_tests(tmp_path):
+    assert {p.name: _tests_imported(p) for p in (ROOT / "tools").glob("*.py") if _tests_imported(p)} == {}
+    planted = tmp_path / "tool.py"
+    planted.write_text("import sys\n\nsys.path.insert(0, 'tests')\nfrom pipeline_helpers import tiny_params\n")
+    assert _tests_imported(planted) == ["pipeline_helpers"]
+
+
 def _majors_dvc_render_asks_for() -> dict[str, str]:
     """{'vega': '5', 'vega-lite': '5', 'vega-embed': '6'} from the CDN tags of dvc-render's own page."""
     return {name: version.split(".")[0]

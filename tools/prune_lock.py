@@ -7,9 +7,9 @@ import re
 import sys
 from pathlib import Path
 
+import dvc_checks  # tools/dvc_checks.py: this folder is on sys.path when the script runs
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-import dvc_checks  # noqa: E402
 
 STAGE = re.compile(r"""^  (['"]?)(\S.*?)\1:\s*$""")  # a stage's key, two spaces in, under `stages:`
 

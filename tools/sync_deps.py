@@ -1,4 +1,4 @@
-"""Rewrite each dvc.yaml stage's src/ deps as the import closure of its script (tests/dvc_checks.closure), in
+"""Rewrite each dvc.yaml stage's src/ deps as the import closure of its script (tools/dvc_checks.py: closure), in
 place, keeping every other line: one entry per module, except that a stage importing from a FOLDERS package lists
 that folder once (the reporting stages: any edit of the report package reruns them, and dvc.lock stays short).
 Run it after changing what a stage imports; tests/test_dvc_yaml.py fails until dvc.yaml agrees.
@@ -8,9 +8,9 @@ import re
 import sys
 from pathlib import Path
 
+import dvc_checks  # tools/dvc_checks.py: this folder is on sys.path when the script runs
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-import dvc_checks  # noqa: E402
 
 FOLDERS = ("src/nnrepro/report",)
 STAGE = re.compile(r"^  (\w+):$")

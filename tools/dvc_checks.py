@@ -1,4 +1,6 @@
-"""The project modules a stage script imports, transitively (Python's ast: every import, at any depth)."""
+"""The dvc.yaml checks that tools/sync_deps.py and tools/prune_lock.py fix, and tests/test_dvc_yaml.py runs: the project
+modules a stage script imports, transitively (Python's ast: every import, at any depth), and what dvc.yaml and dvc.lock
+must agree with."""
 
 import ast
 from pathlib import Path
