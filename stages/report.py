@@ -1,5 +1,6 @@
 """Stage report: reports/report.md and a self-contained reports/report.html from the tracked results and the
-claims; a function of the tracked results, params and the pinned versions alone, byte-identical across reruns (timings have their own page)."""
+claims; a function of the tracked results, params and the pinned versions alone, byte-identical across reruns
+(timings have their own page)."""
 
 from pathlib import Path
 

@@ -1,5 +1,6 @@
 """A throw-away copy of the repository with tiny params, and the DVC/git commands the pipeline tests run in it."""
 
+import contextlib
 import hashlib
 import os
 import re
@@ -14,7 +15,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
-
 from conftest import ROOT, kill_session, run_bounded, session_members
 
 BIN = Path(sys.executable).parent  # the venv's python and dvc
@@ -246,10 +246,8 @@ def stop_queue(repo: Path, sid: int, grace: float = 5) -> list[str]:
     """`dvc queue stop --kill`, then SIGKILL to whatever of the queue still runs after `grace` seconds.
 
     Returns "pid: command line" of each process that had to be killed that way (the stuck worker of the race)."""
-    try:
+    with contextlib.suppress(TimeoutError):  # the kill below does what it did not
         dvc(repo, "queue", "stop", "--kill", check=False, timeout=60)
-    except TimeoutError:
-        pass  # the kill below does what it did not
     deadline = time.monotonic() + grace
     while (left := queue_processes(repo, sid)) and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -281,7 +279,7 @@ def queue_started(repo: Path, jobs: int, log: Path, run_env: dict | None = None)
         proc.wait()
         if killed:
             warnings.warn(f"killed {len(killed)} DVC queue processes that outlived `dvc queue stop --kill`: "
-                          + "; ".join(killed))
+                          + "; ".join(killed), stacklevel=2)
 
 
 def wait_for_queue(repo: Path, log: Path, timeout: float = QUEUE_TIMEOUT) -> str:

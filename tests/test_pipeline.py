@@ -13,10 +13,9 @@ import threading
 import time
 from pathlib import Path
 
+import pipeline_helpers as h
 import pytest
 import yaml
-
-import pipeline_helpers as h
 from conftest import ROOT, kill_session
 from dvc_checks import closure, params_mismatches
 
@@ -326,12 +325,12 @@ def test_a_queued_experiment_that_never_ends_fails_the_wait_and_its_worker_is_ki
     h.sh(repo, "git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "0")
     h.dvc(repo, "exp", "run", "--queue", "-n", "hangs", "-S", "x=2")
     log, sessions, start = tmp_path / "queue.log", [], time.monotonic()
-    with pytest.raises(TimeoutError, match=r"(?s)the queue still ran after 5 s.*Running"):
-        with h.queue_started(repo, 1, log) as sid:
-            sessions.append(sid)
-            while not any("sleep(3600)" in h.cmdline(pid) for pid in h.queue_processes(repo, sid)):
-                assert time.monotonic() - start < 90, f"the stage never ran\n{h.queue_logs(repo, log)}"
-                time.sleep(0.5)
-            h.wait_for_queue(repo, log, timeout=5)
+    with (pytest.raises(TimeoutError, match=r"(?s)the queue still ran after 5 s.*Running"),
+          h.queue_started(repo, 1, log) as sid):
+        sessions.append(sid)
+        while not any("sleep(3600)" in h.cmdline(pid) for pid in h.queue_processes(repo, sid)):
+            assert time.monotonic() - start < 90, f"the stage never ran\n{h.queue_logs(repo, log)}"
+            time.sleep(0.5)
+        h.wait_for_queue(repo, log, timeout=5)
     assert time.monotonic() - start < 120
     assert not h.queue_processes(repo, sessions[0])

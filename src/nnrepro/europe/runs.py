@@ -9,10 +9,11 @@ from pathlib import Path
 import torch
 
 from nnrepro import io
-from nnrepro.replicates import REPLICATE, mean_history
 from nnrepro.europe import loop, mlp, stacked
 from nnrepro.europe.mlp import MLP
+from nnrepro.replicates import REPLICATE, mean_history
 from nnrepro.runtime import parallel
+
 
 @dataclass(frozen=True)
 class Run:
@@ -85,8 +86,8 @@ def write_cells(folder: Path, summaries: dict, labels: dict[str, dict]) -> None:
 def save_runs(runs: dict[str, Run], results: dict, seeds: list[int], live_dir: Path,
               models_dir: Path) -> tuple[dict, dict]:
     """Per run: the mean history as DVCLive under live_dir/<name>, every replicate's in live_dir/<name>/replicates.tsv
-    (io.log_replicates), replicate k's model at models_dir/<name>-rep<k>.pt; (summaries, seconds). A summary is the mean history's, with
-    each replicate's beside it."""
+    (io.log_replicates), replicate k's model at models_dir/<name>-rep<k>.pt; (summaries, seconds). A summary is the
+    mean history's, with each replicate's beside it."""
     metrics, timings = {}, {}
     for name, (fitted, took) in results.items():
         histories = [history for _, history in fitted]

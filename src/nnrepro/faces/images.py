@@ -198,7 +198,7 @@ def _decode_all(files: dict, size: int, cache, pool) -> None:
         for split, listed in files.items():
             images = imagecache.allocate(cache, split, len(listed), size)
 
-            def fill(row: int) -> None:
+            def fill(row: int, listed=listed, images=images) -> None:  # this split's, bound now
                 path = listed[row][0]
                 images[row] = fit(decode(path), size, path).numpy()
 
