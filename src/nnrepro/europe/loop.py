@@ -128,6 +128,7 @@ def autograd_step(model: torch.nn.Module, joined: torch.nn.Parameter, x: torch.T
     """Loss and logits (detached) with the gradients in joined.grad, through autograd (BatchNorm nets)."""
     logits = model(x)
     loss = F.cross_entropy(logits, y)
+    assert joined.grad is not None, "flatten_parameters gives joined its gradient"
     joined.grad.zero_()
     loss.backward()
     return loss.detach(), logits.detach()

@@ -29,8 +29,9 @@ def start_method() -> str:
     process whose OpenMP pool exists can hang in its first parallel op, and a thread's held locks are copied
     locked, so any thread started since the import (an OpenMP team, a Python thread) means spawn.
     """
-    now = _threads()
-    safe = now is not None and now <= _THREADS_AT_IMPORT and "fork" in multiprocessing.get_all_start_methods()
+    now, before = _threads(), _THREADS_AT_IMPORT
+    threads_unchanged = now is not None and before is not None and now <= before
+    safe = threads_unchanged and "fork" in multiprocessing.get_all_start_methods()
     return "fork" if safe else "spawn"
 
 
