@@ -2,11 +2,14 @@
 so that the report is byte-identical across reruns."""
 
 import argparse
+import logging
 from pathlib import Path
 
 from nnrepro import io
 from nnrepro.errors import exit_on_user_error
 from nnrepro.report import readback
+
+logger = logging.getLogger(__name__)
 
 
 def page(folder: Path) -> str:
@@ -32,7 +35,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="the Markdown page to write")
     args = parser.parse_args()
     io.write_text(args.out, page(readback.require(args.timings)))
-    print(f"timings: {args.out}")
+    logger.info(f"timings: {args.out}")
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ def test_every_cnn_stage_end_to_end(workdir, stage):
     for baseline in ("scratch", "probe", "finetune"):
         result = ok("cnn.py", _baseline(baseline))
         assert result.returncode == 0, result.stderr
-        assert result.stdout.count("validation acc") == len(LRS)  # one line per cell
+        assert result.stderr.count("validation acc") == len(LRS) and result.stdout == ""  # one line per cell
         timings = json.loads((root / f"timings/cnn_{baseline}.json").read_text())
         assert {f"{baseline}-{lr}_seconds" for lr in LRS} <= set(timings)
         for lr in LRS:

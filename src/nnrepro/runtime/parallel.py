@@ -7,6 +7,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import torch
 
+from nnrepro import log
 from nnrepro.runtime.device import thread_count
 
 
@@ -47,8 +48,7 @@ def run_all(fn, jobs: list[tuple], device: torch.device, workers: int | None = N
         done = [_timed(fn, *job) for job in jobs]
     else:
         context = multiprocessing.get_context(start_method())
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=torch.set_num_threads,
-                                 initargs=(1,)) as pool:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start) as pool:
             futures = [pool.submit(_timed, fn, *job) for job in jobs]
             try:
                 done = [future.result() for future in futures]
@@ -56,6 +56,13 @@ def run_all(fn, jobs: list[tuple], device: torch.device, workers: int | None = N
                 pool.shutdown(wait=False, cancel_futures=True)  # a failed job stops the stage at once
                 raise
     return [result for result, _ in done], [seconds for _, seconds in done]
+
+
+def _worker_start() -> None:
+    """One thread per worker (the workers are the parallelism), and the stage's logging, which a spawned worker
+    does not inherit."""
+    torch.set_num_threads(1)
+    log.setup()
 
 
 def _timed(fn, *args):
