@@ -1,4 +1,5 @@
 """nnrepro.log: one stderr stream in one format for the stages and the library; stdout stays empty."""
+
 import subprocess
 import sys
 import textwrap
@@ -27,8 +28,9 @@ main()
 
 
 def _run(arg: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(SCRIPT), arg], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(SCRIPT), arg], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_progress_warnings_and_errors_go_to_stderr_once_each_in_one_format():
