@@ -42,7 +42,10 @@ EVALUATE = ["--cells", "metrics/cnn", "predictions/cnn", "--xgboost", "metrics/x
 
 def test_every_cnn_stage_end_to_end(workdir, stage):
     root, params = workdir
-    ok = lambda script, args: stage(script, args, root, params)  # noqa: E731
+
+    def ok(script: str, args: list):
+        return stage(script, args, root, params)
+
     assert ok("prepare_faces.py", ["--out", "data/faces"]).returncode == 0
     result = ok("probe_features.py", ["--data", "data/faces/cache", "--out", "data/features/probe.pt",
                                       "--provenance", "provenance/probe.json", "--timings", "timings/probe.json"])

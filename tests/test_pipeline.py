@@ -147,7 +147,10 @@ def test_exp_run_lr_reruns_exactly_the_stages_reading_lr(pipeline):
         shown = json.loads(h.dvc(repo, "exp", "show", "--json").stdout)
         baseline = next(row for row in shown if row["rev"] != "workspace")
         exp = next(rev for e in baseline["experiments"] for rev in e["revs"] if rev["name"] == "lr-0.02")
-        metrics = lambda row, name: row["data"]["metrics"][name]["data"]  # noqa: E731
+
+        def metrics(row: dict, name: str) -> dict:
+            return row["data"]["metrics"][name]["data"]
+
         assert exp["data"]["params"]["params.yaml"]["data"]["lr"] == 0.02
         assert baseline["data"]["params"]["params.yaml"]["data"]["lr"] == 0.01
         assert metrics(exp, "metrics/mlp_long.json") != metrics(baseline, "metrics/mlp_long.json")
@@ -180,7 +183,10 @@ def check_readme_table(repo: Path) -> None:
 
 def test_adding_a_grid_width_reruns_the_grid_and_downstream_and_keeps_the_old_cells(pipeline):
     repo = pipeline["repo"]
-    cell = lambda name: json.loads((repo / "metrics" / "mlp_grid" / f"{name}.json").read_text())  # noqa: E731
+
+    def cell(name: str) -> dict:
+        return json.loads((repo / "metrics" / "mlp_grid" / f"{name}.json").read_text())
+
     old = {name: cell(name) for name in ("d1-w4", "d1-w8")}
     try:
         h.set_params(repo, lambda p: p["mlp_grid"]["widths"].append(16))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-import dvc_checks  # noqa: E402
+import dvc_checks  # noqa: E402  (found through the sys.path line above)
 
 STAGE = re.compile(r"""^  (['"]?)(\S.*?)\1:\s*$""")  # a stage's key, two spaces in, under `stages:`
 

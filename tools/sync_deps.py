@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-import dvc_checks  # noqa: E402
+import dvc_checks  # noqa: E402  (found through the sys.path line above)
 
 FOLDERS = ("src/nnrepro/report",)
 STAGE = re.compile(r"^  (\w+):$")

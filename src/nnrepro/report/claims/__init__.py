@@ -3,7 +3,7 @@ seeds: holds, does not hold, or cannot be judged (within noise, collapsed, missi
 report order, which is the order claims register in."""
 
 from nnrepro.report.claims import optimisation, batch, evaluation, gradients, cnn  # noqa: F401  (registers, in order)
-from nnrepro.report.claims.core import CANNOT, FAILS, HOLDS, REASONS, REGISTRY, VERDICTS, shown_verdict  # noqa: F401
+from nnrepro.report.claims.core import CANNOT, FAILS, HOLDS, REASONS, REGISTRY, VERDICTS, shown_verdict  # noqa: F401  (re-exported)
 
 CLAIMS = tuple(REGISTRY)
 
