@@ -17,7 +17,7 @@ torch.set_num_threads(1)  # tiny models: extra threads only add contention
 STAGE_TIMEOUT = 300  # seconds; the slowest tiny stage takes well under a minute on 2 cores
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     """Whether `pid` runs (a zombie has exited: only its exit status is left)."""
     try:
         return psutil.Process(pid).status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
@@ -32,7 +32,7 @@ def session_members(sid: int) -> list[int]:
     found = []
     for pid in psutil.pids():
         try:
-            if pid != os.getpid() and os.getsid(pid) == sid and _alive(pid):
+            if pid != os.getpid() and os.getsid(pid) == sid and alive(pid):
                 found.append(pid)
         except ProcessLookupError:
             continue
@@ -43,7 +43,7 @@ def kill_session(sid: int, also: tuple[int, ...] = ()) -> list[int]:
     """SIGKILL every process of session `sid` (and the pids in `also`) until none is left; the pids killed."""
     killed: list[int] = []
     for _ in range(50):  # a process may fork while we kill: look again until the session is empty
-        pids = sorted(set(session_members(sid)) | {p for p in also if _alive(p)})
+        pids = sorted(set(session_members(sid)) | {p for p in also if alive(p)})
         if not pids:
             break
         for pid in pids:

@@ -14,9 +14,10 @@ import time
 from pathlib import Path
 
 import pipeline_helpers as h
+import psutil
 import pytest
 import yaml
-from conftest import ROOT, kill_session
+from conftest import ROOT, alive, kill_session
 from dvc_checks import closure, params_mismatches
 
 pytestmark = pytest.mark.slow
@@ -259,17 +260,17 @@ def test_two_queued_experiments_run_in_parallel_with_their_share_of_threads(pipe
 def _watch_stage_envs(exps: Path, seen: dict, stop: threading.Event) -> None:
     """Record NNREPRO_THREADS of every stage process running in DVC's queue workspaces (under `exps`)."""
     while not stop.wait(0.1):
-        for entry in Path("/proc").iterdir():
-            try:
-                if not entry.name.isdigit() or exps.resolve() not in Path(entry.joinpath("cwd").readlink()).parents:
-                    continue
-                cmdline = entry.joinpath("cmdline").read_bytes().split(b"\0")
-                if not any(part.startswith(b"stages/") for part in cmdline):
-                    continue
-                environ = dict(v.split(b"=", 1) for v in entry.joinpath("environ").read_bytes().split(b"\0") if b"=" in v)
-            except OSError:
+        for proc in psutil.process_iter(["cmdline", "cwd"]):  # a process gone or not ours to read: None
+            cwd, cmdline = proc.info["cwd"], proc.info["cmdline"] or []
+            if not cwd or exps.resolve() not in Path(cwd).parents:
                 continue
-            seen[int(entry.name)] = environ.get(b"NNREPRO_THREADS", b"<unset>").decode()
+            if not any(part.startswith("stages/") for part in cmdline):
+                continue
+            try:
+                environ = proc.environ()
+            except psutil.Error:
+                continue
+            seen[proc.pid] = environ.get("NNREPRO_THREADS", "<unset>")
 
 
 def test_from_scratch_rerun_with_fresh_cache_gives_identical_metrics(pipeline):
@@ -293,18 +294,11 @@ print("parent done")
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZX"
-    except OSError:
-        return False
-
-
 def test_a_command_returns_when_it_exits_though_its_daemon_holds_the_output_and_the_daemon_is_killed(tmp_path):
     start = time.monotonic()
     done = h.sh(tmp_path, sys.executable, "-c", FORKS_A_DAEMON, str(tmp_path / "daemon.pid"), timeout=60)
     assert done.stdout == "parent done\n" and time.monotonic() - start < 30
-    assert not _alive(int((tmp_path / "daemon.pid").read_text()))
+    assert not alive(int((tmp_path / "daemon.pid").read_text()))
 
 
 def test_a_command_past_its_timeout_fails_with_its_output_and_leaves_no_process(tmp_path):
@@ -312,7 +306,7 @@ def test_a_command_past_its_timeout_fails_with_its_output_and_leaves_no_process(
     start = time.monotonic()
     with pytest.raises(TimeoutError, match=r"(?s)still ran after 3 s.*started"):
         h.sh(tmp_path, sys.executable, "-c", hangs, timeout=3)
-    assert time.monotonic() - start < 30 and not _alive(int((tmp_path / "pid").read_text()))
+    assert time.monotonic() - start < 30 and not alive(int((tmp_path / "pid").read_text()))
 
 
 @pytest.mark.filterwarnings("ignore:killed .* DVC queue processes")  # the planted stage: `stop --kill` leaves it
