@@ -43,8 +43,8 @@ PROBE = """new Promise(resolve => {
       const px = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
       let marks = 0;
       for (let i = 0; i < px.length; i += 4) {
-        const [r, g, b, a] = [px[i], px[i + 1], px[i + 2], px[i + 3]];
-        if (a > 0 && Math.max(r, g, b) - Math.min(r, g, b) > 60) marks++;
+        const r = px[i], g = px[i + 1], b = px[i + 2];
+        if (px[i + 3] > 0 && Math.max(r, g, b) - Math.min(r, g, b) > 60) marks++;
       }
       return {id: div.id, kind: 'canvas', marks};
     }
