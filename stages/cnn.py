@@ -4,6 +4,7 @@ predictions, DVCLive history and model file, named after the cell (e.g. metrics/
 cnn.nproc_per_node > 1 it restarts itself under torchrun; started by torchrun (several GPUs or machines), every rank
 trains on its share of each batch and rank 0 scores and writes."""
 
+import logging
 import time
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from nnrepro.errors import exit_on_user_error
 from nnrepro.faces import cnn, images, predictions
 from nnrepro.runtime import distributed, stage
 from nnrepro.runtime.device import thread_count
+
+logger = logging.getLogger(__name__)
 
 KEYS = {"scratch": ("arch", "epochs", "batch_size", "image_size", "memory_mb", "nproc_per_node", "seeds"),
         "probe": ("epochs", "batch_size", "nproc_per_node", "probe_seeds"),
@@ -57,7 +60,7 @@ def train_and_write(args, ctx: stage.Stage, data: dict, settings: cnn.CnnSetting
         tag = f"cnn {name} seed {seed}" if len(seeds) > 1 else f"cnn {name}"
 
         def report(row: dict, tag=tag) -> None:
-            print(f"{tag}: epoch {row['epoch']}/{settings.epochs} train loss {row['train_loss']:.4f}", flush=True)
+            logger.info(f"{tag}: epoch {row['epoch']}/{settings.epochs} train loss {row['train_loss']:.4f}")
 
         net, history = cnn.fit_cell(args.baseline, data, settings, lr, seed, ctx.device, report, world)
         if world.writes:
@@ -65,8 +68,8 @@ def train_and_write(args, ctx: stage.Stage, data: dict, settings: cnn.CnnSetting
             fitted.append((net, history, predictions.frame(data, scores)))
     if world.writes:
         metrics = write_cell(args, name, lr, seeds, fitted)
-        print(f"cnn {name}: validation acc {metrics['validation_acc']}, test acc {metrics['test_acc']}"
-              + (f" (mean of {len(seeds)} seeds)" if len(seeds) > 1 else ""), flush=True)
+        logger.info(f"cnn {name}: validation acc {metrics['validation_acc']}, test acc {metrics['test_acc']}"
+                    + (f" (mean of {len(seeds)} seeds)" if len(seeds) > 1 else ""))
 
 
 def write_cell(args, name: str, lr: float, seeds: list[int], fitted: list) -> dict:

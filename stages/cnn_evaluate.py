@@ -3,6 +3,7 @@ learning rate; the best and worst baseline and their misclassified test images (
 reads), and test accuracy per learning rate for `dvc plots`."""
 
 import argparse
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,8 @@ from nnrepro import io, params, replicates, selection
 from nnrepro.cells import CNN_BASELINES, cnn_cell, cnn_file
 from nnrepro.errors import exit_on_user_error, missing
 from nnrepro.faces import predictions
+
+logger = logging.getLogger(__name__)
 
 
 def parse_args() -> argparse.Namespace:
@@ -59,8 +62,8 @@ def main() -> None:
     io.write_csv(args.by_lr, by_lr.reset_index().assign(xgboost=xgb["test_acc"]).sort_values("lr"))
     for baseline in chosen["baseline_order"]:
         picks = chosen["baselines"][baseline]
-        print(f"cnn_evaluate: {baseline}: best {picks['best']['cell']} (test acc {picks['best']['test_acc']}), "
-              f"worst {picks['worst']['cell']}")
+        logger.info(f"cnn_evaluate: {baseline}: best {picks['best']['cell']} (test acc {picks['best']['test_acc']}), "
+                    f"worst {picks['worst']['cell']}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ the whole grid), their histories and decision boundaries, accuracy against depth
 
 Writes tables and meshes only; the figures stage draws them (so a figure's style never reruns this stage)."""
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from nnrepro import io, params, replicates
 from nnrepro.errors import exit_on_user_error, missing
 from nnrepro.europe import boundary, grid, mlp, points
 from nnrepro.runtime import stage
+
+logger = logging.getLogger(__name__)
 
 
 def parse_args():
@@ -75,8 +78,8 @@ def main() -> None:
     summary = {**grid.summary(table, best, worst), "select_from": select_from, "depth_slice_width": width,
                "width_slice_depth": depth}
     stage.finish(ctx, args, summary)
-    print(f"evaluate: best {best}, worst {worst} (from the {select_from} cells); slices at width {width}, "
-          f"depth {depth}")
+    logger.info(f"evaluate: best {best}, worst {worst} (from the {select_from} cells); slices at width {width}, "
+                f"depth {depth}")
 
 
 if __name__ == "__main__":

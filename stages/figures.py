@@ -1,10 +1,13 @@
 """Stage figures: every figure of the report, drawn from the tracked results (never retrains)."""
 
+import logging
 from pathlib import Path
 
 from nnrepro import params
 from nnrepro.errors import exit_on_user_error
 from nnrepro.report import figures, readback
+
+logger = logging.getLogger(__name__)
 
 
 def parse_args():
@@ -33,7 +36,7 @@ def main() -> None:
         "faces": readback.images(args.faces)["test"],
     }
     drawn = figures.render_all(data, args.out, dpi)
-    print(f"figures: {len(drawn)} PNGs in {args.out}")
+    logger.info(f"figures: {len(drawn)} PNGs in {args.out}")
 
 
 if __name__ == "__main__":

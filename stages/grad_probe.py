@@ -1,10 +1,14 @@
 """Stage grad_probe: per-layer gradient magnitudes and dead units of a very deep MLP, plain and residual, over
 several seeds (Figure 13)."""
 
+import logging
+
 from nnrepro import io, params, replicates
 from nnrepro.errors import exit_on_user_error
 from nnrepro.europe import gradients, loop, mlp, points, runs, stacked
 from nnrepro.runtime import parallel, stage
+
+logger = logging.getLogger(__name__)
 
 VARIANTS = {"plain": False, "residual": True}
 
@@ -16,8 +20,8 @@ def probe_variant(run: runs.Run, splits: dict, layers: list, seeds: list[int], l
         models, splits, lrs=[run.sched["lr"]] * len(seeds), seeds=seeds, epochs=run.sched["epochs"],
         batch_size=run.sched["batch_size"], probe_layers=layers)
     for seed, history, grad in zip(seeds, histories, grads):
-        print(f"{label} seed {seed}: validation acc {history[-1].get('validation_acc', float('nan')):.4f}, "
-              f"last-epoch squared gradient norms {', '.join(f'{g:.2g}' for g in grad[-1])}", flush=True)
+        logger.info(f"{label} seed {seed}: validation acc {history[-1].get('validation_acc', float('nan')):.4f}, "
+                    f"last-epoch squared gradient norms {', '.join(f'{g:.2g}' for g in grad[-1])}")
     return [{"model": m, "history": h, "grads": g, "dead": d} for m, h, g, d in zip(models, histories, grads, dead)]
 
 

@@ -1,12 +1,15 @@
 """Stage mlp_grid: the MLP at every depth x width of the grid, at `lr`, the cells trained side by side on every
 core; each cell keeps its own metrics, DVCLive history and model file."""
 
+import logging
 from pathlib import Path
 
 from nnrepro import cells, params, replicates
 from nnrepro.errors import exit_on_user_error
 from nnrepro.europe import loop, mlp, points, runs
 from nnrepro.runtime import stage
+
+logger = logging.getLogger(__name__)
 
 
 @exit_on_user_error
@@ -27,7 +30,7 @@ def main() -> None:
     runs.write_cells(args.metrics, summaries, {name: {key: run.arch[key] for key in ("depth", "width")}
                                                for name, run in todo.items()})
     stage.finish(ctx, args, None, timings)
-    print(f"mlp_grid: {len(todo)} cells in {ctx.seconds():.0f} s")
+    logger.info(f"mlp_grid: {len(todo)} cells in {ctx.seconds():.0f} s")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,12 @@
 """Stage prepare_europe: the three Europe CSVs, the country table and the country outlines."""
 
+import logging
+
 from nnrepro import io, params
 from nnrepro.errors import exit_on_user_error
 from nnrepro.europe import points
+
+logger = logging.getLogger(__name__)
 
 
 @exit_on_user_error
@@ -13,7 +17,7 @@ def main() -> None:
         io.write_text(out / f"{split}.csv", text)
     io.write_json(out / "countries.json", points.countries_table())
     io.write_json(out / "outlines.json", points.outlines())
-    print(f"prepare_europe: wrote {', '.join(f'{s} ({t.count(chr(10)) - 1} rows)' for s, t in texts.items())}")
+    logger.info(f"prepare_europe: wrote {', '.join(f'{s} ({t.count(chr(10)) - 1} rows)' for s, t in texts.items())}")
 
 
 if __name__ == "__main__":

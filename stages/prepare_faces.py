@@ -1,8 +1,12 @@
 """Stage prepare_faces: the real/fake images in the course layout and their decoded uint8 cache on disk."""
 
+import logging
+
 from nnrepro import params
 from nnrepro.errors import exit_on_user_error
 from nnrepro.faces import images
+
+logger = logging.getLogger(__name__)
 
 
 @exit_on_user_error
@@ -10,7 +14,7 @@ def main() -> None:
     out, config = params.out_folder_and_params(__doc__, "data/faces")
     cache = images.prepare(config, config.integer("seed", 0), out)
     counts = ", ".join(f"{s} {len(d['labels'])} ({int(d['labels'].sum())} fake)" for s, d in cache.items())
-    print(f"prepare_faces: wrote {counts} images of {cache['train']['images'].shape[-1]} px to {out}")
+    logger.info(f"prepare_faces: wrote {counts} images of {cache['train']['images'].shape[-1]} px to {out}")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
 """Stage probe_features: frozen ImageNet backbone features of every split, shared by all probe cells."""
 
+import logging
 from pathlib import Path
 
 from nnrepro import io
 from nnrepro.errors import exit_on_user_error
 from nnrepro.faces import cnn, images
 from nnrepro.runtime import stage
+
+logger = logging.getLogger(__name__)
 
 
 @exit_on_user_error
@@ -19,8 +22,8 @@ def main() -> None:
     io.save_torch(features, args.out)
     shape = tuple(features["train"]["inputs"].shape)
     stage.finish(ctx, args, None)
-    print(f"probe_features: {settings.arch} features {shape} for train, and validation, test "
-          f"in {ctx.seconds():.1f} s")
+    logger.info(f"probe_features: {settings.arch} features {shape} for train, and validation, test "
+                f"in {ctx.seconds():.1f} s")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """Stage report: reports/report.md and a self-contained reports/report.html from the tracked results and the
-claims; a function of the tracked results, params and the pinned versions alone, byte-identical across reruns (timings have their own page)."""
+claims; a function of the tracked results, params and the pinned versions alone, byte-identical across reruns
+(timings have their own page)."""
 
+import logging
 from pathlib import Path
 
 import yaml
@@ -8,6 +10,8 @@ import yaml
 from nnrepro import params
 from nnrepro.errors import exit_on_user_error
 from nnrepro.report import readback, render
+
+logger = logging.getLogger(__name__)
 
 
 def parse_args():
@@ -37,7 +41,7 @@ def main() -> None:
         "params_text": yaml.safe_dump(everything, sort_keys=False),
     }
     render.write(data, args.markdown, args.html)
-    print(f"report: {args.markdown} and {args.html}")
+    logger.info(f"report: {args.markdown} and {args.html}")
 
 
 if __name__ == "__main__":

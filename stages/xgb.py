@@ -1,5 +1,6 @@
 """Stage xgboost (named xgb.py so that it does not shadow the xgboost package): default XGBoost on pixels."""
 
+import logging
 from pathlib import Path
 
 from nnrepro import imagecache, io
@@ -7,6 +8,8 @@ from nnrepro.errors import exit_on_user_error
 from nnrepro.faces import predictions, xgb
 from nnrepro.runtime import stage
 from nnrepro.runtime.device import thread_count
+
+logger = logging.getLogger(__name__)
 
 
 @exit_on_user_error
@@ -26,7 +29,7 @@ def main() -> None:
         model.save_model(str(tmp.with_suffix(".json")))  # xgboost picks the format from the suffix
         tmp.with_suffix(".json").replace(tmp)
     stage.finish(ctx, args, metrics)
-    print(f"xgboost: validation acc {metrics['validation_acc']:.3f}, test acc {metrics['test_acc']:.3f}")
+    logger.info(f"xgboost: validation acc {metrics['validation_acc']:.3f}, test acc {metrics['test_acc']:.3f}")
 
 
 if __name__ == "__main__":

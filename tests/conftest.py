@@ -1,4 +1,4 @@
-import faulthandler
+import contextlib
 import os
 import signal
 import subprocess
@@ -7,6 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 import torch
 import yaml
@@ -16,24 +17,25 @@ torch.set_num_threads(1)  # tiny models: extra threads only add contention
 STAGE_TIMEOUT = 300  # seconds; the slowest tiny stage takes well under a minute on 2 cores
 
 
-def _session(pid: int) -> tuple[int, str] | None:
-    """(session id, state) of process `pid` from /proc/<pid>/stat; None once it is gone."""
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie has exited: only its exit status is left)."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return int(fields[3]), fields[0]  # after "pid (comm)": state ppid pgrp session ...
+        return psutil.Process(pid).status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+    except psutil.NoSuchProcess:
+        return False
 
 
 def session_members(sid: int) -> list[int]:
     """Live (not zombie) processes of session `sid`: a command started with start_new_session=True and every
-    descendant that did not setsid() away, whatever process group it moved to (DVC's queue workers do)."""
+    descendant that did not setsid() away, whatever process group it moved to (DVC's queue workers do) and even once
+    its parent has exited (psutil's children() loses those: they are re-parented to init)."""
     found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            info = _session(int(entry.name))
-            if info and info[0] == sid and info[1] not in "ZX":
-                found.append(int(entry.name))
+    for pid in psutil.pids():
+        try:
+            if pid != os.getpid() and os.getsid(pid) == sid and alive(pid):
+                found.append(pid)
+        except ProcessLookupError:
+            continue
     return found
 
 
@@ -41,15 +43,12 @@ def kill_session(sid: int, also: tuple[int, ...] = ()) -> list[int]:
     """SIGKILL every process of session `sid` (and the pids in `also`) until none is left; the pids killed."""
     killed: list[int] = []
     for _ in range(50):  # a process may fork while we kill: look again until the session is empty
-        alive = [p for p in also if (info := _session(p)) and info[1] not in "ZX"]
-        pids = sorted(set(session_members(sid)) | set(alive))
+        pids = sorted(set(session_members(sid)) | {p for p in also if alive(p)})
         if not pids:
             break
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         killed += [p for p in pids if p not in killed]
         time.sleep(0.05)
     return killed
@@ -105,53 +104,6 @@ def stage():
 @pytest.fixture
 def repo_params() -> dict:
     return yaml.safe_load((ROOT / "params.yaml").read_text())
-
-
-# A last line of defence behind the per-command timeouts: a test phase (setup, call, teardown) that runs past
-# `phase_timeout` seconds (pyproject.toml) fails with every thread's stack instead of hanging the suite.
-def pytest_addoption(parser):
-    parser.addini("phase_timeout", "seconds a test's setup, call or teardown may run before it fails (0: no limit)",
-                  default="0")
-
-
-class PhaseTimeout(Exception):
-    pass
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item):
-    return (yield from _bounded(item, "setup"))
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item):
-    return (yield from _bounded(item, "call"))
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item):
-    return (yield from _bounded(item, "teardown"))
-
-
-def _bounded(item, phase: str):
-    limit = float(item.config.getini("phase_timeout") or 0)
-    if limit <= 0 or not hasattr(signal, "SIGALRM"):
-        return (yield)
-
-    def expire(signum, frame):
-        try:  # where every thread stood, to the real stderr (shown under "Captured stderr")
-            faulthandler.dump_traceback(file=sys.__stderr__, all_threads=True)
-        except (AttributeError, ValueError, OSError):
-            pass
-        raise PhaseTimeout(f"{item.nodeid}: {phase} still ran after {limit:g} s (phase_timeout in pyproject.toml)")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, limit)
-    try:
-        return (yield)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """A throw-away copy of the repository with tiny params, and the DVC/git commands the pipeline tests run in it."""
 
+import contextlib
 import hashlib
 import os
 import re
@@ -13,8 +14,8 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
+import psutil
 import yaml
-
 from conftest import ROOT, kill_session, run_bounded, session_members
 
 BIN = Path(sys.executable).parent  # the venv's python and dvc
@@ -189,16 +190,10 @@ def kill_stage_midway(repo: Path, script: str, ready: Callable[[str], object],
 def _pids_running(needle: str, cwd: Path) -> list[int]:
     """Processes whose command line contains `needle` and whose cwd is `cwd` (only ones this test started)."""
     pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            here = Path(os.readlink(entry / "cwd"))
-        except OSError:
-            continue
-        line = cmdline(int(entry.name))
-        if needle in line and "python" in line and here == cwd.resolve():
-            pids.append(int(entry.name))
+    for proc in psutil.process_iter(["cmdline", "cwd"]):  # a process gone or not ours to read: None
+        line, here = " ".join(proc.info["cmdline"] or []), proc.info["cwd"]
+        if needle in line and "python" in line and here and Path(here) == cwd.resolve():
+            pids.append(proc.pid)
     return pids
 
 
@@ -212,8 +207,8 @@ QUEUE_COMMANDS = ("exp queue-worker", "exp exec-run")
 
 def cmdline(pid: int) -> str:
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
+        return " ".join(psutil.Process(pid).cmdline())
+    except psutil.Error:
         return ""
 
 
@@ -221,16 +216,13 @@ def queue_processes(repo: Path, sid: int) -> list[int]:
     """What `dvc queue start` (session `sid`) left running: its session, plus any queue worker or experiment
     process that runs in `repo` (like `pgrep -f "exp queue-worker"`, but only this repository's)."""
     found, exps = set(session_members(sid)), (repo / ".dvc" / "tmp" / "exps").resolve()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+    for proc in psutil.process_iter(["cmdline", "cwd"]):  # a process gone or not ours to read: None
+        if proc.pid == os.getpid() or not proc.info["cwd"]:
             continue
-        try:
-            cwd = Path(os.readlink(entry / "cwd"))
-        except OSError:
-            continue
+        cwd, line = Path(proc.info["cwd"]), " ".join(proc.info["cmdline"] or [])
         if (cwd == repo.resolve() or repo.resolve() in cwd.parents) and (
-                exps == cwd or exps in cwd.parents or any(c in cmdline(int(entry.name)) for c in QUEUE_COMMANDS)):
-            found.add(int(entry.name))
+                exps == cwd or exps in cwd.parents or any(c in line for c in QUEUE_COMMANDS)):
+            found.add(proc.pid)
     return sorted(found)
 
 
@@ -246,10 +238,8 @@ def stop_queue(repo: Path, sid: int, grace: float = 5) -> list[str]:
     """`dvc queue stop --kill`, then SIGKILL to whatever of the queue still runs after `grace` seconds.
 
     Returns "pid: command line" of each process that had to be killed that way (the stuck worker of the race)."""
-    try:
+    with contextlib.suppress(TimeoutError):  # the kill below does what it did not
         dvc(repo, "queue", "stop", "--kill", check=False, timeout=60)
-    except TimeoutError:
-        pass  # the kill below does what it did not
     deadline = time.monotonic() + grace
     while (left := queue_processes(repo, sid)) and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -281,7 +271,7 @@ def queue_started(repo: Path, jobs: int, log: Path, run_env: dict | None = None)
         proc.wait()
         if killed:
             warnings.warn(f"killed {len(killed)} DVC queue processes that outlived `dvc queue stop --kill`: "
-                          + "; ".join(killed))
+                          + "; ".join(killed), stacklevel=2)
 
 
 def wait_for_queue(repo: Path, log: Path, timeout: float = QUEUE_TIMEOUT) -> str:

@@ -1,6 +1,7 @@
 """A tiny synthetic tree of every file the claims, figures and report stages read, laid out as dvc.yaml lays it out
 and in the formats the training stages write (DVCLive step files, metrics JSON, CSV tables, npz meshes, the faces
-cache, cnn_evaluate's selection and per-image predictions). The values are made up; metrics/claims.json comes from the real claims stage."""
+cache, cnn_evaluate's selection and per-image predictions). The values are made up; metrics/claims.json comes from
+the real claims stage."""
 
 import json
 import shlex
@@ -211,7 +212,9 @@ def write_sine(root: Path) -> None:
 
 
 def write_europe(root: Path) -> None:
-    square = lambda x, y: [[x, y], [x + 8, y], [x + 8, y + 6], [x, y + 6], [x, y]]
+    def square(x: int, y: int) -> list:
+        return [[x, y], [x + 8, y], [x + 8, y + 6], [x, y + 6], [x, y]]
+
     write_json(root / "data/europe/outlines.json", {"AA": [square(0, 40)], "BB": [square(15, 50), square(30, 60)]})
     lines = [",long,lat,country"] + [f"{i},{-5 + 1.2 * i:.6f},{36 + 0.9 * i:.6f},{i}" for i in range(33)]
     (root / "data/europe/test.csv").write_text("\n".join(lines) + "\n")
@@ -251,7 +254,8 @@ def fake_probabilities(accuracy, rng) -> np.ndarray:
 
 def write_cnn_selection(root: Path) -> None:
     """plots/cnn_evaluate/selection.json as cnn_evaluate writes it: the rows it collects, the misclassified images
-    from each cell's predictions (predictions/cnn/<baseline>/<cell>.csv, validation and test), and selection.cnn's choice."""
+    from each cell's predictions (predictions/cnn/<baseline>/<cell>.csv, validation and test), and selection.cnn's
+    choice."""
     rng, rows, wrong = np.random.default_rng(0), [], {}
     names = {"validation": [n.replace("test/", "val/") for n in FACE_NAMES], "test": FACE_NAMES}
     data = {split: {"names": names[split], "labels": np.array(FACE_LABELS)} for split in names}

@@ -498,7 +498,7 @@ def test_every_section_names_its_thresholds_and_checks_read_no_other():
     for module in (claims.optimisation, claims.batch, claims.evaluation, claims.gradients, claims.cnn):
         assert module.THRESHOLDS and all(isinstance(getattr(module, n), (int, float)) for n in module.THRESHOLDS)
     with pytest.raises(AttributeError, match="THRESHOLDS"):
-        core.Thresholds({"A": 0.1}).B
+        _ = core.Thresholds({"A": 0.1}).B
 
 
 def test_check_all_holds_everywhere_on_the_factory_and_has_the_shape():

@@ -42,7 +42,10 @@ EVALUATE = ["--cells", "metrics/cnn", "predictions/cnn", "--xgboost", "metrics/x
 
 def test_every_cnn_stage_end_to_end(workdir, stage):
     root, params = workdir
-    ok = lambda script, args: stage(script, args, root, params)  # noqa: E731
+
+    def ok(script: str, args: list):
+        return stage(script, args, root, params)
+
     assert ok("prepare_faces.py", ["--out", "data/faces"]).returncode == 0
     result = ok("probe_features.py", ["--data", "data/faces/cache", "--out", "data/features/probe.pt",
                                       "--provenance", "provenance/probe.json", "--timings", "timings/probe.json"])
@@ -50,7 +53,7 @@ def test_every_cnn_stage_end_to_end(workdir, stage):
     for baseline in ("scratch", "probe", "finetune"):
         result = ok("cnn.py", _baseline(baseline))
         assert result.returncode == 0, result.stderr
-        assert result.stdout.count("validation acc") == len(LRS)  # one line per cell
+        assert result.stderr.count("validation acc") == len(LRS) and result.stdout == ""  # one line per cell
         timings = json.loads((root / f"timings/cnn_{baseline}.json").read_text())
         assert {f"{baseline}-{lr}_seconds" for lr in LRS} <= set(timings)
         for lr in LRS:

@@ -72,7 +72,7 @@ def runs(workdir):
 def test_two_processes_train_like_one_and_write_once(runs, baseline):
     (one, out1), (two, out2) = runs[f"{baseline}-1"], runs[f"{baseline}-2"]
     assert one.returncode == 0 and two.returncode == 0, two.stderr[-2000:]
-    assert "2 processes under torchrun" in two.stdout and two.stdout.count("validation acc") == 1  # rank 0 only
+    assert "2 processes under torchrun" in two.stderr and two.stderr.count("validation acc") == 1  # rank 0 only
     m1, m2 = (json.loads((o / f"metrics/cnn/{baseline}/{baseline}-0.01.json").read_text()) for o in (out1, out2))
     p1, p2 = (pd.read_csv(o / f"predictions/cnn/{baseline}/{baseline}-0.01.csv") for o in (out1, out2))
     if baseline == "probe":  # no BatchNorm: the same gradients up to the order of float sums

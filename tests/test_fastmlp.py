@@ -61,7 +61,10 @@ def test_training_with_the_fast_step_equals_autograd_training(monkeypatch):
     fast_history, fast_state = fit()
     monkeypatch.setattr(fastmlp, "supports", lambda model: False)
     slow_history, slow_state = fit()
-    strip = lambda h: [{k: v for k, v in row.items() if k != "seconds"} for row in h]  # noqa: E731
+
+    def strip(history: list[dict]) -> list[dict]:
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in history]
+
     assert strip(fast_history) == strip(slow_history)
     assert all(torch.equal(fast_state[k], slow_state[k]) for k in fast_state)
     assert fast_history[-1]["validation_acc"] > 0.5  # it learned: the comparison is not between two dead nets

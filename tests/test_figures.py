@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+import synthetic_results as synth
 from matplotlib.collections import PolyCollection
 
-import synthetic_results as synth
 from nnrepro import params
 from nnrepro.report import figures, readback
 
@@ -208,7 +208,9 @@ def test_misclassified_grid_titled_with_its_count(rendered, data, rank, cell, co
 def test_power_spectrum_sees_high_frequencies():
     smooth = np.zeros((2, 3, 16, 16), dtype=np.uint8) + np.linspace(0, 255, 16, dtype=np.uint8)
     checker = (np.indices((16, 16)).sum(0) % 2 * 255).astype(np.uint8)[None, None].repeat(3, 1).repeat(2, 0)
-    high = lambda images: figures.radial_profile(figures.power_spectrum(images))[-3:].mean()
+    def high(images: np.ndarray) -> float:
+        return figures.radial_profile(figures.power_spectrum(images))[-3:].mean()
+
     assert high(checker) > high(smooth)
 
 

@@ -13,11 +13,11 @@ import threading
 import time
 from pathlib import Path
 
+import pipeline_helpers as h
+import psutil
 import pytest
 import yaml
-
-import pipeline_helpers as h
-from conftest import ROOT, kill_session
+from conftest import ROOT, alive, kill_session
 from dvc_checks import closure, params_mismatches
 
 pytestmark = pytest.mark.slow
@@ -148,7 +148,10 @@ def test_exp_run_lr_reruns_exactly_the_stages_reading_lr(pipeline):
         shown = json.loads(h.dvc(repo, "exp", "show", "--json").stdout)
         baseline = next(row for row in shown if row["rev"] != "workspace")
         exp = next(rev for e in baseline["experiments"] for rev in e["revs"] if rev["name"] == "lr-0.02")
-        metrics = lambda row, name: row["data"]["metrics"][name]["data"]  # noqa: E731
+
+        def metrics(row: dict, name: str) -> dict:
+            return row["data"]["metrics"][name]["data"]
+
         assert exp["data"]["params"]["params.yaml"]["data"]["lr"] == 0.02
         assert baseline["data"]["params"]["params.yaml"]["data"]["lr"] == 0.01
         assert metrics(exp, "metrics/mlp_long.json") != metrics(baseline, "metrics/mlp_long.json")
@@ -181,7 +184,10 @@ def check_readme_table(repo: Path) -> None:
 
 def test_adding_a_grid_width_reruns_the_grid_and_downstream_and_keeps_the_old_cells(pipeline):
     repo = pipeline["repo"]
-    cell = lambda name: json.loads((repo / "metrics" / "mlp_grid" / f"{name}.json").read_text())  # noqa: E731
+
+    def cell(name: str) -> dict:
+        return json.loads((repo / "metrics" / "mlp_grid" / f"{name}.json").read_text())
+
     old = {name: cell(name) for name in ("d1-w4", "d1-w8")}
     try:
         h.set_params(repo, lambda p: p["mlp_grid"]["widths"].append(16))
@@ -254,17 +260,17 @@ def test_two_queued_experiments_run_in_parallel_with_their_share_of_threads(pipe
 def _watch_stage_envs(exps: Path, seen: dict, stop: threading.Event) -> None:
     """Record NNREPRO_THREADS of every stage process running in DVC's queue workspaces (under `exps`)."""
     while not stop.wait(0.1):
-        for entry in Path("/proc").iterdir():
-            try:
-                if not entry.name.isdigit() or exps.resolve() not in Path(entry.joinpath("cwd").readlink()).parents:
-                    continue
-                cmdline = entry.joinpath("cmdline").read_bytes().split(b"\0")
-                if not any(part.startswith(b"stages/") for part in cmdline):
-                    continue
-                environ = dict(v.split(b"=", 1) for v in entry.joinpath("environ").read_bytes().split(b"\0") if b"=" in v)
-            except OSError:
+        for proc in psutil.process_iter(["cmdline", "cwd"]):  # a process gone or not ours to read: None
+            cwd, cmdline = proc.info["cwd"], proc.info["cmdline"] or []
+            if not cwd or exps.resolve() not in Path(cwd).parents:
                 continue
-            seen[int(entry.name)] = environ.get(b"NNREPRO_THREADS", b"<unset>").decode()
+            if not any(part.startswith("stages/") for part in cmdline):
+                continue
+            try:
+                environ = proc.environ()
+            except psutil.Error:
+                continue
+            seen[proc.pid] = environ.get("NNREPRO_THREADS", "<unset>")
 
 
 def test_from_scratch_rerun_with_fresh_cache_gives_identical_metrics(pipeline):
@@ -288,18 +294,11 @@ print("parent done")
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZX"
-    except OSError:
-        return False
-
-
 def test_a_command_returns_when_it_exits_though_its_daemon_holds_the_output_and_the_daemon_is_killed(tmp_path):
     start = time.monotonic()
     done = h.sh(tmp_path, sys.executable, "-c", FORKS_A_DAEMON, str(tmp_path / "daemon.pid"), timeout=60)
     assert done.stdout == "parent done\n" and time.monotonic() - start < 30
-    assert not _alive(int((tmp_path / "daemon.pid").read_text()))
+    assert not alive(int((tmp_path / "daemon.pid").read_text()))
 
 
 def test_a_command_past_its_timeout_fails_with_its_output_and_leaves_no_process(tmp_path):
@@ -307,7 +306,7 @@ def test_a_command_past_its_timeout_fails_with_its_output_and_leaves_no_process(
     start = time.monotonic()
     with pytest.raises(TimeoutError, match=r"(?s)still ran after 3 s.*started"):
         h.sh(tmp_path, sys.executable, "-c", hangs, timeout=3)
-    assert time.monotonic() - start < 30 and not _alive(int((tmp_path / "pid").read_text()))
+    assert time.monotonic() - start < 30 and not alive(int((tmp_path / "pid").read_text()))
 
 
 @pytest.mark.filterwarnings("ignore:killed .* DVC queue processes")  # the planted stage: `stop --kill` leaves it
@@ -326,12 +325,12 @@ def test_a_queued_experiment_that_never_ends_fails_the_wait_and_its_worker_is_ki
     h.sh(repo, "git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "0")
     h.dvc(repo, "exp", "run", "--queue", "-n", "hangs", "-S", "x=2")
     log, sessions, start = tmp_path / "queue.log", [], time.monotonic()
-    with pytest.raises(TimeoutError, match=r"(?s)the queue still ran after 5 s.*Running"):
-        with h.queue_started(repo, 1, log) as sid:
-            sessions.append(sid)
-            while not any("sleep(3600)" in h.cmdline(pid) for pid in h.queue_processes(repo, sid)):
-                assert time.monotonic() - start < 90, f"the stage never ran\n{h.queue_logs(repo, log)}"
-                time.sleep(0.5)
-            h.wait_for_queue(repo, log, timeout=5)
+    with (pytest.raises(TimeoutError, match=r"(?s)the queue still ran after 5 s.*Running"),
+          h.queue_started(repo, 1, log) as sid):
+        sessions.append(sid)
+        while not any("sleep(3600)" in h.cmdline(pid) for pid in h.queue_processes(repo, sid)):
+            assert time.monotonic() - start < 90, f"the stage never ran\n{h.queue_logs(repo, log)}"
+            time.sleep(0.5)
+        h.wait_for_queue(repo, log, timeout=5)
     assert time.monotonic() - start < 120
     assert not h.queue_processes(repo, sessions[0])

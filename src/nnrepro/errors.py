@@ -1,7 +1,12 @@
 """User-facing errors: one clear line, non-zero exit, no traceback."""
 
 import functools
+import logging
 import sys
+
+from nnrepro import log
+
+logger = logging.getLogger(__name__)
 
 
 class UserError(Exception):
@@ -14,18 +19,19 @@ def missing(what, producer: str = "the stage writing it") -> UserError:
 
 
 def exit_on_user_error(main):
-    """Wrap a stage's main so a UserError prints one line and exits with status 2."""
+    """Wrap a stage's main: logging set up (nnrepro.log), and a UserError logged as one line, exit status 2."""
 
     @functools.wraps(main)
     def wrapper(*args, **kwargs):
+        log.setup()
         try:
             return main(*args, **kwargs)
         except UserError as err:
-            print(f"error: {err}", file=sys.stderr)
+            logger.error(err)
             sys.exit(2)
 
     return wrapper
 
 
 def warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+    logger.warning(message)

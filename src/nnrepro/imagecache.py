@@ -12,7 +12,7 @@ INDEX = "index.json"
 FIX = "run `dvc repro prepare_faces` (add --force if the cache is damaged)"
 
 
-def allocate(folder, split: str, count: int, size: int) -> np.ndarray:
+def allocate(folder, split: str, count: int, size: int) -> np.memmap:
     """A writable memory-mapped uint8 [count, 3, size, size] array for `split`, filled by the caller."""
     Path(folder).mkdir(parents=True, exist_ok=True)
     return np.lib.format.open_memmap(Path(folder) / f"{split}.npy", mode="w+", dtype=np.uint8,

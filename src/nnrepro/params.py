@@ -18,6 +18,8 @@ LOG_ENV = "NNREPRO_PARAMS_LOG"  # a folder: each stage process writes the keys i
 class Params:
     """The parsed params.yaml; every read goes through `get` (or a typed getter) and is recorded."""
 
+    served: set[str]  # the dotted keys read so far
+
     def __init__(self, values: dict, source: str = "params.yaml"):
         self.values, self.source, self.served = values, source, set()
 

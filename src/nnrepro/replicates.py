@@ -2,6 +2,7 @@
 CNN cells alike)."""
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,7 @@ def mean_history(histories: list[list[dict]]) -> list[dict]:
 def mean_summary(summaries: list[dict]) -> dict:
     """The replicates' summaries in one: numbers averaged over the finite ones (None where none is), flags true
     where any replicate's is, other values the first replicate's."""
-    mean = {}
+    mean: dict[str, Any] = {}
     for key, first in summaries[0].items():
         values = [s.get(key) for s in summaries]
         if isinstance(first, bool):

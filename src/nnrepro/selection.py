@@ -6,8 +6,9 @@ import math
 
 def _score(row: dict, key: str) -> float:
     value = row.get(key)
-    usable = isinstance(value, (int, float)) and math.isfinite(value) and not row.get("diverged")
-    return value if usable else -math.inf
+    if isinstance(value, (int, float)) and math.isfinite(value) and not row.get("diverged"):
+        return value
+    return -math.inf
 
 
 def rank(rows: list[dict], score: str, tie: str) -> list[dict]:

@@ -10,6 +10,8 @@ Products under 400 multiply-adds (batch size 1) thus go through ATen's own loop,
 the gradients equal autograd's to rounding, elsewhere bit for bit.
 """
 
+from typing import TypeGuard
+
 import torch
 from torch import nn
 
@@ -19,7 +21,13 @@ MEAN = 1  # ATen's reduction code for "mean"
 IGNORE = -100  # cross_entropy's default ignore_index
 
 
-def supports(model: nn.Module) -> bool:
+def _grad(param: torch.Tensor) -> torch.Tensor:
+    if param.grad is None:
+        raise ValueError("fastmlp.Step needs every parameter's .grad set first (train.flatten_parameters)")
+    return param.grad
+
+
+def supports(model: nn.Module) -> TypeGuard[MLP]:
     """Plain or residual MLPs; BatchNorm goes through autograd."""
     return isinstance(model, MLP) and all(isinstance(norm, nn.Identity) for norm in model.norms)
 
@@ -33,12 +41,12 @@ class Step:
 
     def __init__(self, model: MLP):
         self.model = model
-        linears = list(model.hidden) + [model.output]
+        linears = model.linears()
         # (1, ...) views: Adam's updates show through, and the backward pass writes into the .grad buffers
         self.weights_t = [linear.weight.detach().t().unsqueeze(0) for linear in linears]
         self.weights = [linear.weight.detach().unsqueeze(0) for linear in linears]
         self.biases = [linear.bias.detach().view(1, 1, -1) for linear in linears]
-        self.grads = [(linear.weight.grad.unsqueeze(0), linear.bias.grad.unsqueeze(0)) for linear in linears]
+        self.grads = [(_grad(linear.weight).unsqueeze(0), _grad(linear.bias).unsqueeze(0)) for linear in linears]
         self.residual, self.scale = model.residual, model.branch_scale
         self.one = torch.ones((), device=self.biases[0].device)
 
@@ -90,7 +98,7 @@ class Adam:
     profiler records): a step is two calls, and the same arithmetic (tested bit for bit)."""
 
     def __init__(self, param: torch.Tensor, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
-        self.param, self.grad = param.detach(), param.grad
+        self.param, self.grad = param.detach(), _grad(param)
         self.exp_avg, self.exp_avg_sq = torch.zeros_like(self.param), torch.zeros_like(self.param)
         self.steps = torch.zeros((), dtype=torch.float32, device=self.param.device)  # fused Adam's step counter
         self.lr, (self.beta1, self.beta2), self.eps = lr, betas, eps

@@ -17,18 +17,21 @@ def probed_weights(model: MLP, layers: list[int]) -> list[torch.Tensor]:
     bad = [i for i in layers if not 0 <= i < depth]
     if bad:
         raise UserError(f"grad_probe.layers has {bad[0]}, outside 0..{depth - 1} for grad_probe.depth {depth}")
-    return [model.hidden[i].weight for i in layers]
+    return [model.linears()[i].weight for i in layers]
 
 
 def squared_grad_norms(weights: list[torch.Tensor]) -> torch.Tensor:
     """Squared L2 norm of each weight's current gradient, as one tensor (no host sync)."""
-    return torch.stack(torch._foreach_norm([w.grad for w in weights])) ** 2
+    grads = [w.grad for w in weights if w.grad is not None]
+    if len(grads) < len(weights):
+        raise ValueError("squared_grad_norms needs every probed weight's gradient (none before the first step)")
+    return torch.stack(torch._foreach_norm(grads)) ** 2
 
 
 @torch.no_grad()
 def dead_fractions(model: MLP, x: torch.Tensor, layers: list[int]) -> torch.Tensor:
     """Per probed layer: the fraction of its ReLU units whose input is <= 0 on every row of `x` (eval mode)."""
-    pre_relu = {}
+    pre_relu: dict[int, torch.Tensor] = {}
     hooks = [model.norms[i].register_forward_hook(lambda _m, _in, out, i=i: pre_relu.__setitem__(i, out))
              for i in layers]
     was_training = model.training

@@ -2,8 +2,8 @@
 
 import contextlib
 import gc
+import logging
 import math
-import sys
 import time
 from collections.abc import Callable
 
@@ -13,6 +13,8 @@ import torch.nn.functional as F
 from nnrepro import io
 from nnrepro.europe import fastmlp, mlp
 from nnrepro.europe.mlp import MLP
+
+logger = logging.getLogger(__name__)
 
 Split = tuple[torch.Tensor, torch.Tensor]
 
@@ -128,6 +130,7 @@ def autograd_step(model: torch.nn.Module, joined: torch.nn.Parameter, x: torch.T
     """Loss and logits (detached) with the gradients in joined.grad, through autograd (BatchNorm nets)."""
     logits = model(x)
     loss = F.cross_entropy(logits, y)
+    assert joined.grad is not None, "flatten_parameters gives joined its gradient"
     joined.grad.zero_()
     loss.backward()
     return loss.detach(), logits.detach()
@@ -153,7 +156,7 @@ def schedule(config, *, lr_key: str = "lr", epochs_key: str = "mlp.epochs", batc
 
 def fit(arch: dict, sched: dict, splits: dict, seed: int, label: str, num_classes: int,
         first_epoch_evals: int = 1) -> tuple[MLP, list[dict]]:
-    """Build the model from `seed` and train it, printing progress about ten times over the run."""
+    """Build the model from `seed` and train it, logging progress about ten times over the run."""
     torch.manual_seed(seed)
     model = MLP(num_classes=num_classes, **arch).to(splits["train"][0].device)
     total = sched["epochs"] + first_epoch_evals - 1
@@ -162,8 +165,8 @@ def fit(arch: dict, sched: dict, splits: dict, seed: int, label: str, num_classe
     def report(row: dict) -> None:
         count[0] += 1
         if count[0] % max(1, total // 10) == 0 or row["diverged"]:
-            print(f"{label}: epoch {row['epoch']:.2f}/{sched['epochs']} train loss {row['train_loss']:.4f} "
-                  f"validation acc {row.get('validation_acc', float('nan')):.4f}", file=sys.stderr, flush=True)
+            logger.info(f"{label}: epoch {row['epoch']:.2f}/{sched['epochs']} train loss {row['train_loss']:.4f} "
+                        f"validation acc {row.get('validation_acc', float('nan')):.4f}")
 
     history = train(model, splits, seed=seed, first_epoch_evals=first_epoch_evals, report=report, **sched)
     return model, history

@@ -1,5 +1,7 @@
 """The multi-layer perceptron of the Europe study."""
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -13,6 +15,10 @@ class MLP(nn.Module):
     Options: BatchNorm1d after each hidden linear layer (before the ReLU); residual connections, branch scaled
     by 1/sqrt(depth), around the hidden layers after the first; `sine` features sin(alpha * x) per coordinate.
     """
+
+    # Typed here: nn.Module types every other attribute Tensor | Module.
+    alphas: torch.Tensor
+    output: nn.Linear
 
     def __init__(self, depth: int, width: int, num_classes: int, *, batchnorm: bool = False,
                  residual: bool = False, features: str = "xy"):
@@ -28,6 +34,10 @@ class MLP(nn.Module):
         norm = (lambda: nn.BatchNorm1d(width)) if batchnorm else nn.Identity
         self.norms = nn.ModuleList(norm() for _ in range(depth))
         self.output = nn.Linear(width, num_classes)
+
+    def linears(self) -> list[nn.Linear]:
+        """The hidden linear layers in order, then the output layer."""
+        return [cast(nn.Linear, layer) for layer in self.hidden] + [self.output]
 
     def featurize(self, x: torch.Tensor) -> torch.Tensor:
         if self.features == "xy":

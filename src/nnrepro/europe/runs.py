@@ -1,18 +1,21 @@
 """A stage's training runs over seeds: runs of one shape trained as one stacked computation, the stacks spread over
 the cores, and each run written as its replicates (one per seed) and their mean."""
 
+import logging
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from nnrepro import io
-from nnrepro.replicates import REPLICATE, mean_history
 from nnrepro.europe import loop, mlp, stacked
 from nnrepro.europe.mlp import MLP
+from nnrepro.replicates import REPLICATE, mean_history
 from nnrepro.runtime import parallel
+
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Run:
@@ -49,8 +52,8 @@ def fit_stack(run: Run, lrs: list[float], seeds: list[int], splits: dict, label:
         if k == 0:
             count[0] += 1
             if count[0] % every == 0:
-                print(f"{label}: epoch {row['epoch']:.2f}/{run.sched['epochs']} (first of {len(models)} stacked) "
-                      f"validation acc {row.get('validation_acc', float('nan')):.4f}", file=sys.stderr, flush=True)
+                logger.info(f"{label}: epoch {row['epoch']:.2f}/{run.sched['epochs']} (first of {len(models)} "
+                            f"stacked) validation acc {row.get('validation_acc', float('nan')):.4f}")
 
     histories = stacked.train_stacked(models, splits, lrs=lrs, seeds=seeds, epochs=run.sched["epochs"],
                                       batch_size=run.sched["batch_size"], first_epoch_evals=run.first_epoch_evals,
@@ -85,8 +88,8 @@ def write_cells(folder: Path, summaries: dict, labels: dict[str, dict]) -> None:
 def save_runs(runs: dict[str, Run], results: dict, seeds: list[int], live_dir: Path,
               models_dir: Path) -> tuple[dict, dict]:
     """Per run: the mean history as DVCLive under live_dir/<name>, every replicate's in live_dir/<name>/replicates.tsv
-    (io.log_replicates), replicate k's model at models_dir/<name>-rep<k>.pt; (summaries, seconds). A summary is the mean history's, with
-    each replicate's beside it."""
+    (io.log_replicates), replicate k's model at models_dir/<name>-rep<k>.pt; (summaries, seconds). A summary is the
+    mean history's, with each replicate's beside it."""
     metrics, timings = {}, {}
     for name, (fitted, took) in results.items():
         histories = [history for _, history in fitted]

@@ -29,7 +29,7 @@ def fresh(t: torch.Tensor) -> torch.Tensor:
     return t if t.data_ptr() % (4 * ALIGN) == 0 else t.clone()
 
 
-def buffer(k: int, shape: tuple[int, int], offset: int = 0, device=None) -> torch.Tensor:
+def buffer(k: int, shape: tuple[int, ...], offset: int = 0, device=None) -> torch.Tensor:
     """An empty (K, *shape) whose K matrices each start `offset` floats past a 16-byte boundary."""
     size = shape[0] * shape[1]
     stride = -(-size // ALIGN) * ALIGN

@@ -12,6 +12,7 @@ in it into lr-sized steps.
 
 import math
 import time
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -23,7 +24,8 @@ from nnrepro.europe.loop import eval_steps, gc_paused, predicted
 
 NONE, IGNORE = 0, -100  # ATen's reduction code for "none"; cross_entropy's default ignore_index
 EPS, MOMENTUM = 1e-5, 0.1  # nn.BatchNorm1d's defaults
-ADAM = {"amsgrad": False, "beta1": 0.9, "beta2": 0.999, "weight_decay": 0.0, "eps": 1e-8, "maximize": False}
+ADAM: dict[str, Any] = {"amsgrad": False, "beta1": 0.9, "beta2": 0.999, "weight_decay": 0.0, "eps": 1e-8,
+                        "maximize": False}
 ROW = 16  # floats a run's row of the flat buffers is padded to, so that its parameters lie as in its own
 VECTOR = 16  # floats in ATen's widest CPU vector: BatchNorm rounds a block of another width otherwise
 
@@ -34,7 +36,7 @@ class _Stack:
 
     def __init__(self, models: list[MLP], lrs: list[float]):
         m, self.k, self.lrs = models[0], len(models), lrs
-        self.depth, self.width, self.features = len(m.hidden), m.hidden[0].out_features, m.featurize
+        self.depth, self.width, self.features = len(m.hidden), m.output.in_features, m.featurize
         self.residual, self.scale, self.bn = m.residual, m.branch_scale, isinstance(m.norms[0], nn.BatchNorm1d)
         self.ragged = self.bn and self.width % VECTOR != 0
         rows = torch.stack([torch.cat([p.detach().reshape(-1) for p in model.parameters()]) for model in models])
@@ -57,7 +59,8 @@ class _Stack:
         self.db = [torch.empty(b.shape[0], b.shape[2], device=b.device) for b in self.b]
         self.pieces = [t.view(self.k, -1) for pair in zip(self.dw, self.db) for t in pair]
         self.pad = [rows.new_zeros(self.k, self.flat.shape[1] - self.size)]
-        self.inverse, self.total = {}, rows.new_empty(())  # nll_loss's per-row weights by batch size; its total
+        self.inverse: dict[int, torch.Tensor] = {}  # nll_loss's per-row weights by batch size
+        self.total = rows.new_empty(())  # and its total
         if self.bn:  # the norms' weights and biases are one block of each row; gathered per layer as (2, K, width)
             start = views["norms.0.weight"][1]
             self.bn_rows = self.flat[:, start: start + 2 * self.depth * self.width].view(
@@ -67,7 +70,8 @@ class _Stack:
                                                                  for model in models]) for i in range(self.depth)])
                                         for s in ("mean", "var")])  # (2, depth, K * width)
             params = self.bn_params.view(self.depth, 2, -1)  # per layer: weight, bias, running mean and variance
-            self.norms = [(*params[i], *self.running[:, i]) for i in range(self.depth)]
+            self.norms = [(params[i, 0], params[i, 1], self.running[0, i], self.running[1, i])
+                          for i in range(self.depth)]
         self.set_active(range(self.k))
 
     def set_active(self, runs) -> None:
@@ -132,10 +136,12 @@ class _Stack:
 
     def backward(self, grad: torch.Tensor, inputs: list, acts: list, saved: list) -> None:
         """grad (of the logits) back through the layers into self.grad; `grad_h` is the gradient of each layer's h."""
-        grad_z, grad_h, bn_grads = grad, None, []  # grad_h is set by the output layer, the first one through
+        grad_z, grad_h = grad, None  # grad_h is set by the output layer, the first one through
+        bn_grads: list[torch.Tensor] = []
         for i in range(self.depth, -1, -1):
             branch = self.residual and 0 < i < self.depth
             if i < self.depth:
+                assert grad_h is not None
                 grad_a = grad_h * self.scale if branch else grad_h
                 if self.bn:
                     grad_z, gamma_grad, beta_grad = self._batchnorm_backward(i, grad_a, acts[i], saved[i])
@@ -146,7 +152,7 @@ class _Stack:
             torch.sum(grad_z, 1, out=self.db[i])
             if i > 0:
                 grad_in = runwise.bmm(grad_z, self.w[i], small_loop=not self.bn)
-                grad_h = grad_h + grad_in if branch else grad_in
+                grad_h = grad_h + grad_in if branch and grad_h is not None else grad_in
         hidden = 2 * self.depth
         torch.cat(self.pieces[:hidden] + bn_grads + self.pieces[hidden:] + self.pad, 1, out=self.grad)
 
@@ -159,9 +165,9 @@ class _Stack:
                                                      grad_input=grad_y.view(runs))
         args = (self.norms[i][0], *self.norms[i][2:], mean, invstd)
         if self.ragged:  # a block ending in a partial vector rounds otherwise than whole vectors: per run
-            runs = zip(*(t.view(*t.shape[:-1], self.k, -1).unbind(-2) for t in (grad_y, zt, *args)))
+            per_run = zip(*(t.view(*t.shape[:-1], self.k, -1).unbind(-2) for t in (grad_y, zt, *args)))
             parts = [torch.ops.aten.native_batch_norm_backward(g.contiguous(), z.contiguous(), *a, True, EPS,
-                                                               [True] * 3) for g, z, *a in runs]
+                                                               [True] * 3) for g, z, *a in per_run]
             return torch.stack([p[0] for p in parts]), *(torch.cat([p[j] for p in parts]) for j in (1, 2))
         grad_z, gamma_grad, beta_grad = torch.ops.aten.native_batch_norm_backward(grad_y, zt, *args, True, EPS,
                                                                                   [True] * 3)
@@ -180,10 +186,11 @@ class _Stack:
         state, params = {}, self.flat[k, :self.size].clone()
         for name, p in model.named_parameters():
             state[name], params = params[:p.numel()].view_as(p), params[p.numel():]
-        running = self.running.view(2, self.depth, self.k, -1)[:, :, k].clone() if self.bn else None
-        for i, norm in enumerate(model.norms if self.bn else []):
-            state.update({f"norms.{i}.running_mean": running[0, i], f"norms.{i}.running_var": running[1, i],
-                          f"norms.{i}.num_batches_tracked": norm.num_batches_tracked + steps})
+        if self.bn:
+            running, tracked = self.running.view(2, self.depth, self.k, -1)[:, :, k].clone(), model.state_dict()
+            for i in range(self.depth):
+                state.update({f"norms.{i}.running_mean": running[0, i], f"norms.{i}.running_var": running[1, i],
+                              f"norms.{i}.num_batches_tracked": tracked[f"norms.{i}.num_batches_tracked"] + steps})
         return state
 
 
@@ -198,7 +205,8 @@ class _Probe:
         self.running = torch.zeros(stack.k, len(layers), device=x.device)
         sample = stack.features(x[:gradients.DEAD_ROWS])
         self.sample = sample.expand(stack.k, *sample.shape)
-        self.grads, self.dead = [[] for _ in range(stack.k)], [[] for _ in range(stack.k)]
+        self.grads: list[list[list[float]]] = [[] for _ in range(stack.k)]  # per run, epoch and layer
+        self.dead: list[list[list[float]]] = [[] for _ in range(stack.k)]
 
     def accumulate(self) -> None:
         self.running.view(-1).add_(torch.stack(torch._foreach_norm(self.views)) ** 2)
@@ -220,7 +228,7 @@ def _batches(feats: torch.Tensor, y: torch.Tensor, generators: list, batch_size:
     k, n = len(generators), len(y)
     order = torch.stack([torch.randperm(n, generator=g, device=feats.device) for g in generators])
     full = n // batch_size * batch_size
-    steps = []
+    steps: list[tuple[torch.Tensor, ...]] = []
     for index in filter(torch.numel, (order[:, :full].view(k, -1, batch_size).transpose(0, 1),
                                       order[:, full:].unsqueeze(0))):
         xs = feats.index_select(0, index.reshape(-1)).view(*index.shape, -1)
@@ -267,6 +275,7 @@ def train_stacked(models: list[MLP], splits: dict[str, tuple[torch.Tensor, torch
     generators = [torch.Generator(device=x.device).manual_seed(seed) for seed in seeds]
     steps = math.ceil(len(y) / batch_size)
     probe = _Probe(stack, models[0], probe_layers, x, steps) if probe_layers is not None else None
+    histories: list[list[dict]]
     histories, finals, live, seconds, done = [[] for _ in models], {}, list(range(len(models))), 0.0, 0
     for epoch in range(epochs):
         if not live:

@@ -4,6 +4,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar, cast
 
 import torch
 import torch.nn.functional as F
@@ -91,9 +92,10 @@ def build(arch: str, weights: Path | None = None) -> nn.Sequential:
     if weights is not None:
         load_imagenet(model, weights)
     if arch == "resnet18":
-        width, model.fc = model.fc.in_features, nn.Identity()
+        width, model.fc = cast(nn.Linear, model.fc).in_features, nn.Identity()
     else:
-        width, model.classifier[1] = model.classifier[1].in_features, nn.Identity()
+        classifier = cast(nn.Sequential, model.classifier)
+        width, classifier[1] = cast(nn.Linear, classifier[1]).in_features, nn.Identity()
     return nn.Sequential(model, nn.Linear(width, 1))
 
 
@@ -139,7 +141,8 @@ def place(net: nn.Module, device: torch.device) -> nn.Module:
     """
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = False
-    return net.to(device, memory_format=memory_format(net, device))
+    # torch's stubs type to(memory_format=) alone; Module.to documents it beside a device, as here.
+    return net.to(device, memory_format=memory_format(net, device))  # type: ignore[call-overload]
 
 
 @torch.no_grad()
@@ -278,15 +281,27 @@ def settings(config, *keys: str) -> CnnSettings:
     return CnnSettings(**chosen)
 
 
-def preparer(baseline: str, size: int):
+T = TypeVar("T")
+
+
+def _read(value: T | None, key: str) -> T:
+    """A CnnSettings value the caller needs; None means its stage never asked `settings` for cnn.<key>."""
+    if value is None:
+        raise ValueError(f"cnn.{key} is needed here: add it to the keys this stage passes to cnn.settings")
+    return value
+
+
+def preparer(baseline: str, size: int | None):
     """Batch -> network input: pretrained models get their weights' normalisation, scratch only the resize."""
     if baseline == "probe":
-        return lambda x: x  # features are already the backbone's output
-    return lambda images: preprocess(images, size, normalise=baseline == "finetune")
+        return lambda x: x  # features are already the backbone's output (the probe stage reads no image_size)
+    side = _read(size, "image_size")
+    return lambda images: preprocess(images, side, normalise=baseline == "finetune")
 
 
 def pretrained(settings: CnnSettings) -> nn.Sequential:
-    return build(settings.arch, resolve_weights(settings.arch, settings.weights_path, settings.allow_download))
+    arch = _read(settings.arch, "arch")
+    return build(arch, resolve_weights(arch, settings.weights_path, settings.allow_download))
 
 
 def probe_features(cache: dict, settings: CnnSettings, device: torch.device) -> dict:
@@ -302,10 +317,11 @@ def probe_features(cache: dict, settings: CnnSettings, device: torch.device) -> 
 def cell_net(baseline: str, data: dict, settings: CnnSettings, seed: int, device: torch.device) -> nn.Module:
     """One cell's untrained network, placed on the device: a linear head for probe, else the whole CNN."""
     torch.manual_seed(seed)  # the same head initialisation for every learning rate
+    net: nn.Module
     if baseline == "probe":
         net = nn.Linear(data["train"]["inputs"].shape[1], 1)
     else:
-        net = pretrained(settings) if baseline == "finetune" else build(settings.arch)
+        net = pretrained(settings) if baseline == "finetune" else build(_read(settings.arch, "arch"))
     return place(net, device)
 
 
@@ -314,8 +330,9 @@ def train_cell(net: nn.Module, baseline: str, data: dict, settings: CnnSettings,
     """Train cell_net's network in place on data['train']; returns its history."""
     train_set = data["train"]
     inputs = train_set["inputs"] if baseline == "probe" else train_set["images"]
+    epochs, batch = _read(settings.epochs, "epochs"), _read(settings.batch_size, "batch_size")
     return fit_epochs(net, inputs, train_set["labels"], preparer(baseline, settings.image_size), lr=lr,
-                 epochs=settings.epochs, batch=settings.batch_size, device=device, seed=seed, on_epoch=on_epoch,
+                 epochs=epochs, batch=batch, device=device, seed=seed, on_epoch=on_epoch,
                  budget_mb=settings.memory_mb, world=world)
 
 

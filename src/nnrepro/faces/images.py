@@ -33,8 +33,7 @@ def photo_paths() -> list[Path]:
     import skimage
 
     folder = Path(skimage.__file__).parent / "data"
-    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as handle:
-        hopper = Path(handle.name)
+    hopper = Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     return [folder / name for name in SKIMAGE_PHOTOS] + [hopper]
 
 
@@ -131,9 +130,9 @@ def decode_with_pil(path: Path) -> torch.Tensor:
     try:
         with Image.open(path) as image:
             image.load()
-            if image.mode in ("P", "PA", "LA"):
-                image = image.convert("RGBA")  # palette transparency is only honoured through RGBA
-            rgb = np.asarray(image.convert("RGB"))
+            # Palette transparency is only honoured through RGBA.
+            rgba = image.convert("RGBA") if image.mode in ("P", "PA", "LA") else image
+            rgb = np.asarray(rgba.convert("RGB"))
     except (UnidentifiedImageError, OSError, ValueError) as err:
         raise UserError(f"{path} cannot be read as an image ({err}): replace or delete that file") from None
     return torch.from_numpy(rgb.copy()).permute(2, 0, 1)
@@ -160,7 +159,7 @@ def list_folder(image_dir) -> dict:
             f"faces.image_dir {str(image_dir)!r} is not a folder: set it in params.yaml to a folder holding "
             f"{'/, '.join(FOLDERS.values())}/, each with {' and '.join(CLASSES)}/"
         )
-    files = {}
+    files: dict[str, list] = {}
     for split in SPLITS:
         files[split] = []
         for label, name in enumerate(CLASSES):
@@ -198,7 +197,7 @@ def _decode_all(files: dict, size: int, cache, pool) -> None:
         for split, listed in files.items():
             images = imagecache.allocate(cache, split, len(listed), size)
 
-            def fill(row: int) -> None:
+            def fill(row: int, listed=listed, images=images) -> None:  # this split's, bound now
                 path = listed[row][0]
                 images[row] = fit(decode(path), size, path).numpy()
 

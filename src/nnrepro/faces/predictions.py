@@ -54,5 +54,5 @@ def read(path) -> pd.DataFrame:
 def misclassified(predictions: pd.DataFrame, split: str = "test") -> list[dict]:
     """The images of `split` the model gets wrong: name, label, probability of 'fake'."""
     rows = predictions[(predictions["split"] == split) & (predictions["label"] != predictions["prediction"])]
-    return [{"name": n, "label": int(l), "probability": float(p)}
-            for n, l, p in zip(rows["name"], rows["label"], rows["probability"])]
+    return [{"name": n, "label": int(y), "probability": float(p)}
+            for n, y, p in zip(rows["name"], rows["label"], rows["probability"])]

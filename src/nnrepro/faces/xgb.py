@@ -1,9 +1,11 @@
 """The XGBoost baseline: default parameters on the flattened pixels of a centre crop."""
 
-import sys
+import logging
 import time
 
 import numpy as np
+
+logger = logging.getLogger(__name__)
 
 ROUNDS = 100  # XGBClassifier's default n_estimators; everything else is xgboost's default too
 
@@ -31,8 +33,7 @@ def _progress(every: int = 10):
 
         def after_iteration(self, model, epoch: int, evals_log) -> bool:
             if (epoch + 1) % every == 0:
-                print(f"xgboost: round {epoch + 1}/{ROUNDS} after {time.perf_counter() - self.began:.0f} s",
-                      file=sys.stderr, flush=True)
+                logger.info(f"xgboost: round {epoch + 1}/{ROUNDS} after {time.perf_counter() - self.began:.0f} s")
             return False
 
     return Progress()
@@ -44,7 +45,7 @@ def fit(images: np.ndarray, labels: np.ndarray, crop: int, seed: int, threads: i
 
     config = {"objective": "binary:logistic", "seed": seed, "nthread": threads, "device": device}
     train = xgboost.DMatrix(pixels(images, crop), label=np.asarray(labels), nthread=threads)
-    print(f"xgboost: {ROUNDS} rounds on {len(labels)} images x {train.num_col()} pixels", file=sys.stderr, flush=True)
+    logger.info(f"xgboost: {ROUNDS} rounds on {len(labels)} images x {train.num_col()} pixels")
     return xgboost.train(config, train, num_boost_round=ROUNDS, callbacks=[_progress()])
 
 

@@ -4,6 +4,8 @@ Each figure function takes plain data, saves one PNG and returns the Figure (tes
 
 import math
 from pathlib import Path
+from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 from matplotlib import colormaps
@@ -15,13 +17,19 @@ from nnrepro.report.claims.cnn import CHANCE
 
 MISCLASSIFIED_SHOWN = 48  # misclassified test images drawn (and listed in the report) per model
 # Train, validation and test lines of one run overlap late in training: each gets its own dash and marker.
-SPLIT_STYLES = {"train": {"linestyle": "-"}, "validation": {"linestyle": "--", "marker": "o", "markersize": 3},
-                "test": {"linestyle": ":", "marker": "s", "markersize": 3, "markerfacecolor": "none"}}
+SPLIT_STYLES: dict[str, dict[str, Any]] = {
+    "train": {"linestyle": "-"}, "validation": {"linestyle": "--", "marker": "o", "markersize": 3},
+    "test": {"linestyle": ":", "marker": "s", "markersize": 3, "markerfacecolor": "none"}}
+
+
+def _listed(name: str) -> list:
+    """The colours of one of matplotlib's listed colormaps (typed as a union that includes a single colour)."""
+    return list(cast(Sequence, cast(ListedColormap, colormaps[name]).colors))
 
 
 def series_colors(count: int) -> list:
     """Distinct colours for up to 40 series: tab20, then tab20b."""
-    palette = list(colormaps["tab20"].colors) + list(colormaps["tab20b"].colors)
+    palette = _listed("tab20") + _listed("tab20b")
     return [palette[(2 * i) % 20 + (i // 10) % 2] if count <= 20 else palette[i % 40] for i in range(count)]
 
 

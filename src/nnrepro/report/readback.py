@@ -23,9 +23,9 @@ def parser(description: str) -> argparse.ArgumentParser:
     """The reporting stages' command line: the RESULTS options; each stage adds its own outputs."""
     result = argparse.ArgumentParser(description=description)
     for name, metavar in RESULTS.items():
-        nargs = {"nargs": len(metavar)} if len(metavar) > 1 else {}
+        several = len(metavar) > 1
         result.add_argument(f"--{name.replace('_', '-')}", type=Path, required=True,
-                            metavar=metavar if len(metavar) > 1 else metavar[0], **nargs)
+                            metavar=metavar if several else metavar[0], nargs=len(metavar) if several else None)
     return result
 
 
@@ -191,7 +191,7 @@ def probe(folder) -> dict:
 def cnn(selection_path) -> dict:
     """The CNN cells by baseline and learning rate, XGBoost, and the cnn_evaluate stage's whole selection."""
     chosen = read_json(selection_path)
-    cells = {}
+    cells: dict[str, dict] = {}
     for row in chosen["cells"]:
         cells.setdefault(row["baseline"], {})[float(row["lr"])] = row
     return {"cells": cells, "xgboost": chosen["xgboost"], "selection": chosen}
@@ -202,10 +202,12 @@ def facts(paths: dict, config, judging: dict | None = None) -> dict:
     (JUDGING's paths, the claims stage alone): wall-clock seconds per batch pair, each grid cell's replicates, the
     course's numbers, and every run, cell and seed marked `collapsed` or not."""
     judging = judging or {}
+    lr_metrics, lr_live = paths["mlp_lr"]
+    batch_metrics, batch_live = paths["mlp_batch"]
     result = {
-        "lr_sweep": lr_sweep(*paths["mlp_lr"], config.get("mlp_lr.lrs"), config.get("mlp_lr.batchnorm")),
+        "lr_sweep": lr_sweep(lr_metrics, lr_live, config.get("mlp_lr.lrs"), config.get("mlp_lr.batchnorm")),
         "long": _runs(*paths["mlp_long"]),
-        "batch": batch_pairs(*paths["mlp_batch"], judging.get("batch_timings")),
+        "batch": batch_pairs(batch_metrics, batch_live, judging.get("batch_timings")),
         "grid": grid(*paths["evaluate"]),
         "probe": probe(paths["grad_probe"]),
         "cnn": cnn(paths["cnn_selection"]),
@@ -301,7 +303,7 @@ def pins(constraints_path) -> dict:
 
 def provenance(folder) -> dict:
     """Distinct provenance records of the training stages: record (as sorted items) -> files it came from."""
-    seen = {}
+    seen: dict[tuple, list[str]] = {}
     for file in sorted(require(folder).rglob("*.json")):
         seen.setdefault(tuple(sorted(read_json(file).items())), []).append(file.relative_to(folder).as_posix())
     return seen

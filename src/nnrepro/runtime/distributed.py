@@ -1,6 +1,7 @@
 """Data-parallel training through PyTorch's own engine: torchrun starts the processes, DistributedDataParallel
 averages their gradients. One process (world size 1) is the plain path."""
 
+import logging
 import os
 import subprocess
 import sys
@@ -9,6 +10,8 @@ from dataclasses import dataclass
 import torch
 
 from nnrepro.errors import UserError
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ def relaunch(nproc: int, label: str) -> bool:
         return False
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
                sys.argv[0], *sys.argv[1:]]
-    print(f"{label}: {nproc} processes under torchrun", flush=True)
+    logger.info(f"{label}: {nproc} processes under torchrun")
     code = subprocess.run(command).returncode
     if code != 0:
         raise UserError(f"{label}: a process of the {nproc} under torchrun failed (exit status {code}), its error is "

@@ -7,6 +7,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import torch
 
+from nnrepro import log
 from nnrepro.runtime.device import thread_count
 
 
@@ -29,8 +30,9 @@ def start_method() -> str:
     process whose OpenMP pool exists can hang in its first parallel op, and a thread's held locks are copied
     locked, so any thread started since the import (an OpenMP team, a Python thread) means spawn.
     """
-    now = _threads()
-    safe = now is not None and now <= _THREADS_AT_IMPORT and "fork" in multiprocessing.get_all_start_methods()
+    now, before = _threads(), _THREADS_AT_IMPORT
+    threads_unchanged = now is not None and before is not None and now <= before
+    safe = threads_unchanged and "fork" in multiprocessing.get_all_start_methods()
     return "fork" if safe else "spawn"
 
 
@@ -46,8 +48,7 @@ def run_all(fn, jobs: list[tuple], device: torch.device, workers: int | None = N
         done = [_timed(fn, *job) for job in jobs]
     else:
         context = multiprocessing.get_context(start_method())
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=torch.set_num_threads,
-                                 initargs=(1,)) as pool:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start) as pool:
             futures = [pool.submit(_timed, fn, *job) for job in jobs]
             try:
                 done = [future.result() for future in futures]
@@ -55,6 +56,13 @@ def run_all(fn, jobs: list[tuple], device: torch.device, workers: int | None = N
                 pool.shutdown(wait=False, cancel_futures=True)  # a failed job stops the stage at once
                 raise
     return [result for result, _ in done], [seconds for _, seconds in done]
+
+
+def _worker_start() -> None:
+    """One thread per worker (the workers are the parallelism), and the stage's logging, which a spawned worker
+    does not inherit."""
+    torch.set_num_threads(1)
+    log.setup()
 
 
 def _timed(fn, *args):

@@ -2,8 +2,10 @@
 seeds: holds, does not hold, or cannot be judged (within noise, collapsed, missing). The sections are imported in
 report order, which is the order claims register in."""
 
+# isort: off
 from nnrepro.report.claims import optimisation, batch, evaluation, gradients, cnn  # noqa: F401  (registers, in order)
-from nnrepro.report.claims.core import CANNOT, FAILS, HOLDS, REASONS, REGISTRY, VERDICTS, shown_verdict  # noqa: F401
+# isort: on
+from nnrepro.report.claims.core import CANNOT, FAILS, HOLDS, REASONS, REGISTRY, VERDICTS, shown_verdict  # noqa: F401  (re-exported)
 
 CLAIMS = tuple(REGISTRY)
 

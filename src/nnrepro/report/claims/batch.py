@@ -75,7 +75,7 @@ def larger_batches_faster(facts: dict, th) -> Finding:
     """Effect: the smallest speed-up from one batch size to the next (ratio minus 1). Missing seconds or a diverged
     pair (it may have stopped early, timing other work): cannot be judged; a collapsed pair is timed as any other
     (what it predicts does not change its speed). numbers holds no seconds: they go to the evidence only."""
-    seconds = {}
+    seconds: dict[int, list[float]] = {}  # batch size -> its pairs' seconds per epoch
     for name, run in _pairs(facts).items():
         live(run, name, False, "it may have stopped early, so its seconds time other work", failing=True)
         seconds.setdefault(int(run["batch_size"]), []).append(number(run.get("seconds_per_epoch"),

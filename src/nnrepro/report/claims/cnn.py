@@ -173,7 +173,7 @@ def finetune_best_overall(facts: dict, th) -> Finding:
     best["xgboost"] = get(facts, "cnn", "xgboost")
     acc = {n: number(c.get("test_acc"), f"{n}'s best test accuracy") for n, c in best.items()}
     live(best["finetune"], "the best fine-tuned cell", True)
-    rival = max((n for n in acc if n != "finetune"), key=acc.get)
+    rival = max((n for n in acc if n != "finetune"), key=lambda n: acc[n])
     return Finding(acc["finetune"] - acc[rival], "best test accuracy: " + ", ".join(
         f"{n} {fmt(a)}" for n, a in acc.items()), {f"{n}_test_acc": a for n, a in acc.items()},
         binomial=_noise(facts, "test", acc["finetune"], acc[rival]), note=note(best[rival]))

@@ -67,7 +67,7 @@ class Thresholds:
     """A section's thresholds by name (th.STALL_DROP), remembering which ones a check read."""
 
     def __init__(self, values: dict):
-        self.values, self.read = dict(values), set()
+        self.values, self.read = dict(values), set[str]()
 
     def __getattr__(self, name: str):
         if name.startswith("__") or name not in self.__dict__.get("values", {}):
@@ -137,8 +137,8 @@ def assess(check, facts: dict, views: list, th: Thresholds) -> dict:
     main = _attempt(check, facts, th)
     seeds = [_attempt(check, view, th) for view in views]
     held = sum(1 for s in seeds or [main] if isinstance(s, Finding) and s.held)
-    result = {"seeds_holding": f"{held} of {len(seeds) or 1}", "effect": None, "noise": None, "note": "",
-              "numbers": {}}
+    result: dict[str, object] = {"seeds_holding": f"{held} of {len(seeds) or 1}", "effect": None, "noise": None,
+                                 "note": "", "numbers": {}}
     if isinstance(main, Verdict):
         return {**result, "verdict": main.verdict, "reason": main.reason, "evidence": main.evidence}
     effect, noise = _effect_and_noise(main, seeds)
