@@ -21,7 +21,7 @@ def main() -> None:
             for lr in ctx.params.items("mlp_lr.lrs", params.positive)}
     splits = points.load_splits(args.data, ctx.device)
     seeds = replicates.seeds_of(ctx.seed, ctx.params.integer("seeds"))
-    results = runs.fit_runs(todo, splits, seeds, "mlp_lr", points.NUM_CLASSES, ctx.device)
+    results = runs.fit_runs(todo, splits, seeds, "mlp_lr", points.NUM_CLASSES, ctx.device, args.live)
     summaries, timings = runs.save_runs(todo, results, seeds, args.live, args.models)
     runs.write_cells(args.metrics, summaries, {name: {"lr": run.sched["lr"], "batchnorm": run.arch["batchnorm"]}
                                                for name, run in todo.items()})

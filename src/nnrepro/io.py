@@ -2,10 +2,12 @@
 
 import contextlib
 import json
+import math
 import os
 import platform
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -132,13 +134,48 @@ def log_replicates(histories: list[list[dict]], live_dir, keys: tuple = HISTORY_
     write_csv(Path(live_dir) / REPLICATES_FILE, pd.DataFrame(rows), sep="\t")
 
 
-def log_history(history: list[dict], live_dir, keys: tuple = HISTORY_KEYS) -> None:
-    """The history as DVCLive step files: key 'validation_loss' -> <live_dir>/plots/metrics/validation/loss.tsv."""
-    from dvclive import Live
+LIVE_FLUSH_SECONDS = 2.0  # a live history reaches disk at most this often (and at its end): writes cost < 1%
 
-    with Live(str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None) as live:
-        for row in history:
-            for key in keys:
+
+class LiveHistory:
+    """A DVCLive folder written while training runs, so `dvc plots` and `dvc exp show` see the epochs done so far:
+    key 'validation_loss' -> <live_dir>/plots/metrics/validation/loss.tsv, and <live_dir>/metrics.json with the
+    latest values and step. Rows are kept and written at most every `every` seconds (the first at once) and at
+    close(); the files then equal those of the whole history logged at once, byte for byte."""
+
+    def __init__(self, live_dir, keys: tuple = HISTORY_KEYS, every: float = LIVE_FLUSH_SECONDS):
+        from dvclive import Live
+
+        self.live = Live(str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None)
+        self.keys, self.every, self.rows, self.flushed = keys, every, [], -math.inf
+
+    def log(self, row: dict) -> None:
+        self.rows.append(row)
+        if time.monotonic() - self.flushed >= self.every:
+            self.flush()
+
+    def flush(self) -> None:
+        # make_summary once per flush, not Live.next_step per row: next_step also re-reads every step file for
+        # DVC Studio (never reached: no network at run time) and starts a thread in this process.
+        for row in self.rows:
+            for key in self.keys:
                 if key in row:
-                    live.log_metric(key.replace("_", "/", 1) if "_" in key else key, row[key], timestamp=False)
-            live.next_step()
+                    self.live.log_metric(key.replace("_", "/", 1) if "_" in key else key, row[key], timestamp=False)
+            self.live.step += 1
+        if self.rows:
+            self.live.step -= 1
+            self.live.make_summary()
+            self.live.step += 1
+        self.rows, self.flushed = [], time.monotonic()
+
+    def close(self) -> None:
+        self.flush()
+        self.live.end()
+
+
+def log_history(history: list[dict], live_dir, keys: tuple = HISTORY_KEYS) -> None:
+    """A finished history as DVCLive step files (LiveHistory, all rows at once)."""
+    live = LiveHistory(live_dir, keys, every=math.inf)
+    for row in history:
+        live.log(row)
+    live.close()
