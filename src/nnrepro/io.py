@@ -125,13 +125,24 @@ REPLICATES_FILE = "replicates.tsv"  # in a run's DVCLive folder: every replicate
 def log_replicates(histories: list[list[dict]], live_dir, keys: tuple = HISTORY_KEYS) -> None:
     """Each replicate's history in one table, <live_dir>/replicates.tsv: columns replicate (rep<k>), step and the
     keys (one file per run, not DVCLive's seven per replicate: `dvc repro` hashes every file of a plots folder)."""
-    import pandas as pd
-
     from nnrepro.replicates import REPLICATE
 
-    rows = [{"replicate": REPLICATE.format(k), "step": step, **{key: row[key] for key in keys if key in row}}
-            for k, history in enumerate(histories) for step, row in enumerate(history)]
-    write_csv(Path(live_dir) / REPLICATES_FILE, pd.DataFrame(rows), sep="\t")
+    _log_long(Path(live_dir) / REPLICATES_FILE, "replicate",
+              {REPLICATE.format(k): history for k, history in enumerate(histories)}, keys)
+
+
+def log_cells(path, histories: dict[str, list[dict]], keys: tuple = HISTORY_KEYS) -> None:
+    """Cells' histories in one long table: columns cell, step and the keys. One file per figure, whatever cells a
+    swept params list makes: dvc.yaml's top-level plots name it, and the series template colours by cell."""
+    _log_long(path, "cell", histories, keys)
+
+
+def _log_long(path, label: str, histories: dict[str, list[dict]], keys: tuple) -> None:
+    import pandas as pd
+
+    rows = [{label: name, "step": step, **{key: row[key] for key in keys if key in row}}
+            for name, history in histories.items() for step, row in enumerate(history)]
+    write_csv(path, pd.DataFrame(rows), sep="\t")
 
 
 LIVE_FLUSH_SECONDS = 2.0  # a live history reaches disk at most this often (and at its end): writes cost < 1%

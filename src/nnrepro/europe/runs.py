@@ -106,15 +106,16 @@ def write_cells(folder: Path, summaries: dict, labels: dict[str, dict]) -> None:
         io.write_json(folder / f"{name}.json", {**labels[name], **summary})
 
 
-def save_runs(runs: dict[str, Run], results: dict, seeds: list[int], live_dir: Path,
-              models_dir: Path) -> tuple[dict, dict]:
+def save_runs(runs: dict[str, Run], results: dict, seeds: list[int], live_dir: Path, models_dir: Path,
+              tables: dict[str, list[str]] | None = None) -> tuple[dict, dict]:
     """Per run (its mean history already logged live by fit_runs): every replicate's history in
     live_dir/<name>/replicates.tsv (io.log_replicates), replicate k's model at models_dir/<name>-rep<k>.pt;
-    (summaries, seconds). A summary is the mean history's, with each replicate's beside it."""
-    metrics, timings = {}, {}
+    (summaries, seconds). A summary is the mean history's, with each replicate's beside it. `tables`: file name
+    -> the runs whose mean histories go into live_dir/<file name> as one table (io.log_cells), for a figure."""
+    metrics, timings, means = {}, {}, {}
     for name, (fitted, took) in results.items():
         histories = [history for _, history in fitted]
-        mean = mean_history(histories)
+        mean = means[name] = mean_history(histories)
         io.log_replicates(histories, live_dir / name)
         replicates = {}
         for k, (model, history) in enumerate(fitted):
@@ -122,4 +123,6 @@ def save_runs(runs: dict[str, Run], results: dict, seeds: list[int], live_dir: P
             mlp.save(model, runs[name].arch, models_dir / f"{name}-{REPLICATE.format(k)}.pt")
         metrics[name] = {**loop.summarize(mean), "seeds": seeds, "replicates": replicates}
         timings[f"{name}_seconds"] = took
+    for table, names in (tables or {}).items():
+        io.log_cells(live_dir / table, {name: means[name] for name in names})
     return metrics, timings
