@@ -63,16 +63,16 @@ def train_sweeps(repo: Path, lrs: list, pairs: list) -> dict[str, set[str]]:
             "batch": {cells.batch_run(b, e) for b, e in pairs}}
 
 
-def drawn(repo: Path, *revisions: str) -> dict[str, dict[str, set[str]]]:
-    """figure -> revision -> the cells its rendered vega-lite spec draws (`dvc plots show/diff --json`)."""
+def drawn(repo: Path, *revisions: str, figures=tuple(SWEPT), series: str = "cell") -> dict[str, dict[str, set]]:
+    """figure -> revision -> the series (cells) its rendered vega-lite spec draws (`dvc plots show/diff --json`)."""
     cmd = ["plots", "diff", *revisions, "--json", "--targets"] if revisions else ["plots", "show", "--json"]
-    out = json.loads(dvc(repo, *cmd, *SWEPT).stdout)
+    out = json.loads(dvc(repo, *cmd, *figures).stdout)
     assert "errors" not in out, out["errors"]
     found = {}
     for figure, renders in out["data"].items():
         assert not any("errors" in r for r in renders), renders
         values = [v for r in renders for v in r["content"]["data"]["values"]]
-        found[figure] = {rev: {v["cell"] for v in values if v["rev"] == rev} for rev in {v["rev"] for v in values}}
+        found[figure] = {rev: {v[series] for v in values if v["rev"] == rev} for rev in {v["rev"] for v in values}}
     return found
 
 
@@ -106,3 +106,16 @@ def test_changed_lists_draw_every_new_cell_in_show_and_diff(repo):
     diffed = drawn(repo, "HEAD")
     for figure, group in SWEPT.items():
         assert diffed[figure] == {"workspace": after[group], "HEAD": before[group]}
+
+
+def test_changed_probed_layers_draw_every_layer(repo):
+    repo, _ = repo
+    params = {**TINY, "grad_probe": {"depth": 6, "width": 4, "epochs": 2, "batch_size": 64, "layers": [1, 4],
+                                     "seeds": 2}}
+    result = run_stage("grad_probe.py", ["--data", "data/europe", "--live", "plots/grad_probe", "--models",
+                                         "models/grad_probe", "--metrics", "metrics/grad_probe.json", "--provenance",
+                                         "provenance/grad_probe.json", "--timings", "timings/grad_probe.json"],
+                       repo, params)
+    assert result.returncode == 0, result.stderr
+    figures = ("fig13_gradients_plain", "fig13b_gradients_residual")
+    assert drawn(repo, figures=figures, series="layer") == {f: {"workspace": {"1", "4"}} for f in figures}
