@@ -15,7 +15,7 @@ import yaml
 from conftest import ROOT, kill_session, run_stage
 from nnrepro import io
 from nnrepro.europe import points, runs
-from nnrepro.replicates import mean_history
+from nnrepro.replicates import live_means, mean_history
 
 TINY = {
     "seed": 0, "seeds": 2, "device": "cpu", "lr": 0.01,
@@ -48,7 +48,7 @@ def test_live_means_equal_the_mean_history_logged_at_once(tmp_path):
     histories = [[row(1, 2.0), row(2, 1.5), row(3, 1.2)], [row(1, 2.2), row(2, math.inf)],
                  [row(1, 3.0), row(2, 2.5), row(3, 2.0)], [row(1, 3.1), row(2, 2.4), row(3, 2.1)]]
     logs = [io.LiveHistory(tmp_path / "live" / name, every=0) for name in ("a", "b")]
-    report = runs.live_means(logs, per_run=2)
+    report = live_means(logs, per_run=2)
     for epoch in range(3):  # as train_stacked reports: each live replicate's row, epoch by epoch
         for k, history in enumerate(histories):
             if epoch < len(history):

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from nnrepro import io
-from nnrepro.replicates import REPLICATE, mean_history
+from nnrepro.replicates import REPLICATE, live_means, mean_history
 from nnrepro.europe import loop, mlp, stacked
 from nnrepro.europe.mlp import MLP
 from nnrepro.runtime import parallel
@@ -42,7 +42,7 @@ def fit_stack(run: Run, lrs: list[float], seeds: list[int], splits: dict, label:
               live_dirs: list[Path]) -> list[tuple[MLP, list[dict]]]:
     """Runs of one shape (learning rates and seeds may differ) trained as one computation: [(model, history)].
     The replicates of run i are models i * r ... (i + 1) * r - 1 (r = len(seeds) // len(live_dirs)); its mean
-    history is written to live_dirs[i] as training goes (live_means)."""
+    history is written to live_dirs[i] as training goes (replicates.live_means)."""
     models = [build(run.arch, seed, num_classes, splits["train"][0].device) for seed in seeds]
     every = max(1, (run.sched["epochs"] + run.first_epoch_evals - 1) // 10)
     count = [0]
@@ -63,21 +63,6 @@ def fit_stack(run: Run, lrs: list[float], seeds: list[int], splits: dict, label:
     for log in logs:
         log.close()
     return list(zip(models, histories))
-
-
-def live_means(logs: list, per_run: int):
-    """report(k, row) for replicate k's rows, in order: run k // per_run's mean row (mean_history) goes to its log
-    once every replicate of the run has that row, so the live history is the mean history, row by row."""
-    waiting = [[] for _ in range(len(logs) * per_run)]
-
-    def report(k: int, row: dict) -> None:
-        waiting[k].append(row)
-        run = k // per_run
-        group = waiting[run * per_run:(run + 1) * per_run]
-        if all(group):
-            logs[run].log(mean_history([[rows.pop(0)] for rows in group])[0])
-
-    return report
 
 
 def fit_runs(runs: dict[str, Run], splits: dict, seeds: list[int], stage_name: str, num_classes: int,
