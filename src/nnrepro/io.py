@@ -145,13 +145,13 @@ def _log_long(path, label: str, histories: dict[str, list[dict]], keys: tuple) -
     write_csv(path, pd.DataFrame(rows), sep="\t")
 
 
-LIVE_FLUSH_SECONDS = 2.0  # a live history reaches disk at most this often (and at its end): writes cost < 1%
+LIVE_FLUSH_SECONDS = 2.0  # a live history reaches disk at most this often, and at its end
 
 
 class LiveHistory:
-    """A DVCLive folder written while training runs, so `dvc plots` and `dvc exp show` see the epochs done so far:
-    key 'validation_loss' -> <live_dir>/plots/metrics/validation/loss.tsv, and <live_dir>/metrics.json with the
-    latest values and step. Rows are kept and written at most every `every` seconds (the first at once) and at
+    """A DVCLive folder written while training runs, so `dvc plots show` and `dvc metrics show` on it see the epochs
+    done so far: key 'validation_loss' -> <live_dir>/plots/metrics/validation/loss.tsv, and <live_dir>/metrics.json
+    with the latest values and step. Rows are kept and written at most every `every` seconds (the first at once) and at
     close(); the files then equal those of the whole history logged at once, byte for byte."""
 
     def __init__(self, live_dir, keys: tuple = HISTORY_KEYS, every: float = LIVE_FLUSH_SECONDS):
@@ -166,8 +166,9 @@ class LiveHistory:
             self.flush()
 
     def flush(self) -> None:
-        # make_summary once per flush, not Live.next_step per row: next_step also re-reads every step file for
-        # DVC Studio (never reached: no network at run time) and starts a thread in this process.
+        # make_summary once per flush, not Live.next_step per row: next_step also re-reads every step file, at
+        # every step, for DVC Studio (never reached: runs use no network) and starts a thread in this process.
+        # What remains is DVCLive's append per value, about 1 ms per row of 7 values.
         for row in self.rows:
             for key in self.keys:
                 if key in row:
