@@ -2,6 +2,7 @@
 after the list changes `dvc plots show` and `dvc plots diff` draw every new cell and miss no file."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -64,7 +65,10 @@ def train_sweeps(repo: Path, lrs: list, pairs: list) -> dict[str, set[str]]:
 
 
 def drawn(repo: Path, *revisions: str, figures=tuple(SWEPT), series: str = "cell") -> dict[str, dict[str, set]]:
-    """figure -> revision -> the series (cells) its rendered vega-lite spec draws (`dvc plots show/diff --json`)."""
+    """figure -> revision -> the series (cells) its vega-lite spec draws (`dvc plots show/diff --json`), each
+    spec rendered by vega (vl_convert) with one legend entry per series."""
+    import vl_convert
+
     cmd = ["plots", "diff", *revisions, "--json", "--targets"] if revisions else ["plots", "show", "--json"]
     out = json.loads(dvc(repo, *cmd, *figures).stdout)
     assert "errors" not in out, out["errors"]
@@ -73,6 +77,9 @@ def drawn(repo: Path, *revisions: str, figures=tuple(SWEPT), series: str = "cell
         assert not any("errors" in r for r in renders), renders
         values = [v for r in renders for v in r["content"]["data"]["values"]]
         found[figure] = {rev: {v[series] for v in values if v["rev"] == rev} for rev in {v["rev"] for v in values}}
+        svg = vl_convert.vegalite_to_svg(renders[0]["content"])
+        labels = {f"layer {v[series]}" if series == "layer" else v[series] for v in values}
+        assert labels <= set(re.findall(r">([^<>]+)</text>", svg)), f"{figure}: {sorted(labels)} not in its legend"
     return found
 
 
