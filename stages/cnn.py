@@ -22,6 +22,8 @@ KEYS = {"scratch": ("arch", "epochs", "batch_size", "image_size", "memory_mb", "
         "finetune": ("arch", "epochs", "batch_size", "image_size", "weights_path", "memory_mb", "nproc_per_node",
                      "seeds")}
 
+CNN_KEYS = ("train_loss", "train_acc")  # what a CNN cell's history logs (evaluated once, after training)
+
 
 @exit_on_user_error
 def main() -> None:
@@ -56,34 +58,37 @@ def train_and_write(args, ctx: stage.Stage, data: dict, settings: cnn.CnnSetting
     name = cnn_cell(args.baseline, lr)
     seeds = replicates.seeds_of(ctx.seed, settings.replicates(args.baseline))
     fitted = []
-    for seed in seeds:
+    live = io.LiveHistory(args.live / name, CNN_KEYS) if world.writes else None  # rank 0 writes
+    log_mean = replicates.live_means([live], len(seeds))
+    for k, seed in enumerate(seeds):
         tag = f"cnn {name} seed {seed}" if len(seeds) > 1 else f"cnn {name}"
 
-        def report(row: dict, tag=tag) -> None:
+        def report(row: dict, tag=tag, k=k) -> None:
             logger.info(f"{tag}: epoch {row['epoch']}/{settings.epochs} train loss {row['train_loss']:.4f}")
+            log_mean(k, row)  # the mean over seeds, epoch by epoch (during the last seed's training)
 
         net, history = cnn.fit_cell(args.baseline, data, settings, lr, seed, ctx.device, report, world)
         if world.writes:
             scores = cnn.evaluate_cell(net, args.baseline, data, settings, ctx.device)
             fitted.append((net, history, predictions.frame(data, scores)))
     if world.writes:
+        live.close()
         metrics = write_cell(args, name, lr, seeds, fitted)
         logger.info(f"cnn {name}: validation acc {metrics['validation_acc']}, test acc {metrics['test_acc']}"
                     + (f" (mean of {len(seeds)} seeds)" if len(seeds) > 1 else ""))
 
 
 def write_cell(args, name: str, lr: float, seeds: list[int], fitted: list) -> dict:
-    """One seed: its history, predictions, weights and metrics. Several: the mean history and metrics beside each
-    replicate's (<live>/<name>/replicates.tsv, metrics "replicates"), the first seed's predictions, and every
-    replicate's weights in the model file as {"rep<k>": state_dict}."""
+    """A cell, its mean history already logged live. One seed: its predictions, weights and metrics. Several: the
+    mean metrics beside each replicate's (<live>/<name>/replicates.tsv, metrics "replicates"), the first seed's
+    predictions, and every replicate's weights in the model file as {"rep<k>": state_dict}."""
     per_seed = [predictions.cell_metrics(frame, history) for _, history, frame in fitted]
     metrics = {"baseline": args.baseline, "lr": float(lr), **replicates.mean_summary(per_seed)}
     histories = [history for _, history, _ in fitted]
     live, model = args.live / name, args.models / f"{name}.pt"
-    io.log_history(replicates.mean_history(histories), live, ("train_loss", "train_acc"))
     if len(seeds) > 1:
         names = [replicates.REPLICATE.format(k) for k in range(len(seeds))]
-        io.log_replicates(histories, live, ("train_loss", "train_acc"))
+        io.log_replicates(histories, live, CNN_KEYS)
         metrics.update(seeds=seeds, replicates=dict(zip(names, per_seed)))
         io.save_torch({rep: net.state_dict() for rep, (net, _, _) in zip(names, fitted)}, model)
     else:

@@ -27,8 +27,8 @@ def main() -> None:
             for batch_size, epochs in pairs(ctx.params)}
     splits = points.load_splits(args.data, ctx.device)
     seeds = replicates.seeds_of(ctx.seed, ctx.params.integer("seeds"))
-    results = runs.fit_runs(todo, splits, seeds, "mlp_batch", points.NUM_CLASSES, ctx.device)
-    metrics, timings = runs.save_runs(todo, results, seeds, args.live, args.models)
+    results = runs.fit_runs(todo, splits, seeds, "mlp_batch", points.NUM_CLASSES, ctx.device, args.live)
+    metrics, timings = runs.save_runs(todo, results, seeds, args.live, args.models, {"pairs.tsv": list(todo)})
     for name, (fitted, _) in results.items():
         history = fitted[0][1]  # every pair trains the same number of replicates stacked: times compare
         batch_size, epochs = todo[name].sched["batch_size"], todo[name].sched["epochs"]

@@ -25,7 +25,7 @@ def main() -> None:
             for width in ctx.params.items("mlp_grid.widths", params.integer)}
     splits = points.load_splits(args.data, ctx.device)
     seeds = replicates.seeds_of(ctx.seed, ctx.params.integer("seeds"))
-    results = runs.fit_runs(todo, splits, seeds, "mlp_grid", points.NUM_CLASSES, ctx.device)
+    results = runs.fit_runs(todo, splits, seeds, "mlp_grid", points.NUM_CLASSES, ctx.device, args.live)
     summaries, timings = runs.save_runs(todo, results, seeds, args.live, args.models)
     runs.write_cells(args.metrics, summaries, {name: {key: run.arch[key] for key in ("depth", "width")}
                                                for name, run in todo.items()})

@@ -16,7 +16,7 @@ def main() -> None:
     splits = points.load_splits(args.data, ctx.device)
     todo = {name: runs.Run({**arch, "batchnorm": bn}, sched) for name, bn in (("plain", False), ("batchnorm", True))}
     seeds = replicates.seeds_of(ctx.seed, ctx.params.integer("seeds"))
-    results = runs.fit_runs(todo, splits, seeds, "mlp_long", points.NUM_CLASSES, ctx.device)
+    results = runs.fit_runs(todo, splits, seeds, "mlp_long", points.NUM_CLASSES, ctx.device, args.live)
     stage.finish(ctx, args, *runs.save_runs(todo, results, seeds, args.live, args.models))
 
 

@@ -21,8 +21,11 @@ def main() -> None:
             for lr in ctx.params.items("mlp_lr.lrs", params.positive)}
     splits = points.load_splits(args.data, ctx.device)
     seeds = replicates.seeds_of(ctx.seed, ctx.params.integer("seeds"))
-    results = runs.fit_runs(todo, splits, seeds, "mlp_lr", points.NUM_CLASSES, ctx.device)
-    summaries, timings = runs.save_runs(todo, results, seeds, args.live, args.models)
+    results = runs.fit_runs(todo, splits, seeds, "mlp_lr", points.NUM_CLASSES, ctx.device, args.live)
+    sweeps: dict[str, list[str]] = {}  # Figures 1 and 3: one table per sweep, bnfalse.tsv and bntrue.tsv
+    for name, run in todo.items():
+        sweeps.setdefault(f"bn{cells.dvc_str(run.arch['batchnorm'])}.tsv", []).append(name)
+    summaries, timings = runs.save_runs(todo, results, seeds, args.live, args.models, sweeps)
     runs.write_cells(args.metrics, summaries, {name: {"lr": run.sched["lr"], "batchnorm": run.arch["batchnorm"]}
                                                for name, run in todo.items()})
     stage.finish(ctx, args, None, timings)

@@ -16,7 +16,7 @@ def main() -> None:
     bounds = boundary.extent(splits["train"][0])
     todo = {features: runs.Run(mlp.architecture(ctx.params, features=features), sched) for features in ("xy", "sine")}
     seeds = replicates.seeds_of(ctx.seed, ctx.params.integer("seeds"))
-    results = runs.fit_runs(todo, splits, seeds, "mlp_sine", points.NUM_CLASSES, ctx.device)
+    results = runs.fit_runs(todo, splits, seeds, "mlp_sine", points.NUM_CLASSES, ctx.device, args.live)
     for features, (fitted, _) in results.items():
         first_model = fitted[0][0]  # the first replicate's boundary is drawn
         boundary.save(args.live / f"{features}_boundary.npz", boundary.mesh_labels(first_model, bounds, resolution))

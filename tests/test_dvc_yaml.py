@@ -120,3 +120,18 @@ def test_dvc_lock_records_only_stages_of_dvc_yaml(dvc_repo):
     assert prune.returncode == 0 and "mlp_lr@1-false" in prune.stdout, prune.stderr
     assert stale_lock_entries(dvc_repo) == [] and yaml.safe_load((dvc_repo / "dvc.lock").read_text()) == {
         **lock, "stages": {k: v for k, v in lock["stages"].items() if k != "mlp_lr@1-false"}}
+
+
+def undescribed(stages: dict) -> list[str]:
+    """Stages without a one-line `desc:` (what `dvc stage list` prints beside each name)."""
+    return [name for name, stage in stages.items()
+            if not isinstance(stage.get("desc"), str) or not stage["desc"].strip() or "\n" in stage["desc"]]
+
+
+def test_every_stage_has_a_one_line_desc():
+    assert undescribed(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]) == []
+
+
+def test_a_stage_without_desc_is_named():
+    stages = {"a": {"desc": "trains", "cmd": "x"}, "b": {"cmd": "y"}, "c": {"desc": "two\nlines", "cmd": "z"}}
+    assert undescribed(stages) == ["b", "c"]

@@ -173,8 +173,9 @@ def test_seed_curves_and_median_table():
     curves = gradients.curves(runs)
     assert curves["final_validation_acc"] == [0.5, 0.25] and curves["diverged"] == [False, False]
     table = gradients.median_table(curves, [0, 9])
-    assert list(table.columns) == ["epoch", "layer_0", "layer_9"]
-    assert table["layer_0"].tolist() == [2.0, 4.0] and table["layer_9"].tolist() == [0.0, 1.0]
+    assert list(table.columns) == ["layer", "epoch", "grad_sq_norm"]
+    assert table["layer"].tolist() == [0, 0, 9, 9] and table["epoch"].tolist() == [1, 2, 1, 2]
+    assert table["grad_sq_norm"].tolist() == [2.0, 4.0, 0.0, 1.0]
     summary = gradients.seed_summaries(runs, [0, 1], [0, 9])
     assert summary["seed1"]["layer_9_grad_sq_norm"] == 2.0 and summary["seed0"]["layer_9_dead_fraction"] == 1.0
 

@@ -170,7 +170,8 @@ def test_grad_probe_records_each_seed_layer_and_epoch(workdir):
     assert [len(g) for g in grads] == [2, 2] and all(len(epoch) == 3 for seed in dead for epoch in seed)
     assert grads[0] != grads[1]  # the seeds are different runs
     median = pd.read_csv(workdir / "plots" / "probe" / "plain_median.csv")
-    assert list(median.columns) == ["epoch", "layer_0", "layer_6", "layer_11"] and len(median) == 2
+    assert list(median.columns) == ["layer", "epoch", "grad_sq_norm"]
+    assert median["layer"].tolist() == [0, 0, 6, 6, 11, 11]
     assert (workdir / "models" / "residual-seed1.pt").exists()
 
 

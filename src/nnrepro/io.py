@@ -2,10 +2,12 @@
 
 import contextlib
 import json
+import math
 import os
 import platform
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -123,22 +125,69 @@ REPLICATES_FILE = "replicates.tsv"  # in a run's DVCLive folder: every replicate
 def log_replicates(histories: list[list[dict]], live_dir, keys: tuple = HISTORY_KEYS) -> None:
     """Each replicate's history in one table, <live_dir>/replicates.tsv: columns replicate (rep<k>), step and the
     keys (one file per run, not DVCLive's seven per replicate: `dvc repro` hashes every file of a plots folder)."""
-    import pandas as pd
-
     from nnrepro.replicates import REPLICATE
 
-    rows = [{"replicate": REPLICATE.format(k), "step": step, **{key: row[key] for key in keys if key in row}}
-            for k, history in enumerate(histories) for step, row in enumerate(history)]
-    write_csv(Path(live_dir) / REPLICATES_FILE, pd.DataFrame(rows), sep="\t")
+    _log_long(Path(live_dir) / REPLICATES_FILE, "replicate",
+              {REPLICATE.format(k): history for k, history in enumerate(histories)}, keys)
+
+
+def log_cells(path, histories: dict[str, list[dict]], keys: tuple = HISTORY_KEYS) -> None:
+    """Cells' histories in one long table: columns cell, step and the keys. One file per figure, whatever cells a
+    swept params list makes: dvc.yaml's top-level plots name it, and the series template colours by cell."""
+    _log_long(path, "cell", histories, keys)
+
+
+def _log_long(path, label: str, histories: dict[str, list[dict]], keys: tuple) -> None:
+    import pandas as pd
+
+    rows = [{label: name, "step": step, **{key: row[key] for key in keys if key in row}}
+            for name, history in histories.items() for step, row in enumerate(history)]
+    write_csv(path, pd.DataFrame(rows), sep="\t")
+
+
+LIVE_FLUSH_SECONDS = 2.0  # a live history reaches disk at most this often, and at its end
+
+
+class LiveHistory:
+    """A DVCLive folder written while training runs, so `dvc plots show` and `dvc metrics show` on it see the epochs
+    done so far: key 'validation_loss' -> <live_dir>/plots/metrics/validation/loss.tsv, and <live_dir>/metrics.json
+    with the latest values and step. Rows are kept and written at most every `every` seconds (the first at once) and at
+    close(); the files then equal those of the whole history logged at once, byte for byte."""
+
+    def __init__(self, live_dir, keys: tuple = HISTORY_KEYS, every: float = LIVE_FLUSH_SECONDS):
+        from dvclive import Live
+
+        self.live = Live(str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None)
+        self.keys, self.every, self.rows, self.flushed = keys, every, [], -math.inf
+
+    def log(self, row: dict) -> None:
+        self.rows.append(row)
+        if time.monotonic() - self.flushed >= self.every:
+            self.flush()
+
+    def flush(self) -> None:
+        # make_summary once per flush, not Live.next_step per row: next_step also re-reads every step file, at
+        # every step, for DVC Studio (never reached: runs use no network) and starts a thread in this process.
+        # What remains is DVCLive's append per value, about 1 ms per row of 7 values.
+        for row in self.rows:
+            for key in self.keys:
+                if key in row:
+                    self.live.log_metric(key.replace("_", "/", 1) if "_" in key else key, row[key], timestamp=False)
+            self.live.step += 1
+        if self.rows:
+            self.live.step -= 1
+            self.live.make_summary()
+            self.live.step += 1
+        self.rows, self.flushed = [], time.monotonic()
+
+    def close(self) -> None:
+        self.flush()
+        self.live.end()
 
 
 def log_history(history: list[dict], live_dir, keys: tuple = HISTORY_KEYS) -> None:
-    """The history as DVCLive step files: key 'validation_loss' -> <live_dir>/plots/metrics/validation/loss.tsv."""
-    from dvclive import Live
-
-    with Live(str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None) as live:
-        for row in history:
-            for key in keys:
-                if key in row:
-                    live.log_metric(key.replace("_", "/", 1) if "_" in key else key, row[key], timestamp=False)
-            live.next_step()
+    """A finished history as DVCLive step files (LiveHistory, all rows at once)."""
+    live = LiveHistory(live_dir, keys, every=math.inf)
+    for row in history:
+        live.log(row)
+    live.close()

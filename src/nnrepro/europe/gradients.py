@@ -102,11 +102,12 @@ def seed_summaries(runs: list[dict], seeds: list[int], layers: list[int]) -> dic
 
 
 def median_table(curve: dict, layers: list[int]):
-    """Epoch and, per layer, the median over seeds of the squared gradient norm (what `dvc plots` draws)."""
+    """Per layer and epoch, the median over seeds of the squared gradient norm (what `dvc plots` draws): a long
+    table, columns layer, epoch, grad_sq_norm, so that the figure holds whatever layers are probed."""
     import numpy as np
     import pandas as pd
 
     epochs = min(len(g) for g in curve["grad_sq_norm"])
     values = np.median(np.array([g[:epochs] for g in curve["grad_sq_norm"]]), axis=0)
-    return pd.DataFrame({"epoch": np.arange(1, epochs + 1),
-                         **{f"layer_{layer}": values[:, i] for i, layer in enumerate(layers)}})
+    return pd.DataFrame({"layer": np.repeat(layers, epochs), "epoch": np.tile(np.arange(1, epochs + 1), len(layers)),
+                         "grad_sq_norm": values.T.reshape(-1)})

@@ -11,7 +11,7 @@ import torch
 from nnrepro import io
 from nnrepro.europe import loop, mlp, stacked
 from nnrepro.europe.mlp import MLP
-from nnrepro.replicates import REPLICATE, mean_history
+from nnrepro.replicates import REPLICATE, live_means, mean_history
 from nnrepro.runtime import parallel
 
 logger = logging.getLogger(__name__)
@@ -41,14 +41,19 @@ def build(arch: dict, seed: int, num_classes: int, device) -> MLP:
     return MLP(num_classes=num_classes, **arch).to(device)
 
 
-def fit_stack(run: Run, lrs: list[float], seeds: list[int], splits: dict, label: str,
-              num_classes: int) -> list[tuple[MLP, list[dict]]]:
-    """Runs of one shape (learning rates and seeds may differ) trained as one computation: [(model, history)]."""
+def fit_stack(run: Run, lrs: list[float], seeds: list[int], splits: dict, label: str, num_classes: int,
+              live_dirs: list[Path]) -> list[tuple[MLP, list[dict]]]:
+    """Runs of one shape (learning rates and seeds may differ) trained as one computation: [(model, history)].
+    The replicates of run i are models i * r ... (i + 1) * r - 1 (r = len(seeds) // len(live_dirs)); its mean
+    history is written to live_dirs[i] as training goes (replicates.live_means)."""
     models = [build(run.arch, seed, num_classes, splits["train"][0].device) for seed in seeds]
     every = max(1, (run.sched["epochs"] + run.first_epoch_evals - 1) // 10)
     count = [0]
+    logs = [io.LiveHistory(folder) for folder in live_dirs]
+    log_mean = live_means(logs, len(models) // len(logs))
 
     def report(k: int, row: dict) -> None:
+        log_mean(k, row)
         if k == 0:
             count[0] += 1
             if count[0] % every == 0:
@@ -58,19 +63,23 @@ def fit_stack(run: Run, lrs: list[float], seeds: list[int], splits: dict, label:
     histories = stacked.train_stacked(models, splits, lrs=lrs, seeds=seeds, epochs=run.sched["epochs"],
                                       batch_size=run.sched["batch_size"], first_epoch_evals=run.first_epoch_evals,
                                       report=report)
+    for log in logs:
+        log.close()
     return list(zip(models, histories))
 
 
 def fit_runs(runs: dict[str, Run], splits: dict, seeds: list[int], stage_name: str, num_classes: int,
-             device) -> dict[str, tuple[list, float]]:
+             device, live_dir: Path) -> dict[str, tuple[list, float]]:
     """Every run over every seed; runs of one shape stacked, the stacks side by side over the cores (longest
-    first). name -> ([(model, history) per seed], seconds of its stack)."""
+    first); each run's mean history logged live under live_dir/<name> (DVCLive). name -> ([(model, history) per
+    seed], seconds of its stack)."""
     stacks: dict[tuple, list[str]] = {}
     for name, run in runs.items():
         stacks.setdefault(run.shape(), []).append(name)
     order = sorted(stacks.values(), key=lambda names: -runs[names[0]].cost(len(splits["train"][1])) * len(names))
     jobs = [(runs[names[0]], [runs[n].sched["lr"] for n in names for _ in seeds], seeds * len(names), splits,
-             f"{stage_name} {', '.join(names)}", num_classes) for names in order]
+             f"{stage_name} {', '.join(names)}", num_classes, [Path(live_dir) / n for n in names])
+            for names in order]
     results, seconds = parallel.run_all(fit_stack, jobs, device)
     done = {}
     for names, fitted, took in zip(order, results, seconds):
@@ -85,16 +94,16 @@ def write_cells(folder: Path, summaries: dict, labels: dict[str, dict]) -> None:
         io.write_json(folder / f"{name}.json", {**labels[name], **summary})
 
 
-def save_runs(runs: dict[str, Run], results: dict, seeds: list[int], live_dir: Path,
-              models_dir: Path) -> tuple[dict, dict]:
-    """Per run: the mean history as DVCLive under live_dir/<name>, every replicate's in live_dir/<name>/replicates.tsv
-    (io.log_replicates), replicate k's model at models_dir/<name>-rep<k>.pt; (summaries, seconds). A summary is the
-    mean history's, with each replicate's beside it."""
-    metrics, timings = {}, {}
+def save_runs(runs: dict[str, Run], results: dict, seeds: list[int], live_dir: Path, models_dir: Path,
+              tables: dict[str, list[str]] | None = None) -> tuple[dict, dict]:
+    """Per run (its mean history already logged live by fit_runs): every replicate's history in
+    live_dir/<name>/replicates.tsv (io.log_replicates), replicate k's model at models_dir/<name>-rep<k>.pt;
+    (summaries, seconds). A summary is the mean history's, with each replicate's beside it. `tables`: file name
+    -> the runs whose mean histories go into live_dir/<file name> as one table (io.log_cells), for a figure."""
+    metrics, timings, means = {}, {}, {}
     for name, (fitted, took) in results.items():
         histories = [history for _, history in fitted]
-        mean = mean_history(histories)
-        io.log_history(mean, live_dir / name)
+        mean = means[name] = mean_history(histories)
         io.log_replicates(histories, live_dir / name)
         replicates = {}
         for k, (model, history) in enumerate(fitted):
@@ -102,4 +111,6 @@ def save_runs(runs: dict[str, Run], results: dict, seeds: list[int], live_dir: P
             mlp.save(model, runs[name].arch, models_dir / f"{name}-{REPLICATE.format(k)}.pt")
         metrics[name] = {**loop.summarize(mean), "seeds": seeds, "replicates": replicates}
         timings[f"{name}_seconds"] = took
+    for table, names in (tables or {}).items():
+        io.log_cells(live_dir / table, {name: means[name] for name in names})
     return metrics, timings
