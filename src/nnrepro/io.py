@@ -158,7 +158,8 @@ class LiveHistory:
         from dvclive import Live
 
         self.live = Live(str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None)
-        self.keys, self.every, self.rows, self.flushed = keys, every, [], -math.inf
+        self.keys, self.every, self.flushed = keys, every, -math.inf
+        self.rows: list[dict] = []
 
     def log(self, row: dict) -> None:
         self.rows.append(row)

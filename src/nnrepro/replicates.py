@@ -55,7 +55,7 @@ def live_means(logs: list, per_run: int):
     """report(k, row) for replicate k's rows, in order: run k // per_run's mean row (mean_history) goes to its log
     (io.LiveHistory) once every replicate of the run has that row, so the live history is the mean history, row
     by row: at once for replicates trained together, during the last one for replicates trained one by one."""
-    waiting = [[] for _ in range(len(logs) * per_run)]
+    waiting: list[list[dict]] = [[] for _ in range(len(logs) * per_run)]
 
     def report(k: int, row: dict) -> None:
         waiting[k].append(row)
