@@ -9,10 +9,11 @@ from nnrepro.europe import points
 def main() -> None:
     out, config = params.out_folder_and_params(__doc__, "data/europe")
     texts = points.split_files(config, config.integer("seed", 0))
-    for split, text in texts.items():
-        io.write_text(out / f"{split}.csv", text)
-    io.write_json(out / "countries.json", points.countries_table())
-    io.write_json(out / "outlines.json", points.outlines())
+    with io.staging(out) as tmp:  # all files or none
+        for split, text in texts.items():
+            io.write_text(tmp / f"{split}.csv", text)
+        io.write_json(tmp / "countries.json", points.countries_table())
+        io.write_json(tmp / "outlines.json", points.outlines())
     print(f"prepare_europe: wrote {', '.join(f'{s} ({t.count(chr(10)) - 1} rows)' for s, t in texts.items())}")
 
 
