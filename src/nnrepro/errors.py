@@ -52,7 +52,7 @@ def exit_on_user_error(main):
 
     @functools.wraps(main)
     def wrapper(*args, **kwargs):
-        signal.signal(signal.SIGTERM, _stop)
+        previous = signal.signal(signal.SIGTERM, _stop)
         _CLEANUPS.clear()
         try:
             return main(*args, **kwargs)
@@ -68,6 +68,9 @@ def exit_on_user_error(main):
             name = signal.Signals(signum).name
             _fail(f"stopped by {name}, with every worker: no output of this run was kept; rerun to start again",
                   128 + signum)
+        finally:
+            if previous is not None:  # a stage's main called in-process (tests) leaves no handler behind
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper
 

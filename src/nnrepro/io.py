@@ -76,9 +76,9 @@ def check_writable(paths) -> None:
     from nnrepro.errors import UserError
 
     for path in map(Path, paths):
-        folder = next(p for p in (path, *path.absolute().parents) if p.exists())
+        folder = next(p for p in (path, *path.parents, *path.absolute().parents) if p.exists())
         if folder == path and not path.is_dir():
-            folder = path.absolute().parent
+            folder = path.parent
         if not folder.is_dir():
             raise UserError(f"{path} cannot be written: {folder} is a file, not a folder: choose another path")
         if not os.access(folder, os.W_OK | os.X_OK):
