@@ -65,3 +65,33 @@ def test_the_embedded_defaults_need_no_folder_of_yours():
     for folder in (params["europe"]["csv_dir"], params["faces"]["image_dir"]):
         assert (ROOT / folder).is_dir() and not Path(folder).is_absolute()
     assert params["europe"]["source"] == "embedded" and params["faces"]["source"] == "embedded"
+
+
+def test_a_failed_repro_deletes_the_stage_outputs_as_the_docs_say(repo):
+    """dvc repro clears a stage's outputs before it runs it: after a failure they are gone, not as they were."""
+    repo, outside = repo
+    doc = (ROOT / "docs" / "your-data.md").read_text()
+    assert "`dvc repro` and `dvc exp run` delete a stage's outputs before they run it" in doc
+    h.dvc(repo, "repro", "prepare_europe")
+    train = outside / "csv" / "train.csv"
+    good = train.read_text()
+    train.write_text(good.replace(",", ";", 3))
+    try:
+        failed = h.dvc(repo, "repro", "prepare_europe", check=False)
+        assert failed.returncode != 0 and "train.csv" in failed.stderr + failed.stdout
+        assert not (repo / "data" / "europe").exists()
+    finally:
+        train.write_text(good)
+    h.dvc(repo, "checkout", "--force", "prepare_europe")
+    assert (repo / "data" / "europe" / "train.csv").read_text() == good
+
+
+def test_points_outside_europe_warn_with_their_count(capsys):
+    from nnrepro.europe import points
+
+    frame = points.read_split(ROOT / "examples" / "europe" / "train.csv")
+    frame.loc[:2, "lat"] = 10.0  # three points in Africa
+    points.check_inside_europe("train.csv", frame)
+    assert capsys.readouterr().err.strip() == (
+        "warning: train.csv: 3 of 66 points lie outside the Europe box (long -11..41, lat 34..72): kept, but the "
+        "maps show only the box")
