@@ -189,7 +189,7 @@ def test_a_damaged_jpeg_is_refused_by_name(tmp_path, capfd):
 @pytest.mark.parametrize("planted, named", [
     (lambda r: (r / "train" / "2_other").mkdir(), "train/2_other/ is outside the course layout"),
     (lambda r: (r / "val" / "0_real" / "more").mkdir(), "val/0_real/more/ is outside"),
-    (lambda r: (r / "test" / "1_fake" / "gone.jpg").symlink_to(r / "nowhere.jpg"), "gone.jpg (a broken link)"),
+    (lambda r: (r / "test" / "1_fake" / "gone.jpg").symlink_to(r / "nowhere.jpg"), "gone.jpg is a broken link"),
     (lambda r: Image.new("RGB", (30, 30)).save(r / "train" / "loose.png"), "train/loose.png is outside"),
     (lambda r: (r / "valid").mkdir(), "valid/ is outside the course layout"),
 ])

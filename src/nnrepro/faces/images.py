@@ -198,8 +198,11 @@ def list_folder(image_dir) -> dict:
                 raise UserError(f"{folder} holds no images: every split needs both classes")
             files[split] += [(p, label) for p in found]
     if skipped:
-        more = f" and {len(skipped) - 1} more" if len(skipped) > 1 else ""
-        raise UserError(f"{_describe(skipped[0])} is outside the course layout{more}: move it into a "
+        more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
+        first = skipped[0]
+        if first.is_symlink() and not first.exists():
+            raise UserError(f"{first} is a broken link{more}: point it at an image file or delete it")
+        raise UserError(f"{first}{'/' if first.is_dir() else ''} is outside the course layout{more}: move it into a "
                         f"{{train,val,test}}/{{0_real,1_fake}}/ folder as an image file, or delete it")
     return files
 
@@ -209,12 +212,6 @@ def _outside_layout(folder: Path, expected) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir() if not p.name.startswith(".") and p.name not in expected)
-
-
-def _describe(path: Path) -> str:
-    if path.is_symlink() and not path.exists():
-        return f"{path} (a broken link)"
-    return f"{path}/" if path.is_dir() else str(path)
 
 
 def layout_name(split: str, path: Path, label: int) -> str:
