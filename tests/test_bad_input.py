@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 import torch
 import yaml
-
 from conftest import ROOT, run_stage
-from nnrepro.params import Params
 from pipeline_helpers import tiny_params
+
+from nnrepro.params import Params
 
 PREVIOUS = b"output of an earlier successful run\n"
 
@@ -528,25 +528,27 @@ def test_another_python_than_the_venv_gets_one_line(tmp_path):
     packages: here the same interpreter without site-packages and PYTHONPATH (-S -E)."""
     for script in ("prepare_europe.py", "prepare_faces.py"):
         result = subprocess.run([sys.executable, "-S", "-E", str(ROOT / "stages" / script), "--out", "out"],
-                                cwd=tmp_path, capture_output=True, text=True, timeout=60)
+                                cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
         assert result.returncode == 1 and not (tmp_path / "out").exists()
         assert result.stderr.strip().splitlines() == [
-            f"error: nnrepro is not installed for {sys.executable}: activate the project's environment "
-            "(`. .venv/bin/activate`) and rerun"]
+            (f"error: nnrepro is not installed for {sys.executable}: activate the project's environment "
+             "(`. .venv/bin/activate`) and rerun")]
 
 
 def test_a_full_disk_stops_with_one_line_naming_the_file(inputs, tmp_path):
     """A real full file system (a 64 KiB tmpfs, mounted in a user namespace), where one is allowed."""
-    probe = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "true"], capture_output=True)
+    probe = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "true"], capture_output=True,
+                           check=False)
     if probe.returncode != 0:
         pytest.skip("no user namespaces here: the in-process disk-full case covers the message")
-    root, base = inputs
+    _, base = inputs
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(base))
     (tmp_path / "full").mkdir()
     inner = (f"mount -t tmpfs -o size=64k tmpfs full && exec {sys.executable} {ROOT / 'stages' / 'prepare_faces.py'} "
              "--out full/faces")
     result = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", inner], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=300, env={**os.environ, "NNREPRO_THREADS": "1"})
+                            capture_output=True, text=True, timeout=300, env={**os.environ, "NNREPRO_THREADS": "1"},
+                            check=False)
     assert result.returncode == 2, result.stderr[-3000:]
     assert result.stderr.strip().splitlines()[-1].startswith("error: full/faces")
     assert "No space left on device: free disk space and rerun" in result.stderr and "Traceback" not in result.stderr

@@ -2,8 +2,8 @@
 
 import pytest
 import yaml
-
 from conftest import ROOT
+
 from nnrepro import params
 from nnrepro.errors import UserError
 

@@ -6,10 +6,9 @@ import os
 import re
 import subprocess
 
+from conftest import ROOT
 from dulwich.index import index_entry_from_stat
 from dulwich.repo import Repo
-
-from conftest import ROOT
 
 COMMITTED = {"params.yaml": "faces:\n  image_size: 64\n", "dvc.lock": "schema: '2.0'\nstages: {}\n"}
 FAILED = {"params.yaml": "faces:\n  image_size: 07\n", "dvc.lock": "schema: '2.0'\nstages: {x: 1}\n"}

@@ -10,7 +10,6 @@ import time
 import psutil
 import pytest
 import yaml
-
 from conftest import ROOT, kill_session
 from pipeline_helpers import tiny_params
 

@@ -5,12 +5,11 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pipeline_helpers as h
 import pytest
 import yaml
-from PIL import Image
-
-import pipeline_helpers as h
 from conftest import ROOT
+from PIL import Image
 
 
 @pytest.fixture(scope="module")
