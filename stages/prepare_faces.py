@@ -1,8 +1,13 @@
 """Stage prepare_faces: the real/fake images in the course layout and their decoded uint8 cache on disk."""
 
 import logging
+import sys
 
-from nnrepro import params
+try:
+    from nnrepro import params
+except ModuleNotFoundError as err:  # another Python than the project's: `.venv/bin/dvc repro` without the venv on PATH
+    sys.exit(f"error: {err.name} is not installed for {sys.executable}: activate the project's environment "
+             "(`. .venv/bin/activate`) and rerun")
 from nnrepro.errors import exit_on_user_error
 from nnrepro.faces import images
 

@@ -1,23 +1,28 @@
-"""Every kind of bad input and bad parameter that issues 2-4 name, driven through every stage's entry point.
+"""Every kind of bad input, bad parameter and foreseeable fault, driven through every stage's entry point.
 
-This table is the one place that enumerates them. Each case runs the real stage script in its own folder, where
-"previous outputs" are planted at every path the stage writes; the case passes when the stage exits non-zero,
-the last line of stderr is one `error: ...` line naming the problem (no traceback), and every planted file is
-byte-identical afterwards with nothing added beside it (no temp file, no partial output).
+This table is the one place that enumerates them. Each case calls the stage script's `main` in-process (torch
+imported once), in its own folder, where "previous outputs" are planted at every path the stage writes; the case
+passes when the stage exits non-zero with one `error: ...` line naming the problem as the last line of stderr, and
+every planted file is byte-identical afterwards with nothing added beside it (no temp file, no partial output).
+A few cases also run as the real process (END_TO_END), for the exit status and stderr a user sees.
 """
 
+import errno
+import importlib.util
 import os
 import shutil
-from concurrent.futures import ThreadPoolExecutor
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import yaml
-
 from conftest import ROOT, run_stage
-from nnrepro.params import Params
 from pipeline_helpers import tiny_params
+
+from nnrepro.params import Params
 
 PREVIOUS = b"output of an earlier successful run\n"
 
@@ -131,6 +136,68 @@ def _small_png(root: Path, name: str, size) -> None:
     from PIL import Image
 
     Image.new("RGB", size, (90, 120, 150)).save(root / name)
+
+
+def csv_points(split: str, change):
+    """Damage for europe.source: csv: valid user files with `change(frame)` applied to `split`'s points."""
+    def damage(case: Path, inputs: Path) -> dict:
+        import pandas as pd
+
+        params = csv_case(split, None)(case, inputs)
+        path = Path(params["europe.csv_dir"]) / f"{split}.csv"
+        frame = pd.read_csv(inputs / "europe_csv" / f"{split}.csv", index_col=0)
+        path.write_text(change(frame).to_csv(float_format="%.6f", lineterminator="\n"))
+        return params
+    return damage
+
+
+def _swapped(frame):
+    return frame.rename(columns={"long": "lat", "lat": "long"})[["long", "lat", "country"]]
+
+
+def _in_america(frame):
+    return frame.assign(long=frame["long"] - 80)
+
+
+def _damaged_jpeg(folder: Path) -> None:
+    """A JPEG that libjpeg decodes anyway, writing 'Corrupt JPEG data' to stderr: an EOI marker mid-scan."""
+    from PIL import Image
+
+    path = folder / "damaged.jpg"
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (48, 48, 3), dtype=np.uint8)).save(path, quality=90)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2:len(data) // 2 + 3] = b"\xff\xd9\x00"
+    path.write_bytes(data)
+
+
+def _float_tiff(folder: Path) -> None:
+    from PIL import Image
+
+    Image.fromarray(np.zeros((40, 40), dtype=np.float32)).save(folder / "depth.tif")
+
+
+def relative_csv_dir(case: Path, inputs: Path) -> dict:
+    """A relative csv_dir that exists in the repository but not in DVC's temporary copy (the stage's cwd)."""
+    shutil.copytree(inputs / "europe_csv", case / "my_points")
+    return {"europe.source": "csv", "europe.csv_dir": "my_points"}
+
+
+def disk_full(monkeypatch) -> None:
+    """Every text write fails as on a full disk (ENOSPC), after the file was opened."""
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Path, "write_text", full)
+
+
+def not_writable(folder: str):
+    """os.access says `folder` (under the case) is not writable, as for a user without permission: root (tests in
+    containers) may write anywhere."""
+    def patch(monkeypatch) -> None:
+        real = os.access
+        monkeypatch.setattr(os, "access", lambda path, mode, **kw: (not Path(path).absolute().as_posix().endswith(
+            folder)) and real(path, mode, **kw))
+    return patch
 
 
 # (case id, stage, damage -> params changes, expected text in the error line, extra: env or argument override)
@@ -270,6 +337,34 @@ CASES = [
     ("timings-missing", "timings", set_to(), "timings is missing: run `dvc repro`", None),
     ("weights-not-offline", "probe_features", set_to(cnn__arch="resnet18"), "resnet18-f37072fd.pth",
      {"TORCH_HOME": "{case}/torch_home"}),
+    # issue 33: your data, your folder, params nothing reads, faults of the machine
+    ("params-unknown-key", "mlp_long", set_to(mlp_long__epoch=5),
+     "params.yaml has 'mlp_long.epoch', which no stage reads: did you mean 'mlp_long.epochs'?", None),
+    ("params-unknown-section", "prepare_faces", set_to(face={"image_size": 8}), "did you mean 'faces.image_size'?",
+     None),
+    ("csv-long-lat-swapped", "prepare_europe", csv_points("validation", _swapped),
+     "points lie outside the Europe box (long -11..41, lat 34..72): swap the 'long' and 'lat' values", None),
+    ("csv-outside-europe", "prepare_europe", csv_points("train", _in_america),
+     "330 of 330 points lie outside the Europe box", None),
+    ("csv-dir-relative-under-temp", "prepare_europe", relative_csv_dir,
+     "a relative folder is read inside DVC's temporary copy", ("cwd", ".dvc/tmp/exps/tmp1234")),
+    ("faces-extra-class-folder", "prepare_faces", faces_case(lambda r: (r / "train" / "2_other").mkdir()),
+     "train/2_other/ is outside the course layout", None),
+    ("faces-sub-folder", "prepare_faces", faces_case(lambda r: (r / "val" / "1_fake" / "more").mkdir()),
+     "val/1_fake/more/ is outside the course layout", None),
+    ("faces-broken-link", "prepare_faces",
+     faces_case(lambda r: (r / "test" / "0_real" / "c.png").symlink_to(r / "nowhere.png")),
+     "c.png is a broken link", None),
+    ("faces-damaged-jpeg", "prepare_faces", faces_case(lambda r: _damaged_jpeg(r / "train" / "1_fake")),
+     "damaged.jpg is damaged (libjpeg: Corrupt JPEG data", None),
+    ("faces-float-pixels", "prepare_faces", faces_case(lambda r: _float_tiff(r / "val" / "0_real")),
+     "depth.tif has floating-point pixels", None),
+    ("disk-full", "prepare_europe", set_to(), "out/europe/train.csv: No space left on device: free disk space",
+     ("patch", disk_full)),
+    ("output-folder-not-writable", "mlp_long", set_to(), "out/metrics.json cannot be written: out is not writable",
+     ("patch", not_writable("/out"))),
+    ("output-folder-is-a-file", "grad_probe", lambda case, inputs: (case / "in_the_way").write_text("a file") and {},
+     "in_the_way/m cannot be written: in_the_way is a file, not a folder", ("args", "--models", "in_the_way/m")),
 ]
 
 
@@ -330,48 +425,59 @@ def _set(params: dict, dotted: str, value) -> None:
         params[last] = value
 
 
-def run_case(case_id: str, stage: str, damage, extra, inputs_root: Path, base: dict, case: Path):
+def prepare_case(stage: str, damage, extra, inputs_root: Path, base: dict, case: Path):
+    """The case folder with its params.yaml and planted outputs; (script, args, env, cwd, planted files)."""
     script, args = STAGES[stage]
     values = {"in": str(inputs_root), "europe": str(inputs_root / "europe"),
               "cache": str(inputs_root / "faces" / "cache"), "case": str(case),
               "none": str(inputs_root / "not_run")}
     args = [a.format(**values) for a in args]
-    env = {}
-    if isinstance(extra, tuple):  # ("args", flag, value): replace one argument's value
+    env, cwd = {"NNREPRO_THREADS": "1"}, case
+    if isinstance(extra, tuple) and extra[0] == "args":  # ("args", flag, value): replace one argument's value
         args[args.index(extra[1]) + 1] = extra[2]
-    elif extra:
-        env = {k: v.format(**values) for k, v in extra.items()}
-    case.mkdir(parents=True)
-    before = _plant(case, args)
+    elif isinstance(extra, tuple) and extra[0] == "cwd":  # ("cwd", folder): run in this folder of the case
+        cwd = case / extra[1]
+    elif isinstance(extra, dict):
+        env.update({k: v.format(**values) for k, v in extra.items()})
+    cwd.mkdir(parents=True, exist_ok=True)
+    before = _plant(cwd, args)
     if isinstance(damage, str):  # "params.yaml: <raw text>"
-        (case / "params.yaml").write_text(damage.split(": ", 1)[1])
-        result = run_stage(script, args, case, None, env=env)
+        (cwd / "params.yaml").write_text(damage.split(": ", 1)[1])
     else:
         params = yaml.safe_load(yaml.safe_dump(base))
         for key, value in damage(case, inputs_root).items():
             _set(params, key, value)
-        result = run_stage(script, args, case, params, env=env)
-    return result, before, _files(case / "out")
+        (cwd / "params.yaml").write_text(yaml.safe_dump(params))
+    return script, args, env, cwd, before
 
 
-@pytest.fixture(scope="module")
-def results(inputs, tmp_path_factory):
-    """Every case run once, two at a time (the cases are independent processes)."""
-    root, params = inputs
-    cases = tmp_path_factory.mktemp("cases")
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
-        futures = {c[0]: pool.submit(run_case, c[0], c[1], c[2], c[4], root, params, cases / c[0]) for c in CASES}
-        done = {name: future.result() for name, future in futures.items()}
-    clear = sum(_is_clear(done[c[0]][0], c[3]) for c in CASES)
-    lost = sum(done[c[0]][1] != done[c[0]][2] for c in CASES)
-    print(f"\nbad input: {len(CASES)} inputs tried, {clear} clear errors, {lost} with outputs lost or changed")
-    return done
+_MAINS: dict = {}
 
 
-def _is_clear(result, expected: str) -> bool:
-    lines = result.stderr.strip().splitlines()
-    return (result.returncode != 0 and bool(lines) and lines[-1].startswith("error: ") and expected in lines[-1]
-            and "Traceback" not in result.stderr)
+def stage_main(script: str):
+    """The `main` of stages/<script>, its module loaded once."""
+    if script not in _MAINS:
+        spec = importlib.util.spec_from_file_location(f"stage_{Path(script).stem}", ROOT / "stages" / script)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _MAINS[script] = module.main
+    return _MAINS[script]
+
+
+def run_in_process(script, args, env, cwd, monkeypatch, capsys, patch=None) -> tuple[int, str]:
+    """(exit status, stderr) of the stage's main called as `python stages/<script> args` would call it."""
+    main = stage_main(script)
+    monkeypatch.chdir(cwd)
+    monkeypatch.setattr(sys, "argv", [script, *map(str, args)])
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    if patch:
+        patch(monkeypatch)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    monkeypatch.undo()
+    return stopped.value.code, capsys.readouterr().err
 
 
 def test_every_stage_is_in_the_table():
@@ -380,13 +486,69 @@ def test_every_stage_is_in_the_table():
     assert set(STAGES) == set(dvc_stages), "a stage was added to dvc.yaml: give it rows in this table"
 
 
+def _check(status: int, stderr: str, expected: str, before: dict, cwd: Path) -> None:
+    assert status not in (0, None), f"the stage accepted the bad input\n{stderr[-2000:]}"
+    assert "Traceback" not in stderr, stderr[-3000:]
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and expected in last, stderr[-2000:]
+    assert _files(cwd / "out") == before, "earlier outputs were changed, removed or joined by new files"
+
+
 @pytest.mark.parametrize("case_id, stage, damage, expected, extra", CASES, ids=[c[0] for c in CASES])
-def test_bad_input_stops_with_one_line_and_keeps_outputs(results, case_id, stage, damage, expected, extra):
+def test_bad_input_stops_with_one_line_and_keeps_outputs(inputs, tmp_path, monkeypatch, capsys, case_id, stage,
+                                                         damage, expected, extra):
     if case_id == "device-cuda-without-gpu" and torch.cuda.is_available():
         pytest.skip("a GPU is visible")
-    result, before, after = results[case_id]
-    assert result.returncode != 0, f"{stage} accepted the bad input\n{result.stderr[-2000:]}"
-    assert "Traceback" not in result.stderr, result.stderr[-3000:]
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: ") and expected in last, result.stderr[-2000:]
-    assert after == before, "earlier outputs were changed, removed or joined by new files"
+    root, base = inputs
+    patch = extra[1] if isinstance(extra, tuple) and extra[0] == "patch" else None
+    script, args, env, cwd, before = prepare_case(stage, damage, None if patch else extra, root, base, tmp_path)
+    status, stderr = run_in_process(script, args, env, cwd, monkeypatch, capsys, patch)
+    _check(status, stderr, expected, before, cwd)
+
+
+# Run as the real process too: what a user sees (exit status, stderr), for a params file, a CSV, an image folder, a
+# training stage and a reporting stage.
+END_TO_END = ["params-not-yaml", "csv-long-lat-swapped", "faces-damaged-jpeg", "lr-negative",
+              "figures-results-missing"]
+
+
+@pytest.mark.parametrize("case_id", END_TO_END)
+def test_end_to_end_one_line_exit_2_and_intact_outputs(inputs, tmp_path, case_id):
+    _, stage, damage, expected, extra = next(c for c in CASES if c[0] == case_id)
+    root, base = inputs
+    script, args, env, cwd, before = prepare_case(stage, damage, extra, root, base, tmp_path)
+    result = run_stage(script, args, cwd, None, env=env)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr[-3000:]
+    _check(result.returncode, result.stderr, expected, before, cwd)
+
+
+def test_another_python_than_the_venv_gets_one_line(tmp_path):
+    """`.venv/bin/dvc repro` without the venv on PATH runs the stages with another Python, without the project's
+    packages: here the same interpreter without site-packages and PYTHONPATH (-S -E)."""
+    for script in ("prepare_europe.py", "prepare_faces.py"):
+        result = subprocess.run([sys.executable, "-S", "-E", str(ROOT / "stages" / script), "--out", "out"],
+                                cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+        assert result.returncode == 1 and not (tmp_path / "out").exists()
+        assert result.stderr.strip().splitlines() == [
+            (f"error: nnrepro is not installed for {sys.executable}: activate the project's environment "
+             "(`. .venv/bin/activate`) and rerun")]
+
+
+def test_a_full_disk_stops_with_one_line_naming_the_file(inputs, tmp_path):
+    """A real full file system (a 64 KiB tmpfs, mounted in a user namespace), where one is allowed."""
+    probe = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "true"], capture_output=True,
+                           check=False)
+    if probe.returncode != 0:
+        pytest.skip("no user namespaces here: the in-process disk-full case covers the message")
+    _, base = inputs
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(base))
+    (tmp_path / "full").mkdir()
+    inner = (f"mount -t tmpfs -o size=64k tmpfs full && exec {sys.executable} {ROOT / 'stages' / 'prepare_faces.py'} "
+             "--out full/faces")
+    result = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", inner], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300, env={**os.environ, "NNREPRO_THREADS": "1"},
+                            check=False)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert result.stderr.strip().splitlines()[-1].startswith("error: full/faces")
+    assert "No space left on device: free disk space and rerun" in result.stderr and "Traceback" not in result.stderr

@@ -20,11 +20,86 @@ def atomic_path(path):
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
     try:
-        yield Path(tmp)
+        with naming(path):
+            yield Path(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+@contextlib.contextmanager
+def naming(path, staged=None):
+    """An OSError in the block that names no file (a full disk while writing) names `path`; one that names a file
+    in the folder `staged` names it as the file it stands in for under `path`."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno is None or (err.filename is not None and staged is None):
+            raise
+        name = str(err.filename or path)
+        if staged is not None and name.startswith(str(staged)):
+            name = str(path) + name[len(str(staged)):]
+        raise OSError(err.errno, err.strerror, name) from None
+
+
+@contextlib.contextmanager
+def staging(out):
+    """A temporary folder beside the folder `out` that replaces it when the block succeeds; `out` is untouched
+    otherwise."""
+    import shutil
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
+    try:
+        with naming(out, staged=tmp):
+            yield tmp
+        _swap(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _swap(new: Path, out: Path) -> None:
+    import shutil
+
+    old = out.parent / f".{out.name}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if out.exists():
+        os.replace(out, old)
+    os.replace(new, out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def check_writable(paths) -> None:
+    """Each output path can be created: its nearest existing folder is a writable folder. Checked before a stage
+    trains, so a wrong folder costs a second, not a training run."""
+    from nnrepro.errors import UserError
+
+    for path in map(Path, paths):
+        folder = next(p for p in (path, *path.parents, *path.absolute().parents) if p.exists())
+        if folder == path and not path.is_dir():
+            folder = path.parent
+        if not folder.is_dir():
+            raise UserError(f"{path} cannot be written: {folder} is a file, not a folder: choose another path")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise UserError(f"{path} cannot be written: {folder} is not writable: check its permissions, or point "
+                            "the stage at another folder")
+
+
+def remove_new(paths, existed: set) -> None:
+    """Delete each of `paths` that did not exist before (in `existed`) but does now: a stopped or failed run's
+    partial outputs."""
+    import shutil
+
+    for path in map(Path, paths):
+        if path in existed or not (path.exists() or path.is_symlink()):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _umask() -> int:

@@ -13,6 +13,25 @@ import yaml
 from nnrepro.errors import UserError
 
 LOG_ENV = "NNREPRO_PARAMS_LOG"  # a folder: each stage process writes the keys it read there (tests only)
+# Every key params.yaml may hold, per section ("": the top level); tests/test_params.py holds it against the
+# repository's params.yaml. A key outside it is refused: nothing would read it (a misspelt `-S +mlp_long.epoch=5`).
+SCHEMA = {
+    "": "seed seeds device lr",
+    "europe": "source csv_dir n_train n_validation n_test",
+    "mlp": "depth width features batch_size epochs",
+    "mlp_lr": "lrs batchnorm",
+    "mlp_long": "epochs",
+    "mlp_batch": "pairs first_epoch_evals",
+    "mlp_grid": "depths widths",
+    "evaluate": "select_from mesh",
+    "grad_probe": "depth width epochs batch_size layers seeds",
+    "faces": "source image_dir n_train n_validation n_test image_size",
+    "cnn": "arch lrs epochs batch_size image_size weights_path allow_download memory_mb nproc_per_node seeds "
+           "probe_seeds",
+    "xgboost": "crop",
+    "figures": "dpi",
+}
+KNOWN = frozenset(f"{section}.{key}".lstrip(".") for section, keys in SCHEMA.items() for key in keys.split())
 
 
 class Params:
@@ -69,10 +88,33 @@ def load(path="params.yaml") -> Params:
         raise UserError(f"{path} is not valid YAML ({str(err).splitlines()[0]}): fix the syntax") from None
     if not isinstance(values, dict):
         raise UserError(f"{path} must be a mapping of parameter names to values")
+    check_known(values, str(path))
     params = Params(values, str(path))
     if os.environ.get(LOG_ENV):
         atexit.register(_log, params, Path(os.environ[LOG_ENV]))
     return params
+
+
+def leaves(values: dict, prefix: str = "") -> list[str]:
+    """The dotted names of every non-mapping value ('mlp.depth')."""
+    names = []
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        names += leaves(value, name + ".") if isinstance(value, dict) and value else [name]
+    return names
+
+
+def check_known(values: dict, source: str) -> None:
+    """A one-line error for the first key no stage reads, naming the closest known key."""
+    import difflib
+
+    sections = {name.rpartition(".")[0] for name in KNOWN}
+    unknown = [name for name in leaves(values) if name not in KNOWN and name not in sections]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(KNOWN), n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        raise UserError(f"{source} has '{unknown[0]}'{more}, which no stage reads: {hint}rename or remove it")
 
 
 def _log(params: Params, folder: Path) -> None:
@@ -87,7 +129,20 @@ def out_folder_and_params(description: str, example: str) -> tuple[Path, "Params
 
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--out", type=Path, required=True, help=f"output folder, e.g. {example}")
-    return parser.parse_args().out, load()
+    out = parser.parse_args().out
+    from nnrepro import io
+
+    io.check_writable([out])
+    return out, load()
+
+
+def relative_hint(folder) -> str:
+    """Why a relative folder may be missing: `dvc exp run --temp` and queued runs work in a copy of the
+    repository, where only what git and DVC track exists."""
+    if str(folder) and not Path(folder).is_absolute() and ".dvc/tmp" in Path.cwd().as_posix():
+        return (f" (a relative folder is read inside DVC's temporary copy {Path.cwd()}, where only files git or DVC "
+                "track exist: give an absolute path)")
+    return ""
 
 
 def positive(value, name: str) -> int | float:

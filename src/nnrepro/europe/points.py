@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nnrepro import params
 from nnrepro.errors import UserError, warn
 
 # Label order of the course's files: alphabetical by English name, the United Kingdom filed as Great Britain.
@@ -199,6 +200,24 @@ def _warn_conflicts(path, frame: pd.DataFrame) -> None:
         warn(f"{path}: {conflicts} point(s) appear with different labels (kept as they are)")
 
 
+def check_inside_europe(path, frame: pd.DataFrame) -> None:
+    """Points outside the box the embedded data and the maps use: a warning naming the count, an error when they
+    are the majority (longitude and latitude swapped, or another region)."""
+    def outside(long, lat):
+        return int(((long < LON_RANGE[0]) | (long > LON_RANGE[1]) | (lat < LAT_RANGE[0]) | (lat > LAT_RANGE[1])).sum())
+
+    count, total = outside(frame["long"], frame["lat"]), len(frame)
+    if not count:
+        return
+    box = f"the Europe box (long {LON_RANGE[0]:g}..{LON_RANGE[1]:g}, lat {LAT_RANGE[0]:g}..{LAT_RANGE[1]:g})"
+    if 2 * count <= total:
+        warn(f"{path}: {count} of {total} points lie outside {box}: kept, but the maps show only the box")
+        return
+    swapped = outside(frame["lat"], frame["long"]) < count
+    hint = "swap the 'long' and 'lat' values" if swapped else "check that long and lat are degrees of a point in Europe"
+    raise UserError(f"{path}: {count} of {total} points lie outside {box}: {hint}")
+
+
 def check_all_classes(path, labels: np.ndarray) -> None:
     absent = sorted(set(range(NUM_CLASSES)) - set(np.unique(labels).tolist()))
     if absent:
@@ -234,13 +253,14 @@ def split_files(config, seed: int) -> dict[str, str]:
 def _user_files(csv_dir: str) -> dict[str, str]:
     if not csv_dir or not Path(csv_dir).is_dir():
         raise UserError(
-            f"europe.csv_dir {csv_dir!r} is not a folder: set it in params.yaml to the folder holding "
-            "train.csv, validation.csv and test.csv"
+            f"europe.csv_dir {csv_dir!r} is not a folder{params.relative_hint(csv_dir)}: set it in params.yaml to the "
+            "folder holding train.csv, validation.csv and test.csv"
         )
     texts = {}
     for split in SPLITS:
         path = Path(csv_dir) / f"{split}.csv"
         frame = read_split(path)
+        check_inside_europe(path, frame)
         if split == "train":
             check_all_classes(path, frame["country"].to_numpy())
         texts[split] = path.read_text()

@@ -3,14 +3,16 @@
 import contextlib
 import os
 import shutil
+import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nnrepro import imagecache
+from nnrepro import imagecache, io, params
 from nnrepro.errors import UserError
 
 SPLITS = ("train", "validation", "test")
@@ -39,7 +41,7 @@ def photo_paths() -> list[Path]:
 
 def load_photos() -> list[torch.Tensor]:
     """Every source photograph as float64 [3, H, W] in [0, 1]."""
-    return [decode_with_pil(path).double() / 255 for path in photo_paths()]
+    return [decode(path).double() / 255 for path in photo_paths()]
 
 
 def bilinear_kernel(size: int) -> np.ndarray:
@@ -114,28 +116,47 @@ def generate(sizes: dict, size: int, seed: int, photos: list[torch.Tensor] | Non
 # ---------------------------------------------------------------- user folders
 
 def decode(path: Path) -> torch.Tensor:
-    """uint8 [3, H, W] RGB; torchvision's decoder (it releases the GIL, so threads scale), else PIL's formats."""
-    from torchvision.io import ImageReadMode, decode_image
+    """uint8 [3, H, W] RGB as PIL converts it, for every mode PIL reads: 16-bit samples keep their high byte,
+    palette and grey-with-alpha go through RGBA (alpha dropped), CMYK through PIL's conversion, the EXIF
+    orientation is applied and an animation gives its first frame. A file PIL cannot decode, or a mode with no
+    8-bit meaning (32-bit integer, float), is a one-line UserError naming it.
 
-    try:
-        return decode_image(str(path), mode=ImageReadMode.RGB)
-    except (RuntimeError, ValueError, OSError):
-        return decode_with_pil(path)  # BMP, TIFF, ... or a damaged file, which PIL then names
-
-
-def decode_with_pil(path: Path) -> torch.Tensor:
-    """uint8 [3, H, W] RGB from any image PIL reads; one-line UserError when it cannot be decoded."""
-    from PIL import Image, UnidentifiedImageError
+    A plain RGB or grey JPEG goes through torchvision's decoder instead: the same libjpeg, but it passes on
+    libjpeg's warnings about damaged data (to stderr, where decode_folder catches them), which PIL drops."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
+            if image.format == "JPEG" and image.mode in ("RGB", "L") and image.getexif().get(ORIENTATION, 1) == 1:
+                return _decode_jpeg(path)
+            image.seek(0)  # an animation's first frame
             image.load()
-            # Palette transparency is only honoured through RGBA.
-            rgba = image.convert("RGBA") if image.mode in ("P", "PA", "LA") else image
-            rgb = np.asarray(rgba.convert("RGB"))
-    except (UnidentifiedImageError, OSError, ValueError) as err:
+            pixels = _rgb(ImageOps.exif_transpose(image), path)
+    except (UnidentifiedImageError, OSError, ValueError, EOFError, SyntaxError, RuntimeError) as err:
         raise UserError(f"{path} cannot be read as an image ({err}): replace or delete that file") from None
-    return torch.from_numpy(rgb.copy()).permute(2, 0, 1)
+    return torch.from_numpy(pixels).permute(2, 0, 1)
+
+
+ORIENTATION = 0x0112  # the EXIF tag
+
+
+def _decode_jpeg(path) -> torch.Tensor:
+    from torchvision.io import ImageReadMode, decode_jpeg, read_file
+
+    return decode_jpeg(read_file(str(path)), mode=ImageReadMode.RGB)
+
+
+def _rgb(image, path) -> np.ndarray:
+    """uint8 [H, W, 3] of a loaded PIL image."""
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N"):  # 16-bit grey: PIL's own convert would clip at 255
+        grey = (np.asarray(image).astype(np.uint16) >> 8).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if image.mode in ("I", "F"):
+        raise UserError(f"{path} has {'32-bit integer' if image.mode == 'I' else 'floating-point'} pixels, which "
+                        "have no 8-bit RGB meaning: save it as an 8- or 16-bit PNG or a JPEG")
+    if image.mode in ("P", "PA", "LA"):
+        image = image.convert("RGBA")  # palette transparency is only honoured through RGBA
+    return np.array(image.convert("RGB"))
 
 
 def fit(image: torch.Tensor, size: int, path) -> torch.Tensor:
@@ -152,25 +173,45 @@ def fit(image: torch.Tensor, size: int, path) -> torch.Tensor:
 
 
 def list_folder(image_dir) -> dict:
-    """split -> list of (path, label) in the course layout; one-line errors for a wrong layout."""
+    """split -> list of (path, label) in the course layout; one-line errors for a wrong layout, and for anything in
+    the folder that would otherwise be skipped (another folder, a sub-folder, a broken link): nothing is dropped
+    without a word. Hidden entries (.DS_Store, .git) are ignored."""
     root = Path(image_dir)
     if not str(image_dir) or not root.is_dir():
         raise UserError(
-            f"faces.image_dir {str(image_dir)!r} is not a folder: set it in params.yaml to a folder holding "
-            f"{'/, '.join(FOLDERS.values())}/, each with {' and '.join(CLASSES)}/"
+            f"faces.image_dir {str(image_dir)!r} is not a folder{params.relative_hint(image_dir)}: set it in params.yaml to "
+            f"a folder holding {'/, '.join(FOLDERS.values())}/, each with {' and '.join(CLASSES)}/"
         )
     files: dict[str, list] = {}
+    skipped = _outside_layout(root, FOLDERS.values())
     for split in SPLITS:
         files[split] = []
+        skipped += _outside_layout(root / FOLDERS[split], CLASSES)
         for label, name in enumerate(CLASSES):
             folder = root / FOLDERS[split] / name
             if not folder.is_dir():
                 raise UserError(f"{folder} is missing: the course layout is {{train,val,test}}/{{0_real,1_fake}}/")
-            found = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+            entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+            skipped += [p for p in entries if not p.is_file()]
+            found = [p for p in entries if p.is_file()]
             if not found:
                 raise UserError(f"{folder} holds no images: every split needs both classes")
             files[split] += [(p, label) for p in found]
+    if skipped:
+        more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
+        first = skipped[0]
+        if first.is_symlink() and not first.exists():
+            raise UserError(f"{first} is a broken link{more}: point it at an image file or delete it")
+        raise UserError(f"{first}{'/' if first.is_dir() else ''} is outside the course layout{more}: move it into a "
+                        f"{{train,val,test}}/{{0_real,1_fake}}/ folder as an image file, or delete it")
     return files
+
+
+def _outside_layout(folder: Path, expected) -> list[Path]:
+    """Entries of `folder` that are neither hidden nor one of the `expected` sub-folders."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if not p.name.startswith(".") and p.name not in expected)
 
 
 def layout_name(split: str, path: Path, label: int) -> str:
@@ -185,11 +226,53 @@ def decode_folder(files: dict, size: int, cache, workers: int | None = None) -> 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the parallelism is across images
     try:
-        _decode_all(files, size, cache, ThreadPoolExecutor(workers or os.cpu_count() or 1))
+        with stderr_captured() as said, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "The image decoding", UserWarning)  # torchvision's deprecation notice
+            _decode_all(files, size, cache, ThreadPoolExecutor(workers or os.cpu_count() or 1))
     finally:
         torch.set_num_threads(threads)
+    _raise_if_libjpeg_complained(said, files)
     imagecache.write_index(cache, {s: [y for _, y in f] for s, f in files.items()},
                            {s: [layout_name(s, p, y) for p, y in f] for s, f in files.items()})
+
+
+@contextlib.contextmanager
+def stderr_captured():
+    """Whatever is written to file descriptor 2 in the block (libjpeg's warnings are, naming no file), as the one
+    string in the yielded list once the block ends."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    said: list[str] = []
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield said
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            said.append(sink.read().decode(errors="replace"))
+
+
+LIBJPEG = "Corrupt JPEG data"  # how libjpeg starts its warnings about damaged data it decoded anyway
+
+
+def _raise_if_libjpeg_complained(said: list[str], files: dict) -> None:
+    """A damaged JPEG that libjpeg decoded anyway is an error naming the file (found by decoding again, one file
+    at a time); anything else the decoders wrote is passed on."""
+    text = said[0] if said else ""
+    if LIBJPEG not in text:
+        sys.stderr.write(text)
+        return
+    for path in (p for listed in files.values() for p, _ in listed):
+        with stderr_captured() as again:
+            decode(path)
+        if LIBJPEG in again[0]:
+            complaint = next(line for line in again[0].splitlines() if LIBJPEG in line).strip()
+            raise UserError(f"{path} is damaged (libjpeg: {complaint}): replace or delete that file")
+    raise UserError(f"an image of faces.image_dir is damaged (libjpeg: {text.strip().splitlines()[0]}): "
+                    "check the JPEG files")
 
 
 def _decode_all(files: dict, size: int, cache, pool) -> None:
@@ -214,7 +297,7 @@ def prepare(config, seed: int, out) -> dict:
     image_dir = config.text("faces.image_dir")
     size = config.integer("faces.image_size", 8)
     sizes = {s: config.integer(f"faces.n_{s}", 2) for s in SPLITS}  # read either way: DVC declares them
-    with staging(out) as tmp:
+    with io.staging(out) as tmp:
         if source == "folder":
             files = list_folder(image_dir)
             decode_folder(files, size, tmp / CACHE)
@@ -241,28 +324,6 @@ def copy_layout(files: dict, folder: Path) -> None:
             target = folder / layout_name(split, path, label)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
-
-
-@contextlib.contextmanager
-def staging(out):
-    """A temporary folder beside `out` that replaces it when the block succeeds; `out` is untouched otherwise."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    try:
-        yield tmp
-        _swap(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _swap(new: Path, out: Path) -> None:
-    old = out.parent / f".{out.name}.old"
-    shutil.rmtree(old, ignore_errors=True)
-    if out.exists():
-        os.replace(out, old)
-    os.replace(new, out)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 class Images:

@@ -2,6 +2,8 @@
 
 import multiprocessing
 import os
+import signal
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -19,6 +21,7 @@ def _threads() -> int | None:
         return None
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _THREADS_AT_IMPORT = _threads()  # the interpreter's, numpy's BLAS pool's: torch's own pools start with its first ops
 
 
@@ -48,21 +51,38 @@ def run_all(fn, jobs: list[tuple], device: torch.device, workers: int | None = N
         done = [_timed(fn, *job) for job in jobs]
     else:
         context = multiprocessing.get_context(start_method())
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start) as pool:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_setup) as pool:
             futures = [pool.submit(_timed, fn, *job) for job in jobs]
             try:
                 done = [future.result() for future in futures]
-            except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)  # a failed job stops the stage at once
+            except BaseException:  # a failed job, Ctrl-C or SIGTERM stops the stage and its workers at once
+                pool.shutdown(wait=False, cancel_futures=True)
+                for worker in multiprocessing.active_children():
+                    worker.kill()
                 raise
     return [result for result, _ in done], [seconds for _, seconds in done]
 
 
-def _worker_start() -> None:
-    """One thread per worker (the workers are the parallelism), and the stage's logging, which a spawned worker
-    does not inherit."""
+def _worker_setup() -> None:
+    """One thread; the stage's logging, which a spawned worker does not inherit; SIGINT left to the stage (Ctrl-C reaches the whole process group, and the stage kills its
+    workers), SIGTERM back to its default; and on Linux the kernel kills the worker when the stage dies, even by
+    SIGKILL, so no worker outlives it."""
     torch.set_num_threads(1)
     log.setup()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the stage died before the line above ran
+        os._exit(1)
 
 
 def _timed(fn, *args):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from nnrepro import io, params
+from nnrepro import errors, io, params
 from nnrepro.runtime import device
 
 
@@ -30,9 +30,24 @@ PATHS = {
 }
 
 
+OUTPUTS = ("metrics", "provenance", "timings", "live", "model", "models")  # the PATHS a stage writes
+
+
+class _Parser(argparse.ArgumentParser):
+    def parse_args(self, *args, **kwargs):
+        """The arguments; the outputs among PATHS checked writable, and removed again if this run fails or is
+        stopped while they did not exist before it (DVC deletes them before it runs a stage)."""
+        parsed = super().parse_args(*args, **kwargs)
+        outputs = [getattr(parsed, name) for name in OUTPUTS if getattr(parsed, name, None) is not None]
+        io.check_writable(outputs)
+        existed = {path for path in outputs if path.exists()}
+        errors.on_failure(lambda: io.remove_new(outputs, existed))
+        return parsed
+
+
 def parser(description: str, *paths: str, metrics: bool = True) -> argparse.ArgumentParser:
     """A stage's command line: the records every training stage writes, plus `paths` (names of PATHS)."""
-    result = argparse.ArgumentParser(description=description)
+    result = _Parser(description=description)
     for name in ("metrics",) * metrics + ("provenance", "timings", *paths):
         result.add_argument(f"--{name}", type=Path, required=True, help=PATHS[name])
     return result
