@@ -16,14 +16,14 @@ FIX = "run `dvc repro prepare_faces` (add --force if the cache is damaged)"
 def allocate(folder, split: str, count: int, size: int) -> np.memmap:
     """A writable memory-mapped uint8 [count, 3, size, size] array for `split`, filled by the caller."""
     Path(folder).mkdir(parents=True, exist_ok=True)
-    array = np.lib.format.open_memmap(Path(folder) / f"{split}.npy", mode="w+", dtype=np.uint8,
-                                      shape=(count, 3, size, size))
+    path = Path(folder) / f"{split}.npy"
+    array = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(count, 3, size, size))
     if hasattr(os, "posix_fallocate"):  # the disk space now: a full disk is an OSError here, not a SIGBUS later
-        with open(array.filename, "r+b") as handle:
+        with open(path, "r+b") as handle:
             try:
                 os.posix_fallocate(handle.fileno(), 0, array.offset + array.nbytes)
             except OSError as err:
-                raise OSError(err.errno, err.strerror, array.filename) from None
+                raise OSError(err.errno, err.strerror, str(path)) from None
     return array
 
 
