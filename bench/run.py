@@ -48,8 +48,13 @@ SIZES = {"train": 106897, "validation": 13363, "test": 13363}  # params.yaml's e
 LRS, SEEDS = [1.0, 0.01, 0.001, 0.0001] * 2, list(range(8))  # the 8 stacked runs
 ARCH, BATCH, EXP = {"depth": 6, "width": 16, "features": "xy"}, 256, ("exp", "run", "-S", "lr=0.01")
 MLP_STAGES = ("mlp_lr", "mlp_long", "mlp_batch", "mlp_grid", "grad_probe", "mlp_sine")
-GOALS = {"stacked_ratio": ">= 10", "mlp_efficiency": ">= 0.5", "repro_naive_epochs": "<= 460",
-         "exp_fraction": "<= 0.5", "noop_over_floor": "<= 1.5"}
+GOALS = {
+    "stacked_ratio": ">= 10",
+    "mlp_efficiency": ">= 0.5",
+    "repro_naive_epochs": "<= 460",
+    "exp_fraction": "<= 0.5",
+    "noop_over_floor": "<= 1.5",
+}
 
 
 def timed(fn, device: torch.device = CPU):
@@ -64,13 +69,19 @@ def timed(fn, device: torch.device = CPU):
 
 # ---------------------------------------------------------------- the reference loop and the stacked runs
 
+
 def random_splits(sizes: dict, device: torch.device, seed: int = 0) -> dict:
     """Uniform points over the study's box, uniformly random country labels."""
     generator = torch.Generator().manual_seed(seed)
     low = torch.tensor([LON_RANGE[0], LAT_RANGE[0]])
     span = torch.tensor([LON_RANGE[1] - LON_RANGE[0], LAT_RANGE[1] - LAT_RANGE[0]])
-    return {split: ((low + torch.rand(n, 2, generator=generator) * span).to(device),
-                    torch.randint(0, NUM_CLASSES, (n,), generator=generator).to(device)) for split, n in sizes.items()}
+    return {
+        split: (
+            (low + torch.rand(n, 2, generator=generator) * span).to(device),
+            torch.randint(0, NUM_CLASSES, (n,), generator=generator).to(device),
+        )
+        for split, n in sizes.items()
+    }
 
 
 def reference_net(depth: int, width: int, batchnorm: bool, seed: int, device: torch.device) -> nn.Sequential:
@@ -96,8 +107,9 @@ class Rows(Dataset):
         return torch.tensor(self.x[i]), torch.tensor(self.y[i])
 
 
-def reference_run(net: nn.Module, splits: dict, *, lr: float, epochs: int, batch_size: int, seed: int,
-                  course: bool = False) -> list[dict]:
+def reference_run(
+    net: nn.Module, splits: dict, *, lr: float, epochs: int, batch_size: int, seed: int, course: bool = False
+) -> list[dict]:
     """One run, one row per epoch: torch.optim.Adam, batch order from its own generator, validation and test at
     each epoch's end. course: a row-by-row Dataset through shuffling DataLoaders, .item() every batch."""
     x, y = splits["train"]
@@ -109,8 +121,9 @@ def reference_run(net: nn.Module, splits: dict, *, lr: float, epochs: int, batch
         if course:
             batches = DataLoader(rows["train"], batch_size=batch_size, shuffle=True, generator=generator)
         else:
-            batches = [(x[i], y[i]) for i in torch.randperm(len(y), generator=generator, device=x.device).split(
-                batch_size)]
+            batches = [
+                (x[i], y[i]) for i in torch.randperm(len(y), generator=generator, device=x.device).split(batch_size)
+            ]
         net.train()
         loss_sum, correct = torch.zeros((), device=x.device), torch.zeros((), device=x.device)
         for xb, yb in batches:
@@ -138,8 +151,10 @@ def reference_run(net: nn.Module, splits: dict, *, lr: float, epochs: int, batch
 def reference_runs(splits: dict, batchnorm: bool, epochs: int, device: torch.device, lrs=LRS, seeds=SEEDS):
     """The runs one by one through the reference loop: [(net, history)]."""
     nets = [reference_net(ARCH["depth"], ARCH["width"], batchnorm, seed, device) for seed in seeds]
-    return [(net, reference_run(net, splits, lr=lr, epochs=epochs, batch_size=BATCH, seed=seed))
-            for net, lr, seed in zip(nets, lrs, seeds)]
+    return [
+        (net, reference_run(net, splits, lr=lr, epochs=epochs, batch_size=BATCH, seed=seed))
+        for net, lr, seed in zip(nets, lrs, seeds)
+    ]
 
 
 def stacked_runs(splits: dict, batchnorm: bool, epochs: int, device: torch.device, lrs=LRS, seeds=SEEDS):
@@ -170,10 +185,17 @@ def stacked_case(splits: dict, batchnorm: bool, repeats: int, device: torch.devi
         one_by_one, reference = timed(lambda: reference_runs(splits, batchnorm, 1, device), device)
         together, ours = timed(lambda: stacked_runs(splits, batchnorm, 1, device), device)
         pairs.append((one_by_one, together))
-        print(f"stacked{' BatchNorm' if batchnorm else ''} pair {repeat + 1}: reference one by one {one_by_one:.2f} "
-              f"s, stacked {together:.2f} s", flush=True)
-    return {"ratio": statistics.median(a / b for a, b in pairs), "reference_s": statistics.median(a for a, _ in pairs),
-            "stacked_s": statistics.median(b for _, b in pairs), "differences": differences(reference, ours)}
+        print(
+            f"stacked{' BatchNorm' if batchnorm else ''} pair {repeat + 1}: reference one by one {one_by_one:.2f} "
+            f"s, stacked {together:.2f} s",
+            flush=True,
+        )
+    return {
+        "ratio": statistics.median(a / b for a, b in pairs),
+        "reference_s": statistics.median(a for a, _ in pairs),
+        "stacked_s": statistics.median(b for _, b in pairs),
+        "differences": differences(reference, ours),
+    }
 
 
 def naive_epoch_seconds(splits: dict, repeats: int, device: torch.device, folder: Path) -> float:
@@ -185,10 +207,16 @@ def naive_epoch_seconds(splits: dict, repeats: int, device: torch.device, folder
 
     def epoch():
         frames = {split: pd.read_csv(folder / f"{split}.csv", index_col=0) for split in splits}
-        data = {split: (torch.tensor(f[["long", "lat"]].to_numpy(np.float32), device=device),
-                        torch.tensor(f["country"].to_numpy(), device=device)) for split, f in frames.items()}
-        reference_run(reference_net(6, 16, False, 0, device), data, lr=1e-3, epochs=1, batch_size=BATCH, seed=0,
-                      course=True)
+        data = {
+            split: (
+                torch.tensor(f[["long", "lat"]].to_numpy(np.float32), device=device),
+                torch.tensor(f["country"].to_numpy(), device=device),
+            )
+            for split, f in frames.items()
+        }
+        reference_run(
+            reference_net(6, 16, False, 0, device), data, lr=1e-3, epochs=1, batch_size=BATCH, seed=0, course=True
+        )
 
     return statistics.median(timed(epoch, device)[0] for _ in range(repeats))
 
@@ -198,10 +226,11 @@ def sgemm_mac_s(device: torch.device, repeats: int = 5) -> float:
     n = 8192 if device.type == "cuda" else 1024
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     torch.mm(a, b)
-    return max(n ** 3 * 4 / timed(lambda: [torch.mm(a, b) for _ in range(4)], device)[0] for _ in range(repeats))
+    return max(n**3 * 4 / timed(lambda: [torch.mm(a, b) for _ in range(4)], device)[0] for _ in range(repeats))
 
 
 # ---------------------------------------------------------------- the MLP stages' multiply-adds
+
 
 def forward_macs(depth: int, width: int, features: str) -> int:
     """Multiply-adds of one example through the MLP's linear layers."""
@@ -216,44 +245,77 @@ def stage_macs(values: dict) -> dict:
     n_train, n_eval = europe["n_train"], europe["n_validation"] + europe["n_test"]
     seeds = values["seeds"] if isinstance(values["seeds"], int) else len(values["seeds"])
 
-    def work(runs=1, depth=m["depth"], width=m["width"], features=m["features"], epochs=m["epochs"],
-             batch_size=m["batch_size"], evals=1, seeds=seeds):
+    def work(
+        runs=1,
+        depth=m["depth"],
+        width=m["width"],
+        features=m["features"],
+        epochs=m["epochs"],
+        batch_size=m["batch_size"],
+        evals=1,
+        seeds=seeds,
+    ):
         evaluations = min(evals, math.ceil(n_train / batch_size)) + epochs - 1
         return runs * seeds * forward_macs(depth, width, features) * (3 * n_train * epochs + n_eval * evaluations)
 
     probe, first = values["grad_probe"], values["mlp_batch"]["first_epoch_evals"]
-    return {"mlp_lr": work(len(values["mlp_lr"]["lrs"]) * len(values["mlp_lr"]["batchnorm"])),
-            "mlp_long": work(2, epochs=values["mlp_long"]["epochs"]),
-            "mlp_batch": sum(work(batch_size=b, epochs=e, evals=first) for b, e in values["mlp_batch"]["pairs"]),
-            "mlp_grid": sum(work(depth=d, width=w) for d in values["mlp_grid"]["depths"]
-                            for w in values["mlp_grid"]["widths"]),
-            "grad_probe": work(2, probe["depth"], probe["width"], epochs=probe["epochs"],
-                               batch_size=probe["batch_size"], seeds=probe["seeds"]),
-            "mlp_sine": work(features="xy") + work(features="sine")}
+    return {
+        "mlp_lr": work(len(values["mlp_lr"]["lrs"]) * len(values["mlp_lr"]["batchnorm"])),
+        "mlp_long": work(2, epochs=values["mlp_long"]["epochs"]),
+        "mlp_batch": sum(work(batch_size=b, epochs=e, evals=first) for b, e in values["mlp_batch"]["pairs"]),
+        "mlp_grid": sum(
+            work(depth=d, width=w) for d in values["mlp_grid"]["depths"] for w in values["mlp_grid"]["widths"]
+        ),
+        "grad_probe": work(
+            2,
+            probe["depth"],
+            probe["width"],
+            epochs=probe["epochs"],
+            batch_size=probe["batch_size"],
+            seeds=probe["seeds"],
+        ),
+        "mlp_sine": work(features="xy") + work(features="sine"),
+    }
 
 
 def efficiencies(project: Path, stages: dict, cores: int, mac_s: float) -> dict:
     """Per MLP stage: its multiply-adds / (its seconds x cores x one core's sgemm multiply-adds per second)."""
     macs = stage_macs(yaml.safe_load((project / "params.yaml").read_text()))
-    return {name: {"tmac": macs[name] / 1e12, "seconds": stages[name],
-                   "efficiency": macs[name] / (stages[name] * cores * mac_s)} for name in MLP_STAGES if name in stages}
+    return {
+        name: {
+            "tmac": macs[name] / 1e12,
+            "seconds": stages[name],
+            "efficiency": macs[name] / (stages[name] * cores * mac_s),
+        }
+        for name in MLP_STAGES
+        if name in stages
+    }
 
 
 # ---------------------------------------------------------------- DVC: the repro, the experiment, the no-op
+
 
 def sh(folder: Path, device: torch.device, *command: str, quiet: bool = True) -> tuple[float, str]:
     """(seconds, output) of `command` in `folder` with the venv's tools first, the project's own src, a git
     identity, and no GPU for a CPU bench; a failure stops the bench with its output's tail."""
     who = {f"GIT_{a}_{b}": v for a in ("AUTHOR", "COMMITTER") for b, v in (("NAME", "bench"), ("EMAIL", "b@x.invalid"))}
-    env = {**os.environ, **who, "PATH": f"{Path(DVC).parent}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": "src",
-           "DVC_NO_ANALYTICS": "1", "GIT_TERMINAL_PROMPT": "0"}
+    env = {
+        **os.environ,
+        **who,
+        "PATH": f"{Path(DVC).parent}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": "src",
+        "DVC_NO_ANALYTICS": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+    }
     if device == CPU:
         env["CUDA_VISIBLE_DEVICES"] = ""
     start = time.perf_counter()
     done = subprocess.run(command, cwd=folder, env=env, capture_output=quiet, text=True, check=False)
     if done.returncode:
-        raise SystemExit(f"`{' '.join(command)}` failed in {folder} (exit {done.returncode})\n"
-                         f"{(done.stdout or '')[-3000:]}{(done.stderr or '')[-3000:]}")
+        raise SystemExit(
+            f"`{' '.join(command)}` failed in {folder} (exit {done.returncode})\n"
+            f"{(done.stdout or '')[-3000:]}{(done.stderr or '')[-3000:]}"
+        )
     return time.perf_counter() - start, done.stdout or ""
 
 
@@ -265,10 +327,15 @@ def repro_case(clone: Path, device: torch.device) -> dict:
     seconds = sh(clone, device, DVC, "repro", quiet=False)[0]
     sh(clone, device, "git", "add", "-A")
     sh(clone, device, "git", "commit", "-q", "-m", "default pipeline, run once")
-    stages = {str(p.relative_to(clone / "timings").with_suffix("")): json.loads(p.read_text())["wall_seconds"]
-              for p in sorted((clone / "timings").rglob("*.json"))}
-    return {"repro_s": seconds, "stages": stages,
-            "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}  # the largest stage process
+    stages = {
+        str(p.relative_to(clone / "timings").with_suffix("")): json.loads(p.read_text())["wall_seconds"]
+        for p in sorted((clone / "timings").rglob("*.json"))
+    }
+    return {
+        "repro_s": seconds,
+        "stages": stages,
+        "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }  # the largest stage process
 
 
 def exp_case(clone: Path, device: torch.device, repro_s: float) -> dict:
@@ -282,13 +349,19 @@ def exp_case(clone: Path, device: torch.device, repro_s: float) -> dict:
 def trivial_project(folder: Path, stages: int, device: torch.device) -> Path:
     """git + DVC project of `stages` stages `echo k > out/k.txt` (dep in/k.txt), run once and committed."""
     (folder / "in").mkdir(parents=True)
-    for command in (("git", "init", "-q"), (DVC, "init", "-q"), (DVC, "config", "core.check_update", "false"),
-                    (DVC, "config", "core.analytics", "false")):
+    for command in (
+        ("git", "init", "-q"),
+        (DVC, "init", "-q"),
+        (DVC, "config", "core.check_update", "false"),
+        (DVC, "config", "core.analytics", "false"),
+    ):
         sh(folder, device, *command)
     for k in range(stages):
         (folder / "in" / f"{k}.txt").write_text(f"{k}\n")
-    pipeline = {f"s{k}": {"cmd": f"mkdir -p out && echo {k} > out/{k}.txt", "deps": [f"in/{k}.txt"],
-                          "outs": [f"out/{k}.txt"]} for k in range(stages)}
+    pipeline = {
+        f"s{k}": {"cmd": f"mkdir -p out && echo {k} > out/{k}.txt", "deps": [f"in/{k}.txt"], "outs": [f"out/{k}.txt"]}
+        for k in range(stages)
+    }
     (folder / "dvc.yaml").write_text(yaml.safe_dump({"stages": pipeline}, sort_keys=False))
     for command in ((DVC, "repro"), ("git", "add", "-A"), ("git", "commit", "-q", "-m", "trivial stages, run once")):
         sh(folder, device, *command)
@@ -301,20 +374,26 @@ def noop_case(project: Path, floor: Path, repeats: int, device: torch.device) ->
     trivial = trivial_project(floor, count, device)
     for folder in (project, trivial):
         sh(folder, device, DVC, "repro")  # warm-up: the first no-op after a run refreshes DVC's state database
-    pairs = [(sh(project, device, DVC, "repro")[0], sh(trivial, device, DVC, "repro")[0])
-             for _ in range(max(repeats, 3))]
+    pairs = [
+        (sh(project, device, DVC, "repro")[0], sh(trivial, device, DVC, "repro")[0]) for _ in range(max(repeats, 3))
+    ]
     noop, floor_s = statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs)
     return {"stage_count": count, "noop_s": noop, "dvc_floor_s": floor_s, "noop_over_floor": noop / floor_s}
 
 
 # ---------------------------------------------------------------- the run
 
+
 def describe(device: torch.device) -> dict:
     versions = {d.name: d.version for d in metadata.distributions() if d.name in ("torch", "numpy", "dvc")}
     versions["python"] = platform.python_version()
-    return {"date": datetime.datetime.now(datetime.UTC).date().isoformat(), "cpu": io.cpu_model(),
-            "cores": thread_count(), "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
-            "versions": versions}
+    return {
+        "date": datetime.datetime.now(datetime.UTC).date().isoformat(),
+        "cpu": io.cpu_model(),
+        "cores": thread_count(),
+        "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
+        "versions": versions,
+    }
 
 
 def measure(device: torch.device, repeats: int, skip: set, workdir: Path) -> dict:
@@ -327,8 +406,9 @@ def measure(device: torch.device, repeats: int, skip: set, workdir: Path) -> dic
     results["naive_epoch_s"] = naive_epoch_seconds(splits, repeats, device, workdir / "naive")
     if "stacked" not in skip:
         plain, bn = (stacked_case(splits, batchnorm, repeats, device) for batchnorm in (False, True))
-        results.update(stacked_ratio=plain["ratio"], stacked_ratio_batchnorm=bn["ratio"], stacked=plain,
-                       stacked_batchnorm=bn)
+        results.update(
+            stacked_ratio=plain["ratio"], stacked_ratio_batchnorm=bn["ratio"], stacked=plain, stacked_batchnorm=bn
+        )
     if "repro" in skip:
         results.update({part: "skipped: needs the repro's clone" for part in ("exp", "noop") if part not in skip})
         return results
@@ -350,8 +430,10 @@ def table(results: dict) -> str:
     """The figures, each beside its goal, then each MLP stage's efficiency and every stage's seconds."""
     rows = [("figure", "value", "goal")]
     rows += [(key, f"{value:.3g}", GOALS.get(key, "")) for key, value in results.items() if isinstance(value, float)]
-    rows += [(f"{name} efficiency", f"{f['efficiency']:.3f}", f"{f['tmac']:.2f} TMAC in {f['seconds']:.1f} s")
-             for name, f in results.get("stage_efficiency", {}).items()]
+    rows += [
+        (f"{name} efficiency", f"{f['efficiency']:.3f}", f"{f['tmac']:.2f} TMAC in {f['seconds']:.1f} s")
+        for name, f in results.get("stage_efficiency", {}).items()
+    ]
     rows += [(f"{name} s", f"{seconds:.1f}", "") for name, seconds in results.get("stages", {}).items()]
     width = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, width)).rstrip() for row in rows)

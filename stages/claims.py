@@ -29,10 +29,15 @@ def record(result: dict) -> dict:
     """A claim as its metrics entry; wall-clock numbers stay out (a timing claim keeps its verdict only), so the file
     compares byte for byte across reruns."""
     keys = ("sentence", "verdict", "reason", "note", "seeds_holding", "effect", "noise", "threshold_sensitive")
-    entry = {"claim": result["claim"], "section": result["section"], **{k: result[k] for k in keys},
-             "sensitive_to": ", ".join(result["sensitive_to"]),
-             "holds": {claims.HOLDS: 1, claims.FAILS: 0}.get(result["verdict"]),
-             "evidence": TIMING_NOTE if result["timing"] else result["evidence"], **result["numbers"]}
+    entry = {
+        "claim": result["claim"],
+        "section": result["section"],
+        **{k: result[k] for k in keys},
+        "sensitive_to": ", ".join(result["sensitive_to"]),
+        "holds": {claims.HOLDS: 1, claims.FAILS: 0}.get(result["verdict"]),
+        "evidence": TIMING_NOTE if result["timing"] else result["evidence"],
+        **result["numbers"],
+    }
     return {**entry, **{k: None for k in MEASURED}} if result["timing"] else entry
 
 
@@ -46,8 +51,10 @@ def main() -> None:
     io.write_json(args.headline, headline.headline(facts, counts, claims.reason_counts(results)))
     for r in results:
         logger.info(f"claims: {claims.shown_verdict(r):>16}: {r['claim']}")
-    logger.info(f"claims: {counts[claims.HOLDS]} of {len(results)} hold, {counts[claims.FAILS]} do not, "
-                f"{counts[claims.CANNOT]} cannot be judged")
+    logger.info(
+        f"claims: {counts[claims.HOLDS]} of {len(results)} hold, {counts[claims.FAILS]} do not, "
+        f"{counts[claims.CANNOT]} cannot be judged"
+    )
 
 
 if __name__ == "__main__":

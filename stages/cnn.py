@@ -17,10 +17,11 @@ from nnrepro.runtime.device import thread_count
 
 logger = logging.getLogger(__name__)
 
-KEYS = {"scratch": ("arch", "epochs", "batch_size", "image_size", "memory_mb", "nproc_per_node", "seeds"),
-        "probe": ("epochs", "batch_size", "nproc_per_node", "probe_seeds"),
-        "finetune": ("arch", "epochs", "batch_size", "image_size", "weights_path", "memory_mb", "nproc_per_node",
-                     "seeds")}
+KEYS = {
+    "scratch": ("arch", "epochs", "batch_size", "image_size", "memory_mb", "nproc_per_node", "seeds"),
+    "probe": ("epochs", "batch_size", "nproc_per_node", "probe_seeds"),
+    "finetune": ("arch", "epochs", "batch_size", "image_size", "weights_path", "memory_mb", "nproc_per_node", "seeds"),
+}
 
 CNN_KEYS = ("train_loss", "train_acc")  # what a CNN cell's history logs (evaluated once, after training)
 
@@ -74,8 +75,10 @@ def train_and_write(args, ctx: stage.Stage, data: dict, settings: cnn.CnnSetting
     if world.writes:
         live.close()
         metrics = write_cell(args, name, lr, seeds, fitted)
-        logger.info(f"cnn {name}: validation acc {metrics['validation_acc']}, test acc {metrics['test_acc']}"
-                    + (f" (mean of {len(seeds)} seeds)" if len(seeds) > 1 else ""))
+        logger.info(
+            f"cnn {name}: validation acc {metrics['validation_acc']}, test acc {metrics['test_acc']}"
+            + (f" (mean of {len(seeds)} seeds)" if len(seeds) > 1 else "")
+        )
 
 
 def write_cell(args, name: str, lr: float, seeds: list[int], fitted: list) -> dict:

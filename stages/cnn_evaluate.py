@@ -18,8 +18,14 @@ logger = logging.getLogger(__name__)
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--cells", type=Path, nargs=2, required=True, metavar=("METRICS", "PREDICTIONS"),
-                        help="the CNN cells' metrics and predictions folders (a subfolder per baseline)")
+    parser.add_argument(
+        "--cells",
+        type=Path,
+        nargs=2,
+        required=True,
+        metavar=("METRICS", "PREDICTIONS"),
+        help="the CNN cells' metrics and predictions folders (a subfolder per baseline)",
+    )
     parser.add_argument("--xgboost", type=Path, required=True, help="XGBoost's metrics JSON")
     parser.add_argument("--selection", type=Path, required=True, help="the selection JSON to write")
     parser.add_argument("--by-lr", type=Path, required=True, help="test accuracy per learning rate CSV to write")
@@ -27,8 +33,11 @@ def parse_args() -> argparse.Namespace:
 
 
 def scores(record: dict) -> dict:
-    return {"diverged": bool(record.get("diverged")), "validation_acc": record.get("validation_acc"),
-            "test_acc": record.get("test_acc")}
+    return {
+        "diverged": bool(record.get("diverged")),
+        "validation_acc": record.get("validation_acc"),
+        "test_acc": record.get("test_acc"),
+    }
 
 
 def collect(metrics_dir: Path, predictions_dir: Path, lrs: list) -> tuple[list[dict], dict]:
@@ -62,8 +71,10 @@ def main() -> None:
     io.write_csv(args.by_lr, by_lr.reset_index().assign(xgboost=xgb["test_acc"]).sort_values("lr"))
     for baseline in chosen["baseline_order"]:
         picks = chosen["baselines"][baseline]
-        logger.info(f"cnn_evaluate: {baseline}: best {picks['best']['cell']} (test acc {picks['best']['test_acc']}), "
-                    f"worst {picks['worst']['cell']}")
+        logger.info(
+            f"cnn_evaluate: {baseline}: best {picks['best']['cell']} (test acc {picks['best']['test_acc']}), "
+            f"worst {picks['worst']['cell']}"
+        )
 
 
 if __name__ == "__main__":

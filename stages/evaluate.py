@@ -20,8 +20,14 @@ logger = logging.getLogger(__name__)
 
 def parse_args():
     parser = stage.parser(__doc__, "data")
-    parser.add_argument("--grid", type=Path, nargs=3, required=True, metavar=("METRICS", "LIVE", "MODELS"),
-                        help="mlp_grid's metrics, DVCLive and model folders")
+    parser.add_argument(
+        "--grid",
+        type=Path,
+        nargs=3,
+        required=True,
+        metavar=("METRICS", "LIVE", "MODELS"),
+        help="mlp_grid's metrics, DVCLive and model folders",
+    )
     parser.add_argument("--out", type=Path, required=True, help="folder for tables and meshes")
     return parser.parse_args()
 
@@ -41,8 +47,11 @@ def test_predictions(models_dir: Path, cell: str, replicates: list[str], test: t
     """The test points and each replicate's predicted country, by name (the claims judge small countries on it)."""
     x, y = test
     names = [name for name, _ in points.COUNTRIES]
-    table = {"long": x[:, 0].cpu().numpy().round(4), "lat": x[:, 1].cpu().numpy().round(4),
-             "country": [names[i] for i in y.tolist()]}
+    table = {
+        "long": x[:, 0].cpu().numpy().round(4),
+        "lat": x[:, 1].cpu().numpy().round(4),
+        "country": [names[i] for i in y.tolist()],
+    }
     for replicate in replicates:
         model = mlp.load(models_dir / f"{cell}-{replicate}.pt", points.NUM_CLASSES, device)
         with torch.no_grad():
@@ -71,15 +80,21 @@ def main() -> None:
         model = mlp.load(models_dir / f"{cell}-{replicates.REPLICATE.format(0)}.pt", points.NUM_CLASSES, ctx.device)
         boundary.save(args.out / f"{rank}_boundary.npz", boundary.mesh_labels(model, bounds, resolution))
     reps = list(io.read_json(metrics_dir / f"{best}.json")["replicates"])
-    io.write_csv(args.out / "best_test_predictions.csv", test_predictions(models_dir, best, reps, splits["test"],
-                                                                          ctx.device))
+    io.write_csv(
+        args.out / "best_test_predictions.csv", test_predictions(models_dir, best, reps, splits["test"], ctx.device)
+    )
     for axis, rows in (("depth", table[table["width"] == width]), ("width", table[table["depth"] == depth])):
         io.write_csv(args.out / f"acc_vs_{axis}.csv", rows.sort_values(axis)[[axis, *grid.COLUMNS[:3]]])
-    summary = {**grid.summary(table, best, worst), "select_from": select_from, "depth_slice_width": width,
-               "width_slice_depth": depth}
+    summary = {
+        **grid.summary(table, best, worst),
+        "select_from": select_from,
+        "depth_slice_width": width,
+        "width_slice_depth": depth,
+    }
     stage.finish(ctx, args, summary)
-    logger.info(f"evaluate: best {best}, worst {worst} (from the {select_from} cells); slices at width {width}, "
-                f"depth {depth}")
+    logger.info(
+        f"evaluate: best {best}, worst {worst} (from the {select_from} cells); slices at width {width}, depth {depth}"
+    )
 
 
 if __name__ == "__main__":

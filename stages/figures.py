@@ -28,9 +28,11 @@ def main() -> None:
     sine_metrics, sine_folder = args.mlp_sine
     data = {
         "facts": readback.facts(readback.result_paths(args), config),
-        "boundaries": {name: readback.boundary(folder / f"{name}_boundary.npz")
-                       for folder, names in ((args.evaluate[1], ("best", "worst")), (sine_folder, ("xy", "sine")))
-                       for name in names},
+        "boundaries": {
+            name: readback.boundary(folder / f"{name}_boundary.npz")
+            for folder, names in ((args.evaluate[1], ("best", "worst")), (sine_folder, ("xy", "sine")))
+            for name in names
+        },
         "sine": readback.read_json(sine_metrics),
         "europe": readback.europe(*args.europe),
         "faces": readback.images(args.faces)["test"],

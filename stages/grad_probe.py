@@ -17,11 +17,19 @@ def probe_variant(run: runs.Run, splits: dict, layers: list, seeds: list[int], l
     """Every seed of one variant, stacked: per seed its model, history, gradient norms and dead fractions."""
     models = [runs.build(run.arch, seed, points.NUM_CLASSES, splits["train"][0].device) for seed in seeds]
     histories, grads, dead = stacked.train_stacked(
-        models, splits, lrs=[run.sched["lr"]] * len(seeds), seeds=seeds, epochs=run.sched["epochs"],
-        batch_size=run.sched["batch_size"], probe_layers=layers)
+        models,
+        splits,
+        lrs=[run.sched["lr"]] * len(seeds),
+        seeds=seeds,
+        epochs=run.sched["epochs"],
+        batch_size=run.sched["batch_size"],
+        probe_layers=layers,
+    )
     for seed, history, grad in zip(seeds, histories, grads):
-        logger.info(f"{label} seed {seed}: validation acc {history[-1].get('validation_acc', float('nan')):.4f}, "
-                    f"last-epoch squared gradient norms {', '.join(f'{g:.2g}' for g in grad[-1])}")
+        logger.info(
+            f"{label} seed {seed}: validation acc {history[-1].get('validation_acc', float('nan')):.4f}, "
+            f"last-epoch squared gradient norms {', '.join(f'{g:.2g}' for g in grad[-1])}"
+        )
     return [{"model": m, "history": h, "grads": g, "dead": d} for m, h, g, d in zip(models, histories, grads, dead)]
 
 

@@ -12,8 +12,10 @@ def pairs(config) -> list[tuple[int, int]]:
     values = params.nonempty_list(config.get("mlp_batch.pairs"), "mlp_batch.pairs")
     if not all(isinstance(p, list) and len(p) == 2 for p in values):
         raise UserError(f"mlp_batch.pairs must be a list of [batch size, epochs] pairs, got {values!r}")
-    return [(params.integer(b, "mlp_batch.pairs batch size"), params.integer(e, "mlp_batch.pairs epochs"))
-            for b, e in values]
+    return [
+        (params.integer(b, "mlp_batch.pairs batch size"), params.integer(e, "mlp_batch.pairs epochs"))
+        for b, e in values
+    ]
 
 
 @exit_on_user_error
@@ -22,9 +24,12 @@ def main() -> None:
     ctx = stage.start(threads=1)
     arch = mlp.architecture(ctx.params)
     evals = ctx.params.integer("mlp_batch.first_epoch_evals")
-    todo = {cells.batch_run(batch_size, epochs):
-            runs.Run(arch, loop.schedule(ctx.params, batch_size=batch_size, epochs=epochs), evals)
-            for batch_size, epochs in pairs(ctx.params)}
+    todo = {
+        cells.batch_run(batch_size, epochs): runs.Run(
+            arch, loop.schedule(ctx.params, batch_size=batch_size, epochs=epochs), evals
+        )
+        for batch_size, epochs in pairs(ctx.params)
+    }
     splits = points.load_splits(args.data, ctx.device)
     seeds = replicates.seeds_of(ctx.seed, ctx.params.integer("seeds"))
     results = runs.fit_runs(todo, splits, seeds, "mlp_batch", points.NUM_CLASSES, ctx.device, args.live)

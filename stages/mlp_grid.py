@@ -20,15 +20,20 @@ def main() -> None:
     ctx = stage.start(threads=1)
     features = ctx.params.choice("mlp.features", mlp.FEATURES)
     sched = loop.schedule(ctx.params)
-    todo = {cells.grid_cell(depth, width): runs.Run({"depth": depth, "width": width, "features": features}, sched)
-            for depth in ctx.params.items("mlp_grid.depths", params.integer)
-            for width in ctx.params.items("mlp_grid.widths", params.integer)}
+    todo = {
+        cells.grid_cell(depth, width): runs.Run({"depth": depth, "width": width, "features": features}, sched)
+        for depth in ctx.params.items("mlp_grid.depths", params.integer)
+        for width in ctx.params.items("mlp_grid.widths", params.integer)
+    }
     splits = points.load_splits(args.data, ctx.device)
     seeds = replicates.seeds_of(ctx.seed, ctx.params.integer("seeds"))
     results = runs.fit_runs(todo, splits, seeds, "mlp_grid", points.NUM_CLASSES, ctx.device, args.live)
     summaries, timings = runs.save_runs(todo, results, seeds, args.live, args.models)
-    runs.write_cells(args.metrics, summaries, {name: {key: run.arch[key] for key in ("depth", "width")}
-                                               for name, run in todo.items()})
+    runs.write_cells(
+        args.metrics,
+        summaries,
+        {name: {key: run.arch[key] for key in ("depth", "width")} for name, run in todo.items()},
+    )
     stage.finish(ctx, args, None, timings)
     logger.info(f"mlp_grid: {len(todo)} cells in {ctx.seconds():.0f} s")
 

@@ -16,9 +16,11 @@ def main() -> None:
     args = parser.parse_args()
     ctx = stage.start(threads=1)  # models this small lose more to intra-op threads than they gain
     arch = mlp.architecture(ctx.params)
-    todo = {cells.lr_cell(lr, batchnorm): runs.Run({**arch, "batchnorm": batchnorm}, loop.schedule(ctx.params, lr=lr))
-            for batchnorm in ctx.params.items("mlp_lr.batchnorm", params.boolean)
-            for lr in ctx.params.items("mlp_lr.lrs", params.positive)}
+    todo = {
+        cells.lr_cell(lr, batchnorm): runs.Run({**arch, "batchnorm": batchnorm}, loop.schedule(ctx.params, lr=lr))
+        for batchnorm in ctx.params.items("mlp_lr.batchnorm", params.boolean)
+        for lr in ctx.params.items("mlp_lr.lrs", params.positive)
+    }
     splits = points.load_splits(args.data, ctx.device)
     seeds = replicates.seeds_of(ctx.seed, ctx.params.integer("seeds"))
     results = runs.fit_runs(todo, splits, seeds, "mlp_lr", points.NUM_CLASSES, ctx.device, args.live)
@@ -26,8 +28,11 @@ def main() -> None:
     for name, run in todo.items():
         sweeps.setdefault(f"bn{cells.dvc_str(run.arch['batchnorm'])}.tsv", []).append(name)
     summaries, timings = runs.save_runs(todo, results, seeds, args.live, args.models, sweeps)
-    runs.write_cells(args.metrics, summaries, {name: {"lr": run.sched["lr"], "batchnorm": run.arch["batchnorm"]}
-                                               for name, run in todo.items()})
+    runs.write_cells(
+        args.metrics,
+        summaries,
+        {name: {"lr": run.sched["lr"], "batchnorm": run.arch["batchnorm"]} for name, run in todo.items()},
+    )
     stage.finish(ctx, args, None, timings)
 
 

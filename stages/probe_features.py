@@ -22,8 +22,9 @@ def main() -> None:
     io.save_torch(features, args.out)
     shape = tuple(features["train"]["inputs"].shape)
     stage.finish(ctx, args, None)
-    logger.info(f"probe_features: {settings.arch} features {shape} for train, and validation, test "
-                f"in {ctx.seconds():.1f} s")
+    logger.info(
+        f"probe_features: {settings.arch} features {shape} for train, and validation, test in {ctx.seconds():.1f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -33,11 +33,14 @@ def main() -> None:
     config = params.load()
     everything = {key: config.get(key) for key in config.values}  # printed whole under Provenance
     data = {
-        "facts": readback.facts(readback.result_paths(args), config), "sine": readback.read_json(args.mlp_sine),
+        "facts": readback.facts(readback.result_paths(args), config),
+        "sine": readback.read_json(args.mlp_sine),
         "course": yaml.safe_load(readback.require(args.course).read_text()),
-        "claims": readback.read_json(args.claims), "figures": args.figures,
+        "claims": readback.read_json(args.claims),
+        "figures": args.figures,
         "provenance": readback.provenance(args.provenance),
-        "pins": readback.pins(args.constraints), "params": everything,
+        "pins": readback.pins(args.constraints),
+        "params": everything,
         "params_text": yaml.safe_dump(everything, sort_keys=False),
     }
     render.write(data, args.markdown, args.html)

@@ -17,15 +17,33 @@ def page(folder: Path) -> str:
     for path in sorted(folder.rglob("*.json")):
         record = readback.read_json(path)
         rows.append(f"| {path.relative_to(folder).with_suffix('').as_posix()} | {record.get('wall_seconds', 0):.1f} |")
-        per_epoch += [f"| {k.removesuffix('_seconds_per_epoch')} | {v:.4g} |" for k, v in record.items()
-                      if k.endswith("_seconds_per_epoch")]
-    return "\n".join([
-        "# Timings", "", f"Wall-clock seconds of the last run of each stage, on {io.cpu_model()}. These change "
-        "from run to run and machine to machine; the report and the metrics do not.", "",
-        "| stage | seconds |", "|---|---|", *rows, "",
-        "Seconds per epoch of each (batch size, epochs) pair "
-        "(the claim 'larger batches take less time per epoch'):",
-        "", "| pair | seconds per epoch |", "|---|---|", *per_epoch]) + "\n"
+        per_epoch += [
+            f"| {k.removesuffix('_seconds_per_epoch')} | {v:.4g} |"
+            for k, v in record.items()
+            if k.endswith("_seconds_per_epoch")
+        ]
+    return (
+        "\n".join(
+            [
+                "# Timings",
+                "",
+                f"Wall-clock seconds of the last run of each stage, on {io.cpu_model()}. These change "
+                "from run to run and machine to machine; the report and the metrics do not.",
+                "",
+                "| stage | seconds |",
+                "|---|---|",
+                *rows,
+                "",
+                "Seconds per epoch of each (batch size, epochs) pair "
+                "(the claim 'larger batches take less time per epoch'):",
+                "",
+                "| pair | seconds per epoch |",
+                "|---|---|",
+                *per_epoch,
+            ]
+        )
+        + "\n"
+    )
 
 
 @exit_on_user_error

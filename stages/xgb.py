@@ -20,8 +20,7 @@ def main() -> None:
     ctx = stage.start()
     crop = ctx.params.integer("xgboost.crop")
     data = imagecache.load(args.data)
-    model = xgb.fit(data["train"]["images"], data["train"]["labels"], crop, ctx.seed, thread_count(),
-                      ctx.device.type)
+    model = xgb.fit(data["train"]["images"], data["train"]["labels"], crop, ctx.seed, thread_count(), ctx.device.type)
     frame = predictions.frame(data, {s: xgb.predict(model, data[s]["images"], crop) for s in predictions.SCORED})
     metrics = {**predictions.split_accuracies(frame), "features": xgb.feature_count(data["train"]["images"], crop)}
     io.write_csv(args.predictions, frame)

@@ -68,17 +68,20 @@ def run_bounded(cmd: list, timeout: float, **popen_kwargs) -> subprocess.Complet
     exception, Ctrl-C included) every process of the session is killed and the test fails with the output so far.
     """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True,
-                                **popen_kwargs)
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True, **popen_kwargs
+        )
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             killed = kill_session(proc.pid)
             proc.wait()
             others = max(0, len(killed) - 1)
-            raise TimeoutError(f"{' '.join(map(str, cmd))} still ran after {timeout:g} s: killed it and the {others} "
-                               f"other processes of its session\n--- stdout\n{_text(out)[-4000:]}"
-                               f"\n--- stderr\n{_text(err)[-4000:]}") from None
+            raise TimeoutError(
+                f"{' '.join(map(str, cmd))} still ran after {timeout:g} s: killed it and the {others} "
+                f"other processes of its session\n--- stdout\n{_text(out)[-4000:]}"
+                f"\n--- stderr\n{_text(err)[-4000:]}"
+            ) from None
         except BaseException:
             kill_session(proc.pid)
             proc.wait()
@@ -87,8 +90,9 @@ def run_bounded(cmd: list, timeout: float, **popen_kwargs) -> subprocess.Complet
         return subprocess.CompletedProcess(proc.args, proc.returncode, _text(out), _text(err))
 
 
-def run_stage(script: str, args: list, cwd: Path, params: dict | None, env: dict | None = None,
-              timeout: float = STAGE_TIMEOUT) -> subprocess.CompletedProcess:
+def run_stage(
+    script: str, args: list, cwd: Path, params: dict | None, env: dict | None = None, timeout: float = STAGE_TIMEOUT
+) -> subprocess.CompletedProcess:
     """Run stages/<script> from `cwd`, which holds the given params.yaml (None: as it is), as DVC would."""
     if params is not None:
         (cwd / "params.yaml").write_text(yaml.safe_dump(params))

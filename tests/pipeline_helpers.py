@@ -49,16 +49,23 @@ def tiny_params(base: dict) -> dict:
 
 def env(threads: int = 1) -> dict:
     """The venv first on PATH, the copy's own library (src, relative to the stage's cwd) before the installed one."""
-    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONPATH": "src",
-            "NNREPRO_THREADS": str(threads), "DVC_NO_ANALYTICS": "1", "GIT_TERMINAL_PROMPT": "0"}
+    return {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYTHONPATH": "src",
+        "NNREPRO_THREADS": str(threads),
+        "DVC_NO_ANALYTICS": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+    }
 
 
 def sh(cwd: Path, *cmd: str, check: bool = True, timeout: float = TIMEOUT, **kwargs) -> subprocess.CompletedProcess:
     """Run a command in `cwd`, bounded by `timeout` (conftest.run_bounded); on failure, fail with its output."""
     result = run_bounded(list(cmd), timeout, cwd=cwd, env=kwargs.pop("env", env()), **kwargs)
     if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} exited {result.returncode}\n{result.stdout[-4000:]}\n"
-                             f"{result.stderr[-4000:]}")
+        raise AssertionError(
+            f"{' '.join(cmd)} exited {result.returncode}\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
     return result
 
 
@@ -83,11 +90,16 @@ def output_roots() -> set[str]:
 
 def source_files() -> list[str]:
     """Tracked files plus untracked ones git does not ignore (so that it works before a commit), sources only."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                            capture_output=True, text=True, check=True, timeout=60).stdout.split("\0")
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split("\0")
     roots = output_roots()
-    return sorted(f for f in listed if f and f != "dvc.lock" and Path(f).parts[0] not in roots
-                  and (ROOT / f).is_file())
+    return sorted(f for f in listed if f and f != "dvc.lock" and Path(f).parts[0] not in roots and (ROOT / f).is_file())
 
 
 def make_repo(dest: Path, params: dict) -> Path:
@@ -156,18 +168,29 @@ def _overlap(a: str, b: str) -> bool:
 def digests(repo: Path, folder: str) -> dict[str, str]:
     """sha256 of every file under repo/folder, by relative path."""
     root = repo / folder
-    return {p.relative_to(repo).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(repo).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
-def kill_stage_midway(repo: Path, script: str, ready: Callable[[str], object],
-                      timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+def kill_stage_midway(
+    repo: Path, script: str, ready: Callable[[str], object], timeout: float = TIMEOUT
+) -> subprocess.CompletedProcess:
     """`dvc repro`; SIGTERM the python processes running stages/<script> once `ready(output so far)` is true;
     return dvc's result. dvc writes to a file and runs in its own session: nothing it started outlives this call."""
     log = repo.parent / f"{repo.name}-kill-midway.log"
     with log.open("w") as out:
-        proc = subprocess.Popen([str(BIN / "dvc"), "repro"], cwd=repo, env=env(), stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [str(BIN / "dvc"), "repro"],
+            cwd=repo,
+            env=env(),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline, killed = time.monotonic() + timeout, False
         while not killed and proc.poll() is None and time.monotonic() < deadline:
@@ -221,7 +244,8 @@ def queue_processes(repo: Path, sid: int) -> list[int]:
             continue
         cwd, line = Path(proc.info["cwd"]), " ".join(proc.info["cmdline"] or [])
         if (cwd == repo.resolve() or repo.resolve() in cwd.parents) and (
-                exps == cwd or exps in cwd.parents or any(c in line for c in QUEUE_COMMANDS)):
+            exps == cwd or exps in cwd.parents or any(c in line for c in QUEUE_COMMANDS)
+        ):
             found.add(proc.pid)
     return sorted(found)
 
@@ -256,9 +280,15 @@ def queue_started(repo: Path, jobs: int, log: Path, run_env: dict | None = None)
     Yields the session id. On exit, whether the test passed or failed, the queue is stopped and every process it
     left is killed (with a warning naming any that did not stop by themselves)."""
     with log.open("ab") as out:
-        proc = subprocess.Popen([str(BIN / "dvc"), "queue", "start", "-j", str(jobs)], cwd=repo,
-                                env=run_env or env(), stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [str(BIN / "dvc"), "queue", "start", "-j", str(jobs)],
+            cwd=repo,
+            env=run_env or env(),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         try:
             proc.wait(timeout=TIMEOUT)  # it returns as soon as the workers are forked
@@ -270,8 +300,10 @@ def queue_started(repo: Path, jobs: int, log: Path, run_env: dict | None = None)
         killed = stop_queue(repo, proc.pid)
         proc.wait()
         if killed:
-            warnings.warn(f"killed {len(killed)} DVC queue processes that outlived `dvc queue stop --kill`: "
-                          + "; ".join(killed), stacklevel=2)
+            warnings.warn(
+                f"killed {len(killed)} DVC queue processes that outlived `dvc queue stop --kill`: " + "; ".join(killed),
+                stacklevel=2,
+            )
 
 
 def wait_for_queue(repo: Path, log: Path, timeout: float = QUEUE_TIMEOUT) -> str:

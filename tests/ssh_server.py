@@ -28,8 +28,11 @@ class Server:
 
 def keygen(path: Path) -> str:
     """A new ed25519 key pair at `path` (no passphrase); returns the public key line."""
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "nnrepro-test", "-f", str(path)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "nnrepro-test", "-f", str(path)],
+        check=True,
+        capture_output=True,
+    )
     return path.with_suffix(".pub").read_text().strip()
 
 
@@ -67,8 +70,12 @@ Subsystem sftp internal-sftp
         PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)
     log_path = tmp / "sshd.log"
     with log_path.open("w") as log:  # a file, not a pipe: sshd never blocks on a full pipe
-        proc = subprocess.Popen([shutil.which("sshd"), "-D", "-e", "-f", str(tmp / "sshd_config")],
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [shutil.which("sshd"), "-D", "-e", "-f", str(tmp / "sshd_config")],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + timeout
         while "Server listening" not in log_path.read_text():

@@ -19,7 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # params.yaml of the tree: every key of the repository's params.yaml, tiny values.
 PARAMS = {
-    "seed": 0, "seeds": 1, "device": "cpu", "lr": 0.001,
+    "seed": 0,
+    "seeds": 1,
+    "device": "cpu",
+    "lr": 0.001,
     "europe": {"source": "embedded", "csv_dir": "", "n_train": 40, "n_validation": 33, "n_test": 33},
     "mlp": {"depth": 6, "width": 16, "features": "xy", "batch_size": 16, "epochs": 6},
     "mlp_lr": {"lrs": [1, 0.01, 0.0001], "batchnorm": [False, True]},
@@ -29,9 +32,19 @@ PARAMS = {
     "evaluate": {"select_from": "course", "mesh": 12},
     "grad_probe": {"depth": 12, "width": 4, "epochs": 3, "batch_size": 16, "layers": [0, 6, 11], "seeds": 3},
     "faces": {"source": "embedded", "image_dir": "", "n_train": 8, "n_validation": 8, "n_test": 8, "image_size": 16},
-    "cnn": {"arch": "mobilenet_v2", "lrs": [0.1, 0.01, 0.001, 0.0001], "epochs": 1, "batch_size": 4,
-            "image_size": 16, "weights_path": "", "allow_download": False, "memory_mb": 4096, "nproc_per_node": 1,
-            "seeds": 1, "probe_seeds": 1},
+    "cnn": {
+        "arch": "mobilenet_v2",
+        "lrs": [0.1, 0.01, 0.001, 0.0001],
+        "epochs": 1,
+        "batch_size": 4,
+        "image_size": 16,
+        "weights_path": "",
+        "allow_download": False,
+        "memory_mb": 4096,
+        "nproc_per_node": 1,
+        "seeds": 1,
+        "probe_seeds": 1,
+    },
     "xgboost": {"crop": 16},
     "figures": {"dpi": 30},
 }
@@ -51,6 +64,7 @@ def write_json(path: Path, data) -> None:
 
 
 # ------------------------------------------------------------------ training runs (DVCLive + summary metrics)
+
 
 def history(val_loss: list, epochs: list | None = None) -> dict:
     """{'epoch', 'train_loss', ...} from a validation-loss curve: train a little lower, test a little higher,
@@ -115,10 +129,14 @@ def write_mlp_runs(root: Path) -> None:
         record = train_run(root / "plots/mlp_lr" / cell, curve, diverged=curve[-1] is None)
         write_json(root / "metrics/mlp_lr" / f"{cell}.json", {"lr": lr, "batchnorm": bn, **record})
     steep = list(np.linspace(3.5, 0.8, 10))
-    long = {"plain": [round(v, 6) for v in steep + [0.78 + 0.04 * (e % 2) for e in range(14)]],
-            "batchnorm": [round(v, 6) for v in steep + list(np.linspace(0.78, 0.7, 14))]}
-    write_json(root / "metrics/mlp_long.json",
-               {name: train_run(root / "plots/mlp_long" / name, curve) for name, curve in long.items()})
+    long = {
+        "plain": [round(v, 6) for v in steep + [0.78 + 0.04 * (e % 2) for e in range(14)]],
+        "batchnorm": [round(v, 6) for v in steep + list(np.linspace(0.78, 0.7, 14))],
+    }
+    write_json(
+        root / "metrics/mlp_long.json",
+        {name: train_run(root / "plots/mlp_long" / name, curve) for name, curve in long.items()},
+    )
     batch = {}
     for (size, epochs), first, final in zip(PARAMS["mlp_batch"]["pairs"], (1.5, 2.5, 3.2), (0.8, 1.6, 1.2)):
         steps = [0.25, 0.5, 0.75, 1.0] + [float(e) for e in range(2, epochs + 1)]
@@ -126,12 +144,18 @@ def write_mlp_runs(root: Path) -> None:
         record = train_run(root / "plots/mlp_batch" / name, wiggle(first, final, len(steps), 0.0), steps)
         batch[name] = {"batch_size": size, "epochs": epochs, "iterations_per_epoch": -(-1000 // size), **record}
     write_json(root / "metrics/mlp_batch.json", batch)
-    write_json(root / "timings/mlp_batch.json", {"wall_seconds": WALL_SECONDS,
-                                                 **{f"{n}_seconds_per_epoch": s for n, s in SECONDS_PER_EPOCH.items()},
-                                                 **{f"{n}_seconds": s * 3 for n, s in SECONDS_PER_EPOCH.items()}})
+    write_json(
+        root / "timings/mlp_batch.json",
+        {
+            "wall_seconds": WALL_SECONDS,
+            **{f"{n}_seconds_per_epoch": s for n, s in SECONDS_PER_EPOCH.items()},
+            **{f"{n}_seconds": s * 3 for n, s in SECONDS_PER_EPOCH.items()},
+        },
+    )
 
 
 # ------------------------------------------------------------------ evaluate (the depth x width grid)
+
 
 def grid_accuracy(depth: int, width: int) -> tuple | None:
     """(train, validation, test) of a cell: deeper is better up to 6, width 32 the sweet spot, 64 overfits;
@@ -144,27 +168,40 @@ def grid_accuracy(depth: int, width: int) -> tuple | None:
 
 def mesh(resolution: int, shift: int) -> dict:
     lon, lat = np.linspace(-10, 40, resolution), np.linspace(35, 70, resolution * 3 // 4)
-    return {"lon": lon, "lat": lat, "labels": ((np.add.outer(np.arange(len(lat)), np.arange(len(lon))) + shift) % 33
-                                               ).astype(np.uint8)}
+    return {
+        "lon": lon,
+        "lat": lat,
+        "labels": ((np.add.outer(np.arange(len(lat)), np.arange(len(lon))) + shift) % 33).astype(np.uint8),
+    }
 
 
 def write_evaluate(root: Path) -> None:
     out, depths, widths = root / "plots/evaluate", PARAMS["mlp_grid"]["depths"], PARAMS["mlp_grid"]["widths"]
     out.mkdir(parents=True, exist_ok=True)
-    header = ("cell,depth,width,diverged,final_train_acc,final_validation_acc,final_test_acc,final_train_loss,"
-              "final_validation_loss,final_test_loss")
+    header = (
+        "cell,depth,width,diverged,final_train_acc,final_validation_acc,final_test_acc,final_train_loss,"
+        "final_validation_loss,final_test_loss"
+    )
     rows = {}
     for d in depths:
         for w in widths:
             acc = grid_accuracy(d, w)
-            rows[(d, w)] = [f"d{d}-w{w}", d, w, acc is None, *(acc or ("",) * 3),
-                            *(tuple(round(4 * (1 - a), 6) for a in acc) if acc else ("",) * 3)]
+            rows[(d, w)] = [
+                f"d{d}-w{w}",
+                d,
+                w,
+                acc is None,
+                *(acc or ("",) * 3),
+                *(tuple(round(4 * (1 - a), 6) for a in acc) if acc else ("",) * 3),
+            ]
     (out / "grid.csv").write_text("\n".join([header] + [",".join(map(str, r)) for r in rows.values()]) + "\n")
     for row in rows.values():  # mlp_grid's metrics: one seed, so each cell's only replicate is its summary
         finals = dict(zip(header.split(",")[3:], row[3:]))
         summary = {k: (None if v == "" else v) for k, v in finals.items()}
-        write_json(root / "metrics/mlp_grid" / f"{row[0]}.json", {"depth": row[1], "width": row[2], **summary,
-                                                                  "replicates": {"rep0": summary}})
+        write_json(
+            root / "metrics/mlp_grid" / f"{row[0]}.json",
+            {"depth": row[1], "width": row[2], **summary, "replicates": {"rep0": summary}},
+        )
     width, depth = PARAMS["mlp"]["width"], PARAMS["mlp"]["depth"]
     for axis, keys in (("depth", [(d, width) for d in depths]), ("width", [(depth, w) for w in widths])):
         lines = [f"{axis},final_train_acc,final_validation_acc,final_test_acc"]
@@ -172,8 +209,10 @@ def write_evaluate(root: Path) -> None:
         (out / f"acc_vs_{axis}.csv").write_text("\n".join(lines) + "\n")
     best, worst = (6, 32), (1, 16)  # by validation accuracy among the course's cells (width 16 or depth 6)
     record = {"select_from": "course", "depth_slice_width": width, "width_slice_depth": depth}
-    for rank, (d, w), shift, curve in (("best", best, 0, wiggle(3.0, 0.6, 6, 0.0)),
-                                       ("worst", worst, 5, wiggle(3.4, 2.0, 6, 0.1))):
+    for rank, (d, w), shift, curve in (
+        ("best", best, 0, wiggle(3.0, 0.6, 6, 0.0)),
+        ("worst", worst, 5, wiggle(3.4, 2.0, 6, 0.1)),
+    ):
         write_live(out / f"{rank}_history", history(curve))  # evaluate copies plots/metrics as it is
         np.savez(out / f"{rank}_boundary.npz", **mesh(PARAMS["evaluate"]["mesh"], shift))
         record[f"{rank}_cell"] = f"d{d}-w{w}"
@@ -186,20 +225,28 @@ def write_evaluate(root: Path) -> None:
 
 # [seed][epoch][layer] over layers 0, 6, 11 of 12: plain's early layers vanish (layer 0 exactly 0 in 6 of its 9
 # values), its last layer stays alive; residual keeps every layer alive.
-PLAIN_GRADS = [[[0.0, 1e-7, 1e-2], [0.0, 2e-7, 2e-2], [1e-9, 1e-7, 1e-2]],
-               [[0.0, 3e-7, 3e-2], [2e-9, 1e-7, 2e-2], [3e-9, 2e-7, 1e-2]],
-               [[0.0, 1e-7, 2e-2], [0.0, 1e-7, 1e-2], [0.0, 1e-7, 2e-2]]]
-RESIDUAL_GRADS = [[[0.5, 0.2, 0.1], [0.4, 0.2, 0.1], [0.3, 0.1, 0.05]],
-                  [[0.6, 0.3, 0.2], [0.5, 0.2, 0.1], [0.4, 0.2, 0.1]],
-                  [[0.4, 0.2, 0.1], [0.3, 0.1, 0.1], [0.3, 0.1, 0.05]]]
+PLAIN_GRADS = [
+    [[0.0, 1e-7, 1e-2], [0.0, 2e-7, 2e-2], [1e-9, 1e-7, 1e-2]],
+    [[0.0, 3e-7, 3e-2], [2e-9, 1e-7, 2e-2], [3e-9, 2e-7, 1e-2]],
+    [[0.0, 1e-7, 2e-2], [0.0, 1e-7, 1e-2], [0.0, 1e-7, 2e-2]],
+]
+RESIDUAL_GRADS = [
+    [[0.5, 0.2, 0.1], [0.4, 0.2, 0.1], [0.3, 0.1, 0.05]],
+    [[0.6, 0.3, 0.2], [0.5, 0.2, 0.1], [0.4, 0.2, 0.1]],
+    [[0.4, 0.2, 0.1], [0.3, 0.1, 0.1], [0.3, 0.1, 0.05]],
+]
 
 
 def write_probe(root: Path) -> None:
     config = PARAMS["grad_probe"]
     curves = {"depth": config["depth"], "layers": config["layers"], "seeds": list(range(config["seeds"]))}
     for name, grads, dead in (("plain", PLAIN_GRADS, [0.5, 0.25, 0.0]), ("residual", RESIDUAL_GRADS, [0.25, 0.0, 0.0])):
-        curves[name] = {"grad_sq_norm": grads, "dead_fraction": [[dead] * len(seed) for seed in grads],
-                        "final_validation_acc": [0.3, 0.31, 0.29], "diverged": [False] * len(grads)}
+        curves[name] = {
+            "grad_sq_norm": grads,
+            "dead_fraction": [[dead] * len(seed) for seed in grads],
+            "final_validation_acc": [0.3, 0.31, 0.29],
+            "diverged": [False] * len(grads),
+        }
     write_json(root / "plots/grad_probe/probe.json", curves)
 
 
@@ -235,10 +282,12 @@ XGBOOST = {"validation_acc": 0.74, "test_acc": 0.73}
 
 
 def write_faces(root: Path) -> None:
-    images = torch.randint(0, 256, (len(FACE_NAMES), 3, 16, 16), dtype=torch.uint8,
-                           generator=torch.Generator().manual_seed(0))
-    imagecache.store({"test": {"images": images, "labels": FACE_LABELS, "names": list(FACE_NAMES)}},
-                     root / "data/faces/cache")
+    images = torch.randint(
+        0, 256, (len(FACE_NAMES), 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)
+    )
+    imagecache.store(
+        {"test": {"images": images, "labels": FACE_LABELS, "names": list(FACE_NAMES)}}, root / "data/faces/cache"
+    )
 
 
 def fake_probabilities(accuracy, rng) -> np.ndarray:
@@ -262,10 +311,19 @@ def write_cnn_selection(root: Path) -> None:
     for baseline, by_lr in CNN_ACCURACY.items():
         for lr, acc in by_lr.items():
             name = f"{baseline}-{lr}"
-            rows.append({"cell": name, "baseline": baseline, "lr": lr, "diverged": acc is None,
-                         "validation_acc": acc and acc[0], "test_acc": acc and acc[1]})
-            frame = predictions.frame(data, {split: fake_probabilities(acc and acc[i], rng)
-                                             for i, split in enumerate(names)})
+            rows.append(
+                {
+                    "cell": name,
+                    "baseline": baseline,
+                    "lr": lr,
+                    "diverged": acc is None,
+                    "validation_acc": acc and acc[0],
+                    "test_acc": acc and acc[1],
+                }
+            )
+            frame = predictions.frame(
+                data, {split: fake_probabilities(acc and acc[i], rng) for i, split in enumerate(names)}
+            )
             (root / "predictions/cnn" / baseline).mkdir(parents=True, exist_ok=True)
             frame.to_csv(root / "predictions/cnn" / baseline / f"{name}.csv", index=False)
             wrong[name] = predictions.misclassified(frame)
@@ -274,10 +332,18 @@ def write_cnn_selection(root: Path) -> None:
 
 # ------------------------------------------------------------------ provenance, params, course, claims
 
+
 def write_records(root: Path) -> None:
-    for path, record in (("mlp_long", CPU), ("mlp_batch", CPU), ("evaluate", CPU), ("grad_probe", CPU),
-                         ("mlp_sine", CPU), ("mlp_lr/lr0.01-bnfalse", CPU), ("cnn_finetune", CUDA),
-                         ("xgboost", CUDA)):
+    for path, record in (
+        ("mlp_long", CPU),
+        ("mlp_batch", CPU),
+        ("evaluate", CPU),
+        ("grad_probe", CPU),
+        ("mlp_sine", CPU),
+        ("mlp_lr/lr0.01-bnfalse", CPU),
+        ("cnn_finetune", CUDA),
+        ("xgboost", CUDA),
+    ):
         write_json(root / "provenance" / f"{path}.json", record)
     (root / "params.yaml").write_text(yaml.safe_dump(PARAMS, sort_keys=False))
     (root / "reference").mkdir(parents=True, exist_ok=True)

@@ -74,12 +74,16 @@ def test_a_loss_finite_on_one_side_only_is_an_unbounded_difference(bench):
 def test_grid_multiply_adds_match_the_hand_count(bench):
     """16 cells x 3 seeds x 50 epochs: 5.13 TMAC; d1-w8 alone 14.6 GMAC (3 x forward on train, forward on
     validation and test, counted by hand from the layer shapes 2 -> w -> ... -> 33)."""
-    values = {"europe": {"n_train": 106897, "n_validation": 13363, "n_test": 13363}, "seeds": 3,
-              "mlp": {"depth": 6, "width": 16, "features": "xy", "batch_size": 256, "epochs": 50},
-              "mlp_lr": {"lrs": [1], "batchnorm": [False]}, "mlp_long": {"epochs": 1},
-              "mlp_batch": {"pairs": [[256, 1]], "first_epoch_evals": 1},
-              "grad_probe": {"depth": 2, "width": 4, "epochs": 1, "batch_size": 256, "seeds": 1},
-              "mlp_grid": {"depths": [1, 2, 6, 10], "widths": [8, 16, 32, 64]}}
+    values = {
+        "europe": {"n_train": 106897, "n_validation": 13363, "n_test": 13363},
+        "seeds": 3,
+        "mlp": {"depth": 6, "width": 16, "features": "xy", "batch_size": 256, "epochs": 50},
+        "mlp_lr": {"lrs": [1], "batchnorm": [False]},
+        "mlp_long": {"epochs": 1},
+        "mlp_batch": {"pairs": [[256, 1]], "first_epoch_evals": 1},
+        "grad_probe": {"depth": 2, "width": 4, "epochs": 1, "batch_size": 256, "seeds": 1},
+        "mlp_grid": {"depths": [1, 2, 6, 10], "widths": [8, 16, 32, 64]},
+    }
     assert bench.stage_macs(values)["mlp_grid"] == pytest.approx(5.12787e12, rel=1e-5)
     one_cell = {**values, "mlp_grid": {"depths": [1], "widths": [8]}}
     per_example = 2 * 8 + 8 * 33
@@ -91,7 +95,11 @@ def test_grid_multiply_adds_match_the_hand_count(bench):
 def test_cuda_without_a_gpu_says_skipped_and_keeps_the_cpu_figures(tmp_path):
     out = tmp_path / "results.json"
     out.write_text(json.dumps({"stacked_ratio": 7.0}))
-    subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--device", "cuda", "--out", str(out)],
-                   check=True, timeout=120, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--device", "cuda", "--out", str(out)],
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
     results = json.loads(out.read_text())
     assert results["stacked_ratio"] == 7.0 and results["cuda"]["skipped"] == "no CUDA"

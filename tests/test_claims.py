@@ -24,14 +24,19 @@ def curves(val_loss, scale=1.0, epochs=None) -> dict:
     """A history whose accuracy is 1 - loss / 4 on every split (synthetic)."""
     loss = [None if x is None else x * scale for x in val_loss]
     acc = [None if x is None else 1 - x / 4 for x in loss]
-    return {"epoch": epochs or [float(e) for e in range(1, len(loss) + 1)],
-            **{f"{s}_{k}": list(v) for s in SPLITS for k, v in (("loss", loss), ("acc", acc))}}
+    return {
+        "epoch": epochs or [float(e) for e in range(1, len(loss) + 1)],
+        **{f"{s}_{k}": list(v) for s in SPLITS for k, v in (("loss", loss), ("acc", acc))},
+    }
 
 
 def run(val_loss, diverged=False) -> dict:
-    return {**curves(val_loss), "diverged": diverged, "collapsed": False,
-            "replicates": [{**curves(val_loss, 1 + 0.002 * j), "diverged": diverged, "collapsed": False}
-                           for j in JITTER]}
+    return {
+        **curves(val_loss),
+        "diverged": diverged,
+        "collapsed": False,
+        "replicates": [{**curves(val_loss, 1 + 0.002 * j), "diverged": diverged, "collapsed": False} for j in JITTER],
+    }
 
 
 def decay(start, end, rate, peak=0.0, every=3, n=30) -> list:
@@ -40,10 +45,18 @@ def decay(start, end, rate, peak=0.0, every=3, n=30) -> list:
 
 
 FLAT = [3.0, 2.9] * 15
-PLAIN = {1.0: FLAT, 0.01: decay(1.0, 0.4, 0.15, 0.15), 0.001: decay(1.2, 0.4, 0.1, 0.06, 4),
-         0.0001: list(np.linspace(2.0, 1.3, 30))}
-BATCHNORM = {1.0: [3.0, 2.0] * 15, 0.01: decay(0.8, 0.36, 0.8), 0.001: decay(0.9, 0.38, 0.7),
-             0.0001: decay(1.5, 0.6, 0.1)}
+PLAIN = {
+    1.0: FLAT,
+    0.01: decay(1.0, 0.4, 0.15, 0.15),
+    0.001: decay(1.2, 0.4, 0.1, 0.06, 4),
+    0.0001: list(np.linspace(2.0, 1.3, 30)),
+}
+BATCHNORM = {
+    1.0: [3.0, 2.0] * 15,
+    0.01: decay(0.8, 0.36, 0.8),
+    0.001: decay(0.9, 0.38, 0.7),
+    0.0001: decay(1.5, 0.6, 0.1),
+}
 LONG_DROP = list(np.linspace(2.0, 0.5, 20))
 
 
@@ -52,22 +65,40 @@ def batch_run(batch, epochs, first_acc, first_loss, final_acc, seconds, rate=1.0
     acc = [first_acc] + [final_acc] * (len(steps) - 1)
     loss = [0.5 + (first_loss - 0.5) * math.exp(-rate * (s - 0.1)) + noise * (i % 2) for i, s in enumerate(steps)]
     history = {"epoch": steps, **{f"{s}_{k}": v for s in SPLITS for k, v in (("loss", loss), ("acc", acc))}}
-    return {**history, "diverged": False, "collapsed": False, "batch_size": batch, "epochs": epochs,
-            "seconds_per_epoch": seconds, "replicates": [{**history, "diverged": False, "collapsed": False}] * 3}
+    return {
+        **history,
+        "diverged": False,
+        "collapsed": False,
+        "batch_size": batch,
+        "epochs": epochs,
+        "seconds_per_epoch": seconds,
+        "replicates": [{**history, "diverged": False, "collapsed": False}] * 3,
+    }
 
 
 def cell(depth, width, train, val, test) -> dict:
     finals = {f"final_{s}_acc": a for s, a in zip(SPLITS, (train, val, test))}
-    return {"depth": depth, "width": width, "diverged": False, "collapsed": False, **finals,
-            "replicates": [{**{k: v + 0.001 * j for k, v in finals.items()}, "diverged": False, "collapsed": False}
-                           for j in JITTER]}
+    return {
+        "depth": depth,
+        "width": width,
+        "diverged": False,
+        "collapsed": False,
+        **finals,
+        "replicates": [
+            {**{k: v + 0.001 * j for k, v in finals.items()}, "diverged": False, "collapsed": False} for j in JITTER
+        ],
+    }
 
 
 def probe(grad, dead=0.25, acc=0.3, seeds=5, epochs=3) -> dict:
-    return {"layers": [0, 30, 60, 90, 95, 99], "seeds": list(range(seeds)),
-            "grad_sq_norm": [[list(grad) for _ in range(epochs)] for _ in range(seeds)],
-            "dead_fraction": [[[dead] * 6 for _ in range(epochs)] for _ in range(seeds)],
-            "final_validation_acc": [acc] * seeds, "collapsed": [False] * seeds}
+    return {
+        "layers": [0, 30, 60, 90, 95, 99],
+        "seeds": list(range(seeds)),
+        "grad_sq_norm": [[list(grad) for _ in range(epochs)] for _ in range(seeds)],
+        "dead_fraction": [[[dead] * 6 for _ in range(epochs)] for _ in range(seeds)],
+        "final_validation_acc": [acc] * seeds,
+        "collapsed": [False] * seeds,
+    }
 
 
 LRS = (0.1, 0.01, 0.001, 0.0001, 0.00001)
@@ -75,37 +106,73 @@ LRS = (0.1, 0.01, 0.001, 0.0001, 0.00001)
 
 def cnn(accs, seeded=False) -> dict:
     """A baseline's cells by lr; `seeded`: each over three seeds around its mean (the linear probe's cells)."""
+
     def one(a):
         return {"validation_acc": a, "test_acc": a, "diverged": False, "collapsed": False}
-    return {lr: {**one(a), **({"replicates": [one(a + 0.001 * j) for j in JITTER]} if seeded else {})}
-            for lr, a in zip(LRS, accs)}
+
+    return {
+        lr: {**one(a), **({"replicates": [one(a + 0.001 * j) for j in JITTER]} if seeded else {})}
+        for lr, a in zip(LRS, accs)
+    }
 
 
 def points(right=True, n=10) -> dict:
     """The best model's test points: n in Albania, n in Sardinia, all right (or all Italy's Sardinia wrong)."""
     truth = ["Albania"] * n + ["Italy"] * n
-    return {"long": [20.0] * n + [9.0] * n, "lat": [41.0] * n + [40.0] * n, "country": truth,
-            "replicates": [{"predicted": truth if right else truth[:n] + ["France"] * n}] * 3}
+    return {
+        "long": [20.0] * n + [9.0] * n,
+        "lat": [41.0] * n + [40.0] * n,
+        "country": truth,
+        "replicates": [{"predicted": truth if right else truth[:n] + ["France"] * n}] * 3,
+    }
 
 
 def facts() -> dict:
     """Complete made-up facts on which every claim holds."""
-    grid = [(1, 16, 0.78, 0.78, 0.77), (2, 16, 0.84, 0.84, 0.83), (6, 16, 0.90, 0.90, 0.89),
-            (10, 16, 0.89, 0.89, 0.88), (6, 8, 0.85, 0.85, 0.84), (6, 32, 0.94, 0.93, 0.92), (6, 64, 0.935, 0.88, 0.87)]
+    grid = [
+        (1, 16, 0.78, 0.78, 0.77),
+        (2, 16, 0.84, 0.84, 0.83),
+        (6, 16, 0.90, 0.90, 0.89),
+        (10, 16, 0.89, 0.89, 0.88),
+        (6, 8, 0.85, 0.85, 0.84),
+        (6, 32, 0.94, 0.93, 0.92),
+        (6, 64, 0.935, 0.88, 0.87),
+    ]
     return {
-        "lr_sweep": {"plain": {lr: run(v) for lr, v in PLAIN.items()},
-                     "batchnorm": {lr: run(v) for lr, v in BATCHNORM.items()}},
+        "lr_sweep": {
+            "plain": {lr: run(v) for lr, v in PLAIN.items()},
+            "batchnorm": {lr: run(v) for lr, v in BATCHNORM.items()},
+        },
         "long": {"plain": run(LONG_DROP + [0.6, 0.5] * 5), "batchnorm": run(LONG_DROP + [0.52, 0.5] * 5)},
-        "batch": {"b1-e1": batch_run(1, 1, 0.8, 1.0, 0.8, 40.0), "b16-e1": batch_run(16, 1, 0.5, 1.5, 0.6, 4.0),
-                  "b128-e50": batch_run(128, 50, 0.3, 2.0, 0.9, 0.8, noise=0.04),
-                  "b1024-e50": batch_run(1024, 50, 0.1, 2.5, 0.85, 0.2, rate=0.1)},
-        "grid": {"cells": {f"d{d}-w{w}": cell(d, w, *a) for d, w, *a in grid}, "best": "d6-w32", "worst": "d1-w16",
-                 "select_from": "course", "depth_slice_width": 16, "width_slice_depth": 6, "best_points": points()},
-        "probe": {"depth": 100, "plain": probe([1e-9, 1e-9, 1e-8, 1e-7, 1e-2, 1e-1]),
-                  "residual": probe([1e-2, 1e-2, 2e-2, 2e-2, 3e-2, 5e-2], dead=0.1, acc=0.6)},
-        "cnn": {"cells": {"scratch": cnn([0.49, 0.44, 0.56, 0.49, 0.48]), "probe": cnn([0.70, 0.65, 0.60, 0.55, 0.50], True),
-                          "finetune": cnn([0.50, 0.60, 0.80, 0.90, 0.70])},
-                "xgboost": {"validation_acc": 0.72, "test_acc": 0.72}, "n_images": {"validation": 2000, "test": 2000}},
+        "batch": {
+            "b1-e1": batch_run(1, 1, 0.8, 1.0, 0.8, 40.0),
+            "b16-e1": batch_run(16, 1, 0.5, 1.5, 0.6, 4.0),
+            "b128-e50": batch_run(128, 50, 0.3, 2.0, 0.9, 0.8, noise=0.04),
+            "b1024-e50": batch_run(1024, 50, 0.1, 2.5, 0.85, 0.2, rate=0.1),
+        },
+        "grid": {
+            "cells": {f"d{d}-w{w}": cell(d, w, *a) for d, w, *a in grid},
+            "best": "d6-w32",
+            "worst": "d1-w16",
+            "select_from": "course",
+            "depth_slice_width": 16,
+            "width_slice_depth": 6,
+            "best_points": points(),
+        },
+        "probe": {
+            "depth": 100,
+            "plain": probe([1e-9, 1e-9, 1e-8, 1e-7, 1e-2, 1e-1]),
+            "residual": probe([1e-2, 1e-2, 2e-2, 2e-2, 3e-2, 5e-2], dead=0.1, acc=0.6),
+        },
+        "cnn": {
+            "cells": {
+                "scratch": cnn([0.49, 0.44, 0.56, 0.49, 0.48]),
+                "probe": cnn([0.70, 0.65, 0.60, 0.55, 0.50], True),
+                "finetune": cnn([0.50, 0.60, 0.80, 0.90, 0.70]),
+            },
+            "xgboost": {"validation_acc": 0.72, "test_acc": 0.72},
+            "n_images": {"validation": 2000, "test": 2000},
+        },
         "course": copy.deepcopy(COURSE),
     }
 
@@ -138,10 +205,12 @@ def drop(*path):
 
 def flag(key, *path):
     """An edit setting `key` on a run or cell and each of its replicates (a probe variant: on every seed)."""
+
     def edit(data):
         node = node_at(data, path)
         for record in (node, *node.get("replicates", [])):
             record[key] = [True] * len(node["seeds"]) if "seeds" in node else True
+
     return edit
 
 
@@ -157,6 +226,7 @@ def edits(*fns):
     def edit(data):
         for fn in fns:
             fn(data)
+
     return edit
 
 
@@ -179,14 +249,19 @@ def all_zero(grads, dead):
 
 def dead_seeds(count):
     def edit(grads, dead):
-        for seed in grads[len(grads) - count:]:
+        for seed in grads[len(grads) - count :]:
             for epoch in seed:
                 epoch[:] = [0.0] * 6
+
     return edit
 
 
-SCRATCH, PROBE, TUNE, CELLS = ("cnn", "cells", "scratch"), ("cnn", "cells", "probe"), ("cnn", "cells", "finetune"), \
-    ("grid", "cells")
+SCRATCH, PROBE, TUNE, CELLS = (
+    ("cnn", "cells", "scratch"),
+    ("cnn", "cells", "probe"),
+    ("cnn", "cells", "finetune"),
+    ("grid", "cells"),
+)
 DIVERGED_CNN = {"validation_acc": None, "test_acc": None, "diverged": True}
 
 
@@ -288,8 +363,12 @@ DEGENERATE = [  # (claim id, edit, the verdict its docstring promises, a word of
     ("best_generalises", put("grid", "best", "d9-w99"), CANNOT, "d9-w99"),
     ("best_generalises", put(*CELLS, "d6-w32", "final_train_acc", float("nan")), CANNOT, "train accuracy"),
     ("best_accurate_small_countries", put("grid", "best_points", None), CANNOT, "best_test_predictions.csv"),
-    ("worst_underfits", edits(diverge(*CELLS, "d1-w16"), put(*CELLS, "d1-w16", "final_train_acc", None)),
-     CANNOT, "diverged"),
+    (
+        "worst_underfits",
+        edits(diverge(*CELLS, "d1-w16"), put(*CELLS, "d1-w16", "final_train_acc", None)),
+        CANNOT,
+        "diverged",
+    ),
     ("worst_underfits", put("grid", "worst", "d6-w32"), CANNOT, "same"),
     ("worst_not_too_inaccurate", diverge(*CELLS, "d6-w32"), CANNOT, "diverged"),
     ("worst_is_one_layer", diverge(*CELLS, "d2-w16"), CANNOT, "diverged"),
@@ -303,8 +382,12 @@ DEGENERATE = [  # (claim id, edit, the verdict its docstring promises, a word of
     ("plain_vanishing", pmutate("plain", all_zero), FAILS, "dead"),
     ("plain_vanishing", put("probe", "plain", "grad_sq_norm", []), CANNOT, "empty"),
     ("plain_vanishing", put("probe", "plain", probe([None] * 6)), CANNOT, "missing values"),
-    ("plain_not_dead_units", put("probe", "plain", probe([1e-9, 1e-9, 1e-8, 1e-7, 1e-2, 1e-1], dead=1.0)), FAILS,
-     "layer 0: 1"),
+    (
+        "plain_not_dead_units",
+        put("probe", "plain", probe([1e-9, 1e-9, 1e-8, 1e-7, 1e-2, 1e-1], dead=1.0)),
+        FAILS,
+        "layer 0: 1",
+    ),
     ("residual_alive", pmutate("residual", zero_from_epoch_2), FAILS, "from epoch 2"),
     ("residual_alive", pmutate("residual", all_zero), FAILS, "dead"),
     ("residual_alive", drop("probe", "residual"), CANNOT, "probe.residual"),
@@ -330,46 +413,79 @@ DEGENERATE = [  # (claim id, edit, the verdict its docstring promises, a word of
 COLLAPSE = "holds (collapsed: one class predicted)"
 NO, UNJUDGED = FAILS, "cannot be judged (collapsed)"
 COLLAPSED = [  # (claim id, the run or cell to collapse, the verdict shown, as its docstring promises)
-    ("lr_largest_stalls", ("lr_sweep", "plain", 1.0), COLLAPSE), ("lr_smallest_slow", ("lr_sweep", "plain", 0.0001), NO),
-    ("lr_middle_best", ("lr_sweep", "plain", 0.01), NO), ("lr_middle_best", ("lr_sweep", "plain", 0.0001), UNJUDGED),
-    ("long_early_drop", ("long", "plain"), NO), ("long_peaks", ("long", "plain"), NO),
-    ("bn_steadier_lr001", ("lr_sweep", "batchnorm", 0.01), NO), ("bn_steadier_lr001", ("lr_sweep", "plain", 0.01), UNJUDGED),
-    ("bn_steadier_lr0001", ("lr_sweep", "batchnorm", 0.001), NO), ("bn_steadier_long", ("long", "batchnorm"), NO),
-    ("bn_stabilises_faster", ("lr_sweep", "batchnorm", 0.01), NO), ("bn_remains_stable", ("lr_sweep", "batchnorm", 0.01), NO),
+    ("lr_largest_stalls", ("lr_sweep", "plain", 1.0), COLLAPSE),
+    ("lr_smallest_slow", ("lr_sweep", "plain", 0.0001), NO),
+    ("lr_middle_best", ("lr_sweep", "plain", 0.01), NO),
+    ("lr_middle_best", ("lr_sweep", "plain", 0.0001), UNJUDGED),
+    ("long_early_drop", ("long", "plain"), NO),
+    ("long_peaks", ("long", "plain"), NO),
+    ("bn_steadier_lr001", ("lr_sweep", "batchnorm", 0.01), NO),
+    ("bn_steadier_lr001", ("lr_sweep", "plain", 0.01), UNJUDGED),
+    ("bn_steadier_lr0001", ("lr_sweep", "batchnorm", 0.001), NO),
+    ("bn_steadier_long", ("long", "batchnorm"), NO),
+    ("bn_stabilises_faster", ("lr_sweep", "batchnorm", 0.01), NO),
+    ("bn_remains_stable", ("lr_sweep", "batchnorm", 0.01), NO),
     ("bn_smallest_lr_faster", ("lr_sweep", "batchnorm", 0.0001), NO),
-    ("bn_lr1_unstable", ("lr_sweep", "batchnorm", 1.0), COLLAPSE), ("bn_lr1_worst", ("lr_sweep", "batchnorm", 1.0), COLLAPSE),
+    ("bn_lr1_unstable", ("lr_sweep", "batchnorm", 1.0), COLLAPSE),
+    ("bn_lr1_worst", ("lr_sweep", "batchnorm", 1.0), COLLAPSE),
     ("bn_lr1_worst", ("lr_sweep", "batchnorm", 0.01), UNJUDGED),
-    ("batch1_beats_16", ("batch", "b1-e1"), NO), ("batch1_beats_16", ("batch", "b16-e1"), COLLAPSE),
-    ("batch1_about_course", ("batch", "b1-e1"), NO), ("larger_batches_faster", ("batch", "b128-e50"), HOLDS),
-    ("initial_acc_falls", ("batch", "b1024-e50"), UNJUDGED), ("initial_loss_rises", ("batch", "b16-e1"), UNJUDGED),
-    ("b128_beats_b1024", ("batch", "b128-e50"), NO), ("b128_beats_b1024", ("batch", "b1024-e50"), UNJUDGED),
-    ("b128_stabilises_faster", ("batch", "b128-e50"), NO), ("b1024_not_noisy", ("batch", "b1024-e50"), NO),
-    ("b1024_not_noisy", ("batch", "b128-e50"), UNJUDGED), ("best_generalises", (*CELLS, "d6-w32"), NO),
-    ("best_accurate_small_countries", (*CELLS, "d6-w32"), NO), ("worst_underfits", (*CELLS, "d1-w16"), COLLAPSE),
-    ("worst_underfits", (*CELLS, "d6-w32"), UNJUDGED), ("worst_not_too_inaccurate", (*CELLS, "d1-w16"), NO),
-    ("worst_is_one_layer", (*CELLS, "d1-w16"), COLLAPSE), ("worst_is_one_layer", (*CELLS, "d6-w8"), UNJUDGED),
-    ("shallow_below_deep", (*CELLS, "d2-w16"), UNJUDGED), ("shallow_below_deep", (*CELLS, "d6-w16"), NO),
-    ("depth10_no_gain", (*CELLS, "d10-w16"), UNJUDGED), ("width32_sweet_spot", (*CELLS, "d6-w32"), NO),
-    ("width32_best_all_splits", (*CELLS, "d6-w8"), UNJUDGED), ("width64_overfits", (*CELLS, "d6-w64"), NO),
-    ("plain_vanishing", ("probe", "plain"), COLLAPSE), ("plain_not_dead_units", ("probe", "plain"), COLLAPSE),
-    ("residual_alive", ("probe", "residual"), NO), ("residual_better_results", ("probe", "plain"), COLLAPSE),
-    ("residual_better_results", ("probe", "residual"), NO), ("finetune_best_low_lr", (*TUNE, 0.0001), NO),
-    ("finetune_best_low_lr", (*TUNE, 0.01), COLLAPSE), ("probe_best_high_lr", (*PROBE, 0.1), NO),
-    ("probe_beats_finetune_high_lr", (*PROBE, 0.1), NO), ("probe_beats_finetune_high_lr", (*TUNE, 0.1), COLLAPSE),
-    ("probe_beats_scratch", (*SCRATCH, 0.001), COLLAPSE), ("probe_beats_scratch", (*PROBE, 0.1), NO),
-    ("scratch_near_chance", (*SCRATCH, 0.01), COLLAPSE), ("xgboost_vs_probe", ("cnn", "xgboost"), NO),
-    ("xgboost_vs_probe", (*PROBE, 0.1), UNJUDGED), ("finetune_best_overall", (*TUNE, 0.0001), NO),
-    ("table_scratch_best_lr", (*SCRATCH, 0.001), NO), ("table_scratch_worst_lr", (*SCRATCH, 0.01), COLLAPSE),
-    ("table_probe_best_lr", (*PROBE, 0.1), NO), ("table_probe_worst_lr", (*PROBE, 0.00001), COLLAPSE),
-    ("table_finetune_best_lr", (*TUNE, 0.0001), NO), ("table_finetune_worst_lr", (*TUNE, 0.1), COLLAPSE),
-    ("best_pick", (*TUNE, 0.0001), NO), ("worst_pick", (*SCRATCH, 0.001), COLLAPSE),
+    ("batch1_beats_16", ("batch", "b1-e1"), NO),
+    ("batch1_beats_16", ("batch", "b16-e1"), COLLAPSE),
+    ("batch1_about_course", ("batch", "b1-e1"), NO),
+    ("larger_batches_faster", ("batch", "b128-e50"), HOLDS),
+    ("initial_acc_falls", ("batch", "b1024-e50"), UNJUDGED),
+    ("initial_loss_rises", ("batch", "b16-e1"), UNJUDGED),
+    ("b128_beats_b1024", ("batch", "b128-e50"), NO),
+    ("b128_beats_b1024", ("batch", "b1024-e50"), UNJUDGED),
+    ("b128_stabilises_faster", ("batch", "b128-e50"), NO),
+    ("b1024_not_noisy", ("batch", "b1024-e50"), NO),
+    ("b1024_not_noisy", ("batch", "b128-e50"), UNJUDGED),
+    ("best_generalises", (*CELLS, "d6-w32"), NO),
+    ("best_accurate_small_countries", (*CELLS, "d6-w32"), NO),
+    ("worst_underfits", (*CELLS, "d1-w16"), COLLAPSE),
+    ("worst_underfits", (*CELLS, "d6-w32"), UNJUDGED),
+    ("worst_not_too_inaccurate", (*CELLS, "d1-w16"), NO),
+    ("worst_is_one_layer", (*CELLS, "d1-w16"), COLLAPSE),
+    ("worst_is_one_layer", (*CELLS, "d6-w8"), UNJUDGED),
+    ("shallow_below_deep", (*CELLS, "d2-w16"), UNJUDGED),
+    ("shallow_below_deep", (*CELLS, "d6-w16"), NO),
+    ("depth10_no_gain", (*CELLS, "d10-w16"), UNJUDGED),
+    ("width32_sweet_spot", (*CELLS, "d6-w32"), NO),
+    ("width32_best_all_splits", (*CELLS, "d6-w8"), UNJUDGED),
+    ("width64_overfits", (*CELLS, "d6-w64"), NO),
+    ("plain_vanishing", ("probe", "plain"), COLLAPSE),
+    ("plain_not_dead_units", ("probe", "plain"), COLLAPSE),
+    ("residual_alive", ("probe", "residual"), NO),
+    ("residual_better_results", ("probe", "plain"), COLLAPSE),
+    ("residual_better_results", ("probe", "residual"), NO),
+    ("finetune_best_low_lr", (*TUNE, 0.0001), NO),
+    ("finetune_best_low_lr", (*TUNE, 0.01), COLLAPSE),
+    ("probe_best_high_lr", (*PROBE, 0.1), NO),
+    ("probe_beats_finetune_high_lr", (*PROBE, 0.1), NO),
+    ("probe_beats_finetune_high_lr", (*TUNE, 0.1), COLLAPSE),
+    ("probe_beats_scratch", (*SCRATCH, 0.001), COLLAPSE),
+    ("probe_beats_scratch", (*PROBE, 0.1), NO),
+    ("scratch_near_chance", (*SCRATCH, 0.01), COLLAPSE),
+    ("xgboost_vs_probe", ("cnn", "xgboost"), NO),
+    ("xgboost_vs_probe", (*PROBE, 0.1), UNJUDGED),
+    ("finetune_best_overall", (*TUNE, 0.0001), NO),
+    ("table_scratch_best_lr", (*SCRATCH, 0.001), NO),
+    ("table_scratch_worst_lr", (*SCRATCH, 0.01), COLLAPSE),
+    ("table_probe_best_lr", (*PROBE, 0.1), NO),
+    ("table_probe_worst_lr", (*PROBE, 0.00001), COLLAPSE),
+    ("table_finetune_best_lr", (*TUNE, 0.0001), NO),
+    ("table_finetune_worst_lr", (*TUNE, 0.1), COLLAPSE),
+    ("best_pick", (*TUNE, 0.0001), NO),
+    ("worst_pick", (*SCRATCH, 0.001), COLLAPSE),
 ]
 
 
 @pytest.mark.parametrize("claim_id", list(BY_ID))
 def test_each_claim_holds_on_the_made_up_facts_in_every_seed(claim_id):
     result = judge(claim_id)
-    every = {seeds.RUNS: "3 of 3", seeds.PROBE: "5 of 5", seeds.CNN: "3 of 3", seeds.ONE: "1 of 1"}[BY_ID[claim_id].over]
+    every = {seeds.RUNS: "3 of 3", seeds.PROBE: "5 of 5", seeds.CNN: "3 of 3", seeds.ONE: "1 of 1"}[
+        BY_ID[claim_id].over
+    ]
     assert result["verdict"] == HOLDS and result["seeds_holding"] == every, result
     assert result["effect"] > (result["noise"] or 0), result
 
@@ -381,8 +497,9 @@ def test_each_claim_fails_on_its_counter_example(claim_id):
     assert result["evidence"]
 
 
-@pytest.mark.parametrize("claim_id, edit, verdict, word", DEGENERATE,
-                         ids=[f"{c}-{i}" for i, (c, *_) in enumerate(DEGENERATE)])
+@pytest.mark.parametrize(
+    "claim_id, edit, verdict, word", DEGENERATE, ids=[f"{c}-{i}" for i, (c, *_) in enumerate(DEGENERATE)]
+)
 def test_degenerate_input_gives_the_promised_verdict(claim_id, edit, verdict, word):
     result = judge(claim_id, edit)
     assert result["verdict"] == verdict, result
@@ -402,9 +519,15 @@ def test_every_claim_has_a_counter_example_a_degenerate_and_a_collapsed_case():
 def test_nothing_holds_vacuously_when_every_run_and_cell_collapsed():
     data = facts()
     for path in [("lr_sweep", v, lr) for v in ("plain", "batchnorm") for lr in PLAIN] + [
-            ("long", "plain"), ("long", "batchnorm"), *(("batch", n) for n in data["batch"]),
-            *((*CELLS, n) for n in data["grid"]["cells"]), ("probe", "plain"), ("probe", "residual"),
-            *((*b, lr) for b in (SCRATCH, PROBE, TUNE) for lr in LRS), ("cnn", "xgboost")]:
+        ("long", "plain"),
+        ("long", "batchnorm"),
+        *(("batch", n) for n in data["batch"]),
+        *((*CELLS, n) for n in data["grid"]["cells"]),
+        ("probe", "plain"),
+        ("probe", "residual"),
+        *((*b, lr) for b in (SCRATCH, PROBE, TUNE) for lr in LRS),
+        ("cnn", "xgboost"),
+    ]:
         collapse(*path)(data)
     results = claims.check_all(data)
     vacuous = [r["id"] for r in results if r["verdict"] == HOLDS and not r["note"] and not r["timing"]]
@@ -413,10 +536,12 @@ def test_nothing_holds_vacuously_when_every_run_and_cell_collapsed():
 
 def b128_seeds(*accs):
     """An edit giving batch 128's replicates these last-10-epoch test accuracies (batch 1024's are 0.85)."""
+
     def edit(data):
         run = data["batch"]["b128-e50"]
         run["replicates"] = [{**run, "replicates": None, "test_acc": [a] * len(run["test_acc"])} for a in accs]
         run["test_acc"] = [float(np.mean(accs))] * len(run["test_acc"])
+
     return edit
 
 
@@ -439,16 +564,21 @@ def test_a_one_seed_comparison_is_judged_against_its_binomial_noise():
     assert few["verdict"] == CANNOT and few["reason"] == "within noise" and few["seeds_holding"] == "1 of 1"
     assert few["noise"] == pytest.approx(math.sqrt(0.9 * 0.1 / 20 + 0.8 * 0.2 / 20), rel=1e-5)  # 1e-4 vs 1e-3
     many = judge("table_finetune_best_lr")
-    assert many["verdict"] == HOLDS and many["seeds_holding"] == "1 of 1" and many["noise"] == pytest.approx(
-        math.sqrt(0.9 * 0.1 / 2000 + 0.8 * 0.2 / 2000), rel=1e-5)
+    assert (
+        many["verdict"] == HOLDS
+        and many["seeds_holding"] == "1 of 1"
+        and many["noise"] == pytest.approx(math.sqrt(0.9 * 0.1 / 2000 + 0.8 * 0.2 / 2000), rel=1e-5)
+    )
 
 
 def probe_seeds(*accs):
     """The probe's best cell (lr 0.1) over seeds of these accuracies, its mean theirs."""
+
     def edit(data):
         cell = data["cnn"]["cells"]["probe"][0.1]
         cell["replicates"] = [{**cell, "validation_acc": a, "test_acc": a} for a in accs]
         cell["validation_acc"] = cell["test_acc"] = sum(accs) / len(accs)
+
     return edit
 
 
@@ -464,8 +594,9 @@ def test_a_comparison_with_seeded_probe_cells_takes_the_larger_of_seed_and_binom
     assert spread["noise"] == pytest.approx(0.045 / math.sqrt(3), rel=1e-4) and spread["noise"] > clear["noise"]
     assert spread["verdict"] == CANNOT and spread["reason"] == "within noise", spread
     few = judge("xgboost_vs_probe", put("cnn", "n_images", {"validation": 20, "test": 20}))
-    assert few["verdict"] == CANNOT and few["noise"] == pytest.approx(math.sqrt(0.72 * 0.28 / 20 + 0.7 * 0.3 / 20),
-                                                                      rel=1e-5)
+    assert few["verdict"] == CANNOT and few["noise"] == pytest.approx(
+        math.sqrt(0.72 * 0.28 / 20 + 0.7 * 0.3 / 20), rel=1e-5
+    )
 
 
 def test_cnn_seed_views_project_only_the_cnn_cells_run_over_seeds():
@@ -509,8 +640,23 @@ def test_check_all_holds_everywhere_on_the_factory_and_has_the_shape():
     assert claims.verdict_counts(results) == {HOLDS: 50, FAILS: 0, CANNOT: 0}
     assert claims.reason_counts(results) == {"within noise": 0, "collapsed": 0, "missing": 0}
     for r in results:
-        assert set(r) == {"id", "section", "claim", "sentence", "verdict", "reason", "note", "seeds_holding", "effect",
-                          "noise", "threshold_sensitive", "sensitive_to", "numbers", "evidence", "timing"}
+        assert set(r) == {
+            "id",
+            "section",
+            "claim",
+            "sentence",
+            "verdict",
+            "reason",
+            "note",
+            "seeds_holding",
+            "effect",
+            "noise",
+            "threshold_sensitive",
+            "sensitive_to",
+            "numbers",
+            "evidence",
+            "timing",
+        }
         assert r["sentence"] and "\n" not in r["evidence"] and r["section"][0] in "12"
     assert json.dumps(results) == json.dumps(claims.check_all(facts()))
 
@@ -527,8 +673,10 @@ def test_counts_split_the_unjudged_by_reason():
 def test_each_seed_sees_its_replicate_its_grid_cells_and_its_probe_seed():
     data = facts()
     views = seeds.seed_views(data, seeds.RUNS)
-    assert len(views) == 3 and views[2]["long"]["plain"]["validation_loss"] == data["long"]["plain"]["replicates"][2][
-        "validation_loss"]
+    assert (
+        len(views) == 3
+        and views[2]["long"]["plain"]["validation_loss"] == data["long"]["plain"]["replicates"][2]["validation_loss"]
+    )
     assert views[0]["grid"]["cells"]["d6-w32"]["final_test_acc"] == pytest.approx(0.919)
     assert "replicates" not in views[0]["lr_sweep"]["plain"][1.0] and views[0]["cnn"] == data["cnn"]
     probe_views = seeds.seed_views(data, seeds.PROBE)
@@ -554,8 +702,13 @@ def test_numbers_are_rounded_to_six_significant_digits():
 def test_empty_or_wrecked_facts_never_hold():
     assert claims.verdict_counts(claims.check_all({}))[CANNOT] == len(claims.CLAIMS)
     data = facts()
-    for runs in [*data["lr_sweep"].values(), data["long"], data["batch"], data["grid"]["cells"],
-                 *data["cnn"]["cells"].values()]:
+    for runs in [
+        *data["lr_sweep"].values(),
+        data["long"],
+        data["batch"],
+        data["grid"]["cells"],
+        *data["cnn"]["cells"].values(),
+    ]:
         for name in runs:
             diverge(name)(runs)
     for variant in ("plain", "residual"):
@@ -571,7 +724,9 @@ def test_a_dead_plain_network_is_not_a_vanishing_gradient():
 
 
 def test_vanishing_and_alive_need_most_seeds():
-    two = [judge(c, pmutate(v, dead_seeds(2))) for c, v in (("plain_vanishing", "plain"), ("residual_alive", "residual"))]
+    two = [
+        judge(c, pmutate(v, dead_seeds(2))) for c, v in (("plain_vanishing", "plain"), ("residual_alive", "residual"))
+    ]
     assert [(r["verdict"], r["seeds_holding"]) for r in two] == [(HOLDS, "3 of 5")] * 2
     three = judge("plain_vanishing", pmutate("plain", dead_seeds(3)))
     assert (three["verdict"], three["seeds_holding"]) == (FAILS, "2 of 5")
@@ -592,7 +747,8 @@ def test_claims_imports_only_the_standard_library_numpy_and_itself():
         names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert {name.split(".")[0] for name in names} <= {"dataclasses", "functools", "math", "sys", "numpy", "nnrepro"}
     assert {n for n in names if n.startswith("nnrepro")} <= {"nnrepro", "nnrepro.report.claims"} | {
-        f"nnrepro.report.claims.{m}" for m in ("core", "reading", "seeds")}
+        f"nnrepro.report.claims.{m}" for m in ("core", "reading", "seeds")
+    }
 
 
 def test_a_bug_in_a_check_fails_loudly_instead_of_becoming_a_verdict():
@@ -623,7 +779,9 @@ def test_residual_alive_is_judged_against_the_layer_nearest_the_output():
 
 def test_trends_are_judged_on_a_window_not_the_final_point():
     """Batch 128 ahead over its last 10 epochs but behind at the final evaluation still holds."""
+
     def last_dip(data):
         for record in (data["batch"]["b128-e50"], *data["batch"]["b128-e50"]["replicates"]):
             record["test_acc"] = record["test_acc"][:-1] + [0.5]
+
     assert judge("b128_beats_b1024", last_dip)["verdict"] == HOLDS

@@ -96,7 +96,7 @@ def test_download_is_asked_only_when_nothing_is_offline_and_checks_the_hash(empt
     assert not asked and not calls  # found offline: the permission is never read
     planted.unlink()
     cnn.resolve_weights("resnet18", "", lambda: True)
-    (url, kwargs), = calls
+    ((url, kwargs),) = calls
     assert url.endswith("resnet18-f37072fd.pth") and kwargs["check_hash"] and kwargs["weights_only"]
 
 
@@ -129,8 +129,18 @@ def test_probe_leaves_backbone_unchanged_and_cached_features_match(data):
     before = {k: v.clone() for k, v in body.state_dict().items()}
     on_the_fly = cnn.outputs(body, data["validation"]["images"], cnn.preparer("finetune", 32), CPU)
     assert torch.allclose(features["validation"]["inputs"], on_the_fly, atol=1e-5)
-    cnn.fit_epochs(net, data["train"]["images"], data["train"]["labels"], cnn.preparer("finetune", 32), lr=0.01,
-              epochs=1, batch=8, device=CPU, seed=0, frozen=body)
+    cnn.fit_epochs(
+        net,
+        data["train"]["images"],
+        data["train"]["labels"],
+        cnn.preparer("finetune", 32),
+        lr=0.01,
+        epochs=1,
+        batch=8,
+        device=CPU,
+        seed=0,
+        frozen=body,
+    )
     after = body.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)  # weights and BatchNorm statistics
     head, history = cnn.fit_cell("probe", features, settings, 0.01, 0, CPU)

@@ -21,7 +21,6 @@ def workdir(tmp_path_factory, repo_params):
 @pytest.fixture(scope="module")
 def repo_params():
     import yaml
-
     from conftest import ROOT
 
     return yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -30,14 +29,37 @@ def repo_params():
 def _baseline(baseline):
     """The arguments of stage cnn_<baseline>, as dvc.yaml gives them: every lr of cnn.lrs in one process."""
     data = "data/features/probe.pt" if baseline == "probe" else "data/faces/cache"
-    return ["--baseline", baseline, "--data", data, "--metrics", f"metrics/cnn/{baseline}",
-            "--predictions", f"predictions/cnn/{baseline}", "--models", f"models/cnn/{baseline}",
-            "--live", f"plots/cnn/{baseline}", "--provenance", f"provenance/cnn_{baseline}.json",
-            "--timings", f"timings/cnn_{baseline}.json"]
+    return [
+        "--baseline",
+        baseline,
+        "--data",
+        data,
+        "--metrics",
+        f"metrics/cnn/{baseline}",
+        "--predictions",
+        f"predictions/cnn/{baseline}",
+        "--models",
+        f"models/cnn/{baseline}",
+        "--live",
+        f"plots/cnn/{baseline}",
+        "--provenance",
+        f"provenance/cnn_{baseline}.json",
+        "--timings",
+        f"timings/cnn_{baseline}.json",
+    ]
 
 
-EVALUATE = ["--cells", "metrics/cnn", "predictions/cnn", "--xgboost", "metrics/xgboost.json",
-            "--selection", "out/selection.json", "--by-lr", "out/by_lr.csv"]
+EVALUATE = [
+    "--cells",
+    "metrics/cnn",
+    "predictions/cnn",
+    "--xgboost",
+    "metrics/xgboost.json",
+    "--selection",
+    "out/selection.json",
+    "--by-lr",
+    "out/by_lr.csv",
+]
 
 
 def test_every_cnn_stage_end_to_end(workdir, stage):
@@ -47,8 +69,19 @@ def test_every_cnn_stage_end_to_end(workdir, stage):
         return stage(script, args, root, params)
 
     assert ok("prepare_faces.py", ["--out", "data/faces"]).returncode == 0
-    result = ok("probe_features.py", ["--data", "data/faces/cache", "--out", "data/features/probe.pt",
-                                      "--provenance", "provenance/probe.json", "--timings", "timings/probe.json"])
+    result = ok(
+        "probe_features.py",
+        [
+            "--data",
+            "data/faces/cache",
+            "--out",
+            "data/features/probe.pt",
+            "--provenance",
+            "provenance/probe.json",
+            "--timings",
+            "timings/probe.json",
+        ],
+    )
     assert result.returncode == 0, result.stderr
     for baseline in ("scratch", "probe", "finetune"):
         result = ok("cnn.py", _baseline(baseline))
@@ -68,9 +101,23 @@ def test_every_cnn_stage_end_to_end(workdir, stage):
     assert json.loads((root / "provenance/cnn_probe.json").read_text())["seed"] == params["seed"]
     check_cells_train_as_alone(root, params, stage)  # also: another process writes the same bytes
     check_probe_seeds(root, params, stage)
-    result = ok("xgb.py", ["--data", "data/faces/cache", "--metrics", "metrics/xgboost.json",
-                           "--predictions", "predictions/xgboost.csv", "--model", "models/xgboost.json",
-                           "--provenance", "provenance/xgboost.json", "--timings", "timings/xgboost.json"])
+    result = ok(
+        "xgb.py",
+        [
+            "--data",
+            "data/faces/cache",
+            "--metrics",
+            "metrics/xgboost.json",
+            "--predictions",
+            "predictions/xgboost.csv",
+            "--model",
+            "models/xgboost.json",
+            "--provenance",
+            "provenance/xgboost.json",
+            "--timings",
+            "timings/xgboost.json",
+        ],
+    )
     assert result.returncode == 0, result.stderr
     assert "round 100/100" in result.stderr  # progress while it fits
     assert json.loads((root / "metrics/xgboost.json").read_text())["features"] == 3 * 16 * 16

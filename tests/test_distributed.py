@@ -6,37 +6,58 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
-
 from test_cnn_stages import _baseline
 
 pytestmark = pytest.mark.slow
 PREVIOUS = b"earlier run\n"
 # rank 1 dies in its first optimiser step
-FAILING_RANK = ("import os\n"
-                "if os.environ.get('RANK') == '1':\n"
-                "    import torch\n"
-                "    def fail(*a, **k):\n"
-                "        raise RuntimeError('rank 1 lost its GPU')\n"
-                "    torch.optim.Adam.step = fail\n")
+FAILING_RANK = (
+    "import os\n"
+    "if os.environ.get('RANK') == '1':\n"
+    "    import torch\n"
+    "    def fail(*a, **k):\n"
+    "        raise RuntimeError('rank 1 lost its GPU')\n"
+    "    torch.optim.Adam.step = fail\n"
+)
 # name -> (baseline, processes, a rank fails); longest first, two at a time: a one-process run or a torchrun start
 # leaves a core idle that the other run fills
-RUNS = {"scratch-2": ("scratch", 2, False), "probe-2": ("probe", 2, False), "failing-2": ("probe", 2, True),
-        "scratch-1": ("scratch", 1, False), "probe-1": ("probe", 1, False)}
+RUNS = {
+    "scratch-2": ("scratch", 2, False),
+    "probe-2": ("probe", 2, False),
+    "failing-2": ("probe", 2, True),
+    "scratch-1": ("scratch", 1, False),
+    "probe-1": ("probe", 1, False),
+}
 
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     import yaml
-
     from conftest import ROOT, run_stage
 
     root = tmp_path_factory.mktemp("ddp")
     base = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params = {**base, "faces": {**base["faces"], "n_train": 64, "n_validation": 32, "n_test": 32, "image_size": 32},
-              "cnn": {**base["cnn"], "image_size": 32, "batch_size": 16, "epochs": 2}}
+    params = {
+        **base,
+        "faces": {**base["faces"], "n_train": 64, "n_validation": 32, "n_test": 32, "image_size": 32},
+        "cnn": {**base["cnn"], "image_size": 32, "batch_size": 16, "epochs": 2},
+    }
     assert run_stage("prepare_faces.py", ["--out", "data/faces"], root, params).returncode == 0
-    result = run_stage("probe_features.py", ["--data", "data/faces/cache", "--out", "data/features/probe.pt",
-                                             "--provenance", "p.json", "--timings", "t.json"], root, params)
+    result = run_stage(
+        "probe_features.py",
+        [
+            "--data",
+            "data/faces/cache",
+            "--out",
+            "data/features/probe.pt",
+            "--provenance",
+            "p.json",
+            "--timings",
+            "t.json",
+        ],
+        root,
+        params,
+    )
     assert result.returncode == 0, result.stderr
     return root, params
 

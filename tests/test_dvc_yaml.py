@@ -8,15 +8,16 @@ import sys
 
 import pytest
 import yaml
-
 from conftest import ROOT
 from dvc_checks import boundary_violations, deps_mismatches, params_mismatches, stale_lock_entries
+
 from nnrepro import cells
 
 STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
 REPORTING_SIDE = "report"
-TRAINING_SIDE = tuple(sorted(p.parent.name for p in (ROOT / "src/nnrepro").glob("*/__init__.py")
-                             if p.parent.name != REPORTING_SIDE))
+TRAINING_SIDE = tuple(
+    sorted(p.parent.name for p in (ROOT / "src/nnrepro").glob("*/__init__.py") if p.parent.name != REPORTING_SIDE)
+)
 
 
 def test_every_stage_lists_exactly_its_import_closure():
@@ -55,7 +56,8 @@ def test_a_planted_import_of_each_training_package_in_the_reporting_package_is_n
     late = "".join(f"\n\ndef _late_{name}():\n    import nnrepro.{name}  # noqa\n" for name in TRAINING_SIDE)
     headline.write_text(headline.read_text() + late)
     assert boundary_violations(tmp_path / "src", REPORTING_SIDE, TRAINING_SIDE) == [
-        f"nnrepro/report/headline.py imports nnrepro.{name}" for name in TRAINING_SIDE]
+        f"nnrepro/report/headline.py imports nnrepro.{name}" for name in TRAINING_SIDE
+    ]
 
 
 def test_params_check_names_missing_and_unread_keys():
@@ -66,8 +68,15 @@ def test_params_check_names_missing_and_unread_keys():
     assert params_mismatches(read, declared) == ["mlp_long: declares 'seed' but never reads it"]
 
 
-NAMES = [(1, "1"), (0.01, "0.01"), (1e-05, "1e-05"), (0.0001, "0.0001"), (100, "100"), (True, "true"),
-         (False, "false")]  # a cell's value and its name as DVC spells it
+NAMES = [
+    (1, "1"),
+    (0.01, "0.01"),
+    (1e-05, "1e-05"),
+    (0.0001, "0.0001"),
+    (100, "100"),
+    (True, "true"),
+    (False, "false"),
+]  # a cell's value and its name as DVC spells it
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +93,10 @@ def dvc_repo(tmp_path_factory):
     (root / "names").mkdir()
     values = {f"v{i}": [value] for i, (value, _) in enumerate(NAMES)}
     (root / "names/params.yaml").write_text(yaml.safe_dump({"values": values}))
-    stages = {f"s{i}": {"matrix": {"v": f"${{values.v{i}}}"}, "cmd": "echo", "outs": [f"out{i}/${{item.v}}.txt"]}
-              for i in range(len(NAMES))}
+    stages = {
+        f"s{i}": {"matrix": {"v": f"${{values.v{i}}}"}, "cmd": "echo", "outs": [f"out{i}/${{item.v}}.txt"]}
+        for i in range(len(NAMES))
+    }
     (root / "names/dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
     return root
 
@@ -115,17 +126,26 @@ def test_dvc_lock_records_only_stages_of_dvc_yaml(dvc_repo):
     lock["stages"]["mlp_lr@1-false"] = copy.deepcopy(lock["stages"]["mlp_lr"])  # a cell merged away, still locked
     (dvc_repo / "dvc.lock").write_text(yaml.safe_dump(lock))
     assert stale_lock_entries(dvc_repo) == ["mlp_lr@1-false"]
-    prune = subprocess.run([sys.executable, str(ROOT / "tools" / "prune_lock.py"), str(dvc_repo)], capture_output=True,
-                           text=True, timeout=120)
+    prune = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "prune_lock.py"), str(dvc_repo)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert prune.returncode == 0 and "mlp_lr@1-false" in prune.stdout, prune.stderr
     assert stale_lock_entries(dvc_repo) == [] and yaml.safe_load((dvc_repo / "dvc.lock").read_text()) == {
-        **lock, "stages": {k: v for k, v in lock["stages"].items() if k != "mlp_lr@1-false"}}
+        **lock,
+        "stages": {k: v for k, v in lock["stages"].items() if k != "mlp_lr@1-false"},
+    }
 
 
 def undescribed(stages: dict) -> list[str]:
     """Stages without a one-line `desc:` (what `dvc stage list` prints beside each name)."""
-    return [name for name, stage in stages.items()
-            if not isinstance(stage.get("desc"), str) or not stage["desc"].strip() or "\n" in stage["desc"]]
+    return [
+        name
+        for name, stage in stages.items()
+        if not isinstance(stage.get("desc"), str) or not stage["desc"].strip() or "\n" in stage["desc"]
+    ]
 
 
 def test_every_stage_has_a_one_line_desc():

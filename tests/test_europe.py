@@ -103,7 +103,8 @@ def test_conflicting_duplicates_warn_not_fail(tmp_path, caplog):
     path.write_text(",long,lat,country\n0,2.3,48.8,11\n1,2.3,48.8,12\n2,13.4,52.5,12\n")
     assert len(points.read_split(path)) == 3
     assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
-        ("WARNING", f"{path}: 1 point(s) appear with different labels (kept as they are)")]
+        ("WARNING", f"{path}: 1 point(s) appear with different labels (kept as they are)")
+    ]
 
 
 def test_class_absent_from_train(tmp_path):
@@ -112,8 +113,10 @@ def test_class_absent_from_train(tmp_path):
 
 
 def _params(source="embedded", csv_dir=""):
-    return {"seed": 3, "europe": {"source": source, "csv_dir": str(csv_dir),
-                                  "n_train": 200, "n_validation": 40, "n_test": 40}}
+    return {
+        "seed": 3,
+        "europe": {"source": source, "csv_dir": str(csv_dir), "n_train": 200, "n_validation": 40, "n_test": 40},
+    }
 
 
 def test_stage_end_to_end_embedded(tmp_path, stage):

@@ -58,7 +58,9 @@ def test_write_makes_the_course_layout_and_a_cache(tmp_path, data):
     assert len(list((tmp_path / "faces" / "train" / "0_real").glob("*.png"))) == 12
     for split in images.SPLITS:  # the cache holds exactly what was generated, read back through the memory map
         assert torch.equal(cache[split]["images"].load(), data[split]["images"])
-        assert torch.equal(cache[split]["labels"], data[split]["labels"]) and cache[split]["names"] == data[split]["names"]
+        assert (
+            torch.equal(cache[split]["labels"], data[split]["labels"]) and cache[split]["names"] == data[split]["names"]
+        )
     rows = torch.tensor([5, 0, 3])
     assert torch.equal(cache["train"]["images"][rows], data["train"]["images"][rows])  # any order, as indexed
 
@@ -111,8 +113,12 @@ def _png16_rgb(path, pixels: np.ndarray) -> None:
 
     height, width, _ = pixels.shape
     rows = b"".join(b"\0" + row.astype(">u2").tobytes() for row in pixels)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0))
-                     + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _write_mode(path, mode: str) -> np.ndarray:
@@ -146,8 +152,15 @@ def _write_mode(path, mode: str) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"))
 
 
-MODES = {"16-bit grey": "png", "16-bit RGB": "png", "palette with transparency": "png", "grey with alpha": "png",
-         "CMYK": "jpg", "EXIF-rotated": "jpg", "animated": "gif"}
+MODES = {
+    "16-bit grey": "png",
+    "16-bit RGB": "png",
+    "palette with transparency": "png",
+    "grey with alpha": "png",
+    "CMYK": "jpg",
+    "EXIF-rotated": "jpg",
+    "animated": "gif",
+}
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -173,7 +186,7 @@ def _damaged_jpeg(path) -> None:
     """A JPEG that libjpeg decodes anyway, after writing 'Corrupt JPEG data' to stderr: an EOI marker mid-scan."""
     Image.fromarray(np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(path, quality=90)
     data = bytearray(path.read_bytes())
-    data[len(data) // 2:len(data) // 2 + 3] = b"\xff\xd9\x00"
+    data[len(data) // 2 : len(data) // 2 + 3] = b"\xff\xd9\x00"
     path.write_bytes(data)
 
 
@@ -186,13 +199,16 @@ def test_a_damaged_jpeg_is_refused_by_name(tmp_path, capfd):
     assert "Corrupt JPEG" not in capfd.readouterr().err  # the anonymous warning is not passed on
 
 
-@pytest.mark.parametrize("planted, named", [
-    (lambda r: (r / "train" / "2_other").mkdir(), "train/2_other/ is outside the course layout"),
-    (lambda r: (r / "val" / "0_real" / "more").mkdir(), "val/0_real/more/ is outside"),
-    (lambda r: (r / "test" / "1_fake" / "gone.jpg").symlink_to(r / "nowhere.jpg"), "gone.jpg is a broken link"),
-    (lambda r: Image.new("RGB", (30, 30)).save(r / "train" / "loose.png"), "train/loose.png is outside"),
-    (lambda r: (r / "valid").mkdir(), "valid/ is outside the course layout"),
-])
+@pytest.mark.parametrize(
+    "planted, named",
+    [
+        (lambda r: (r / "train" / "2_other").mkdir(), "train/2_other/ is outside the course layout"),
+        (lambda r: (r / "val" / "0_real" / "more").mkdir(), "val/0_real/more/ is outside"),
+        (lambda r: (r / "test" / "1_fake" / "gone.jpg").symlink_to(r / "nowhere.jpg"), "gone.jpg is a broken link"),
+        (lambda r: Image.new("RGB", (30, 30)).save(r / "train" / "loose.png"), "train/loose.png is outside"),
+        (lambda r: (r / "valid").mkdir(), "valid/ is outside the course layout"),
+    ],
+)
 def test_nothing_in_the_folder_is_skipped_without_a_word(tmp_path, planted, named):
     root = _user_folder(tmp_path / "user")
     (root / "train" / "0_real" / ".DS_Store").write_bytes(b"hidden: ignored")
@@ -213,14 +229,21 @@ def test_parallel_decoding_equals_one_worker_and_the_pil_path(tmp_path):
     assert np.array_equal(images.decode(jpg).permute(1, 2, 0).numpy(), np.asarray(Image.open(jpg).convert("RGB")))
 
 
-@pytest.mark.parametrize("damage, expected", [
-    (lambda r: __import__("shutil").rmtree(r / "val" / "1_fake"), "val/1_fake is missing"),
-    (lambda r: [p.unlink() for p in (r / "test" / "0_real").iterdir()], "holds no images"),
-    (lambda r: (r / "train" / "1_fake" / "x.jpg").write_bytes(b"not an image"), "cannot be read as an image"),
-    (lambda r: (r / "train" / "1_fake" / "0.jpg").write_bytes((r / "train" / "1_fake" / "0.jpg").read_bytes()[:200]),
-     "cannot be read as an image"),
-    (lambda r: Image.new("RGB", (8, 40)).save(r / "val" / "0_real" / "small.png"), "smaller than the 16 px crop"),
-])
+@pytest.mark.parametrize(
+    "damage, expected",
+    [
+        (lambda r: __import__("shutil").rmtree(r / "val" / "1_fake"), "val/1_fake is missing"),
+        (lambda r: [p.unlink() for p in (r / "test" / "0_real").iterdir()], "holds no images"),
+        (lambda r: (r / "train" / "1_fake" / "x.jpg").write_bytes(b"not an image"), "cannot be read as an image"),
+        (
+            lambda r: (r / "train" / "1_fake" / "0.jpg").write_bytes(
+                (r / "train" / "1_fake" / "0.jpg").read_bytes()[:200]
+            ),
+            "cannot be read as an image",
+        ),
+        (lambda r: Image.new("RGB", (8, 40)).save(r / "val" / "0_real" / "small.png"), "smaller than the 16 px crop"),
+    ],
+)
 def test_bad_folders_stop_with_one_line_naming_the_path(tmp_path, damage, expected):
     root = _user_folder(tmp_path / "user")
     damage(root)
@@ -230,8 +253,10 @@ def test_bad_folders_stop_with_one_line_naming_the_path(tmp_path, damage, expect
 
 
 def test_prepare_faces_stage_end_to_end_and_failure_keeps_outputs(tmp_path, stage, repo_params):
-    params = {**repo_params, "faces": {**repo_params["faces"], "n_train": 8, "n_validation": 4, "n_test": 4,
-                                       "image_size": 16}}
+    params = {
+        **repo_params,
+        "faces": {**repo_params["faces"], "n_train": 8, "n_validation": 4, "n_test": 4, "image_size": 16},
+    }
     assert stage("prepare_faces.py", ["--out", "data/faces"], tmp_path, params).returncode == 0
     cache = tmp_path / "data" / "faces" / images.CACHE / "train.npy"
     before = cache.read_bytes()

@@ -15,10 +15,18 @@ def _autograd(model, joined, x, y):
     return loss.detach(), joined.grad.clone()
 
 
-@pytest.mark.parametrize("depth, width, batch, residual, features", [
-    (6, 16, 1, False, "xy"), (6, 16, 256, False, "xy"), (1, 8, 7, False, "sine"), (2, 3, 5, False, "xy"),
-    (10, 4, 64, True, "xy"), (3, 5, 2, True, "sine"), (100, 4, 32, True, "xy"),
-])
+@pytest.mark.parametrize(
+    "depth, width, batch, residual, features",
+    [
+        (6, 16, 1, False, "xy"),
+        (6, 16, 256, False, "xy"),
+        (1, 8, 7, False, "sine"),
+        (2, 3, 5, False, "xy"),
+        (10, 4, 64, True, "xy"),
+        (3, 5, 2, True, "sine"),
+        (100, 4, 32, True, "xy"),
+    ],
+)
 def test_gradients_equal_autograd_on_random_nets(depth, width, batch, residual, features):
     torch.manual_seed(depth * 100 + batch)
     model = MLP(depth, width, 33, residual=residual, features=features)

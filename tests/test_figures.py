@@ -25,8 +25,10 @@ def data(tree) -> dict:
     (_, evaluate), (sine_metrics, sine_folder) = paths["evaluate"], paths["mlp_sine"]
     return {
         "facts": readback.facts(paths, params.Params(synth.PARAMS)),
-        "boundaries": {**{r: readback.boundary(evaluate / f"{r}_boundary.npz") for r in ("best", "worst")},
-                       **{n: readback.boundary(sine_folder / f"{n}_boundary.npz") for n in ("xy", "sine")}},
+        "boundaries": {
+            **{r: readback.boundary(evaluate / f"{r}_boundary.npz") for r in ("best", "worst")},
+            **{n: readback.boundary(sine_folder / f"{n}_boundary.npz") for n in ("xy", "sine")},
+        },
         "sine": readback.read_json(sine_metrics),
         "europe": readback.europe(*paths["europe"]),
         "faces": readback.images(paths["faces"])["test"],
@@ -59,10 +61,13 @@ def test_render_all_draws_every_captioned_figure_as_a_png(rendered):
     assert all(is_png(out / f"{name}.png") for name in figures.CAPTIONS)
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("fig01_lr_sweep", ["lr=1 (diverged)", "lr=0.01", "lr=0.0001"]),
-    ("fig03_lr_sweep_batchnorm", ["lr=1", "lr=0.01", "lr=0.0001"]),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("fig01_lr_sweep", ["lr=1 (diverged)", "lr=0.01", "lr=0.0001"]),
+        ("fig03_lr_sweep_batchnorm", ["lr=1", "lr=0.01", "lr=0.0001"]),
+    ],
+)
 def test_lr_sweep_one_line_per_lr_on_a_log_loss_axis(rendered, name, expected):
     ax = rendered[1][name].axes[0]
     assert labels(ax) == expected and ax.get_yscale() == "log"
@@ -77,8 +82,9 @@ def test_diverged_run_stops_where_it_diverged_and_is_marked(rendered):
     assert len(marks) == 1 and list(marks[0].get_xdata()) == [2.0]
 
 
-@pytest.mark.parametrize("name", ["fig02_long_run", "fig04_long_run_batchnorm", "fig07_best_grid_loss",
-                                  "fig09_worst_grid_loss"])
+@pytest.mark.parametrize(
+    "name", ["fig02_long_run", "fig04_long_run_batchnorm", "fig07_best_grid_loss", "fig09_worst_grid_loss"]
+)
 def test_split_losses_draw_train_validation_test_each_with_its_own_linestyle(rendered, name):
     ax = rendered[1][name].axes[0]
     assert labels(ax) == ["train", "validation", "test"]
@@ -102,10 +108,13 @@ def test_every_batch_pair_has_a_point_at_the_first_evaluation(rendered, name):
     assert ax.get_xscale() == "log"
 
 
-@pytest.mark.parametrize("name, axis, values, at", [
-    ("fig11_acc_vs_depth", "depth", [1, 2, 6, 10], "width 16"),
-    ("fig12_acc_vs_width", "width", [8, 16, 32, 64], "depth 6"),
-])
+@pytest.mark.parametrize(
+    "name, axis, values, at",
+    [
+        ("fig11_acc_vs_depth", "depth", [1, 2, 6, 10], "width 16"),
+        ("fig12_acc_vs_width", "width", [8, 16, 32, 64], "depth 6"),
+    ],
+)
 def test_accuracy_slices_hold_the_other_axis_at_the_evaluate_stage_value(rendered, name, axis, values, at):
     ax = rendered[1][name].axes[0]
     assert labels(ax) == ["train", "validation", "test"] and at in ax.get_title()
@@ -168,8 +177,9 @@ def test_cnn_accuracy_one_line_per_baseline_plus_xgboost_and_chance(rendered):
 def test_cnn_accuracy_bands_the_seeds_of_cells_run_over_seeds(tmp_path):
     one = {"test_acc": 0.7, "diverged": False}
     seeded = {lr: {**one, "replicates": [{"test_acc": 0.6 + lr}, {"test_acc": 0.8}]} for lr in (0.01, 0.1)}
-    fig = figures.cnn_accuracy({"probe": seeded, "finetune": {0.01: one, 0.1: one}}, {"test_acc": 0.6},
-                               tmp_path / "f.png", 20)
+    fig = figures.cnn_accuracy(
+        {"probe": seeded, "finetune": {0.01: one, 0.1: one}}, {"test_acc": 0.6}, tmp_path / "f.png", 20
+    )
     (band,) = fig.axes[0].collections  # the probe's; the one-seed baseline has none
     low, high = band.get_paths()[0].vertices[:, 1].min(), band.get_paths()[0].vertices[:, 1].max()
     assert (low, high) == (pytest.approx(0.61), pytest.approx(0.8))
@@ -181,7 +191,8 @@ def test_boundary_figures_one_map_per_model(rendered, data):
     assert "d1-w16" in drawn["fig10_worst_grid_boundary"].axes[0].get_title()
     sine = drawn["fig16_sine_boundaries"].axes
     assert sorted(ax.get_title() for ax in sine) == [
-        f"{name} features (test accuracy {data['sine'][name]['final_test_acc']:.3f})" for name in ("sine", "xy")]
+        f"{name} features (test accuracy {data['sine'][name]['final_test_acc']:.3f})" for name in ("sine", "xy")
+    ]
     assert all(len(ax.get_images()) == 1 for ax in sine)
 
 
@@ -208,6 +219,7 @@ def test_misclassified_grid_titled_with_its_count(rendered, data, rank, cell, co
 def test_power_spectrum_sees_high_frequencies():
     smooth = np.zeros((2, 3, 16, 16), dtype=np.uint8) + np.linspace(0, 255, 16, dtype=np.uint8)
     checker = (np.indices((16, 16)).sum(0) % 2 * 255).astype(np.uint8)[None, None].repeat(3, 1).repeat(2, 0)
+
     def high(images: np.ndarray) -> float:
         return figures.radial_profile(figures.power_spectrum(images))[-3:].mean()
 

@@ -11,14 +11,17 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-
 from conftest import ROOT, kill_session, run_stage
+
 from nnrepro import io
 from nnrepro.europe import points, runs
 from nnrepro.replicates import live_means, mean_history
 
 TINY = {
-    "seed": 0, "seeds": 2, "device": "cpu", "lr": 0.01,
+    "seed": 0,
+    "seeds": 2,
+    "device": "cpu",
+    "lr": 0.01,
     "europe": {"source": "embedded", "csv_dir": "", "n_train": 330, "n_validation": 66, "n_test": 66},
     "mlp": {"depth": 2, "width": 8, "features": "xy", "batch_size": 64, "epochs": 3},
     "mlp_long": {"epochs": 3},
@@ -30,8 +33,15 @@ def files(folder: Path) -> dict[str, bytes]:
 
 
 def row(epoch: int, loss: float) -> dict:
-    return {"epoch": float(epoch), "train_loss": loss, "train_acc": 0.5, "validation_loss": loss / 2,
-            "validation_acc": 0.25, "diverged": not math.isfinite(loss), "seconds": 0.1 * epoch}
+    return {
+        "epoch": float(epoch),
+        "train_loss": loss,
+        "train_acc": 0.5,
+        "validation_loss": loss / 2,
+        "validation_acc": 0.25,
+        "diverged": not math.isfinite(loss),
+        "seconds": 0.1 * epoch,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +55,12 @@ def europe(tmp_path_factory):
 def test_live_means_equal_the_mean_history_logged_at_once(tmp_path):
     # run 0: two replicates, the second diverging at its second row (its mean stops there, as mean_history's);
     # run 1: two replicates that finish
-    histories = [[row(1, 2.0), row(2, 1.5), row(3, 1.2)], [row(1, 2.2), row(2, math.inf)],
-                 [row(1, 3.0), row(2, 2.5), row(3, 2.0)], [row(1, 3.1), row(2, 2.4), row(3, 2.1)]]
+    histories = [
+        [row(1, 2.0), row(2, 1.5), row(3, 1.2)],
+        [row(1, 2.2), row(2, math.inf)],
+        [row(1, 3.0), row(2, 2.5), row(3, 2.0)],
+        [row(1, 3.1), row(2, 2.4), row(3, 2.1)],
+    ]
     logs = [io.LiveHistory(tmp_path / "live" / name, every=0) for name in ("a", "b")]
     report = live_means(logs, per_run=2)
     for epoch in range(3):  # as train_stacked reports: each live replicate's row, epoch by epoch
@@ -87,8 +101,9 @@ def test_rows_reach_disk_as_they_come_unless_throttled(tmp_path):
 def test_fit_runs_writes_each_runs_mean_as_it_trains(europe, tmp_path):
     splits = points.load_splits(europe / "data", torch.device("cpu"))
     sched = {"epochs": 3, "batch_size": 64}
-    todo = {f"lr{lr}": runs.Run({"depth": 2, "width": 8, "features": "xy"}, {**sched, "lr": lr})
-            for lr in (0.01, 0.001)}
+    todo = {
+        f"lr{lr}": runs.Run({"depth": 2, "width": 8, "features": "xy"}, {**sched, "lr": lr}) for lr in (0.01, 0.001)
+    }
     results = runs.fit_runs(todo, splits, [0, 1], "test", points.NUM_CLASSES, torch.device("cpu"), tmp_path / "live")
     for name, (fitted, _) in results.items():
         io.log_history(mean_history([history for _, history in fitted]), tmp_path / "replay" / name)
@@ -100,14 +115,30 @@ def test_a_running_stage_shows_the_epochs_done_so_far(europe):
     epochs = 20000  # minutes on 2 cores: the stage is stopped once its files show progress
     (europe / "params.yaml").write_text(yaml.safe_dump({**TINY, "mlp_long": {"epochs": epochs}}))
     live = europe / "plots" / "long"
-    args = ["--data", europe / "data", "--live", live, "--models", europe / "models" / "long",
-            "--metrics", europe / "metrics" / "long.json", "--provenance", europe / "provenance" / "long.json",
-            "--timings", europe / "timings" / "long.json"]
+    args = [
+        "--data",
+        europe / "data",
+        "--live",
+        live,
+        "--models",
+        europe / "models" / "long",
+        "--metrics",
+        europe / "metrics" / "long.json",
+        "--provenance",
+        europe / "provenance" / "long.json",
+        "--timings",
+        europe / "timings" / "long.json",
+    ]
     log = europe / "stage.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, str(ROOT / "stages" / "mlp_long.py"), *map(str, args)], cwd=europe,
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "stages" / "mlp_long.py"), *map(str, args)],
+            cwd=europe,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         step, deadline = 0, time.monotonic() + 240
         while step == 0 and proc.poll() is None and time.monotonic() < deadline:

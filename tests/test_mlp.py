@@ -20,8 +20,11 @@ def blobs(n: int = 600, classes: int = 5, seed: int = 0, spread: float = 1.0):
 def splits(n: int = 600, classes: int = 5):
     x, y = blobs(n, classes)
     third = n // 3
-    return {"train": (x[:third], y[:third]), "validation": (x[third:2 * third], y[third:2 * third]),
-            "test": (x[2 * third:], y[2 * third:])}
+    return {
+        "train": (x[:third], y[:third]),
+        "validation": (x[third : 2 * third], y[third : 2 * third]),
+        "test": (x[2 * third :], y[2 * third :]),
+    }
 
 
 def test_depth_counts_the_input_layer_and_batchnorm_precedes_relu():
@@ -30,8 +33,11 @@ def test_depth_counts_the_input_layer_and_batchnorm_precedes_relu():
     assert len(linears) == 7 and linears[0].in_features == 2 and linears[-1].out_features == 33
     assert sum(isinstance(m, nn.BatchNorm1d) for m in model.modules()) == 6
     seen = []
-    hooks = [m.register_forward_hook(lambda m, i, o: seen.append(type(m).__name__))
-             for m in model.modules() if isinstance(m, (nn.Linear, nn.BatchNorm1d))]
+    hooks = [
+        m.register_forward_hook(lambda m, i, o: seen.append(type(m).__name__))
+        for m in model.modules()
+        if isinstance(m, (nn.Linear, nn.BatchNorm1d))
+    ]
     model(torch.randn(4, 2))
     [h.remove() for h in hooks]
     assert seen[:4] == ["Linear", "BatchNorm1d", "Linear", "BatchNorm1d"]
@@ -65,8 +71,17 @@ def test_history_has_one_row_per_evaluation_with_every_key():
     data = splits()
     history = loop.train(MLP(2, 8, 5), data, lr=0.01, epochs=3, batch_size=50, seed=0)
     assert [r["epoch"] for r in history] == [1.0, 2.0, 3.0]
-    assert set(history[0]) == {"epoch", "train_loss", "train_acc", "validation_loss", "validation_acc",
-                               "test_loss", "test_acc", "seconds", "diverged"}
+    assert set(history[0]) == {
+        "epoch",
+        "train_loss",
+        "train_acc",
+        "validation_loss",
+        "validation_acc",
+        "test_loss",
+        "test_acc",
+        "seconds",
+        "diverged",
+    }
     inner = loop.train(MLP(2, 8, 5), data, lr=0.01, epochs=3, batch_size=10, seed=0, first_epoch_evals=4)
     assert [r["epoch"] for r in inner] == [0.25, 0.5, 0.75, 1.0, 2.0, 3.0]
 
@@ -108,8 +123,7 @@ def test_residual_keeps_early_gradients_alive():
     for residual in (False, True):
         torch.manual_seed(0)
         model = MLP(60, 4, 5, residual=residual)
-        _, per_epoch, _ = gradients.train_with_probe(model, data, [0, 59], lr=1e-3, epochs=1, batch_size=128,
-                                                     seed=0)
+        _, per_epoch, _ = gradients.train_with_probe(model, data, [0, 59], lr=1e-3, epochs=1, batch_size=128, seed=0)
         norms[residual] = per_epoch[0][0]
     assert norms[True] > 0 and norms[True] > 1e6 * max(norms[False], 1e-30)
 
@@ -132,7 +146,7 @@ def test_flat_parameter_adam_matches_per_parameter_adam():
         perm = torch.randperm(64, generator=order)
         for i in range(0, 64, 8):
             optimizer.zero_grad()
-            F.cross_entropy(plain(x[perm][i:i + 8]), y[perm][i:i + 8]).backward()
+            F.cross_entropy(plain(x[perm][i : i + 8]), y[perm][i : i + 8]).backward()
             optimizer.step()
     for a, b in zip(flat.parameters(), plain.parameters()):
         assert torch.allclose(a, b, atol=1e-6)
@@ -159,16 +173,23 @@ def test_dead_fraction_counts_units_zero_on_every_input():
 def test_probe_returns_one_row_per_epoch_and_layer():
     data = {"train": blobs(256, 5)}
     torch.manual_seed(0)
-    history, grads, dead = gradients.train_with_probe(MLP(12, 4, 5), data, [0, 6, 11], lr=1e-3, epochs=2,
-                                                      batch_size=64, seed=0)
+    history, grads, dead = gradients.train_with_probe(
+        MLP(12, 4, 5), data, [0, 6, 11], lr=1e-3, epochs=2, batch_size=64, seed=0
+    )
     assert len(history) == len(grads) == len(dead) == 2
     assert all(len(row) == 3 for row in grads + dead)
     assert all(0.0 <= v <= 1.0 for row in dead for v in row) and all(v >= 0.0 for row in grads for v in row)
 
 
 def test_seed_curves_and_median_table():
-    runs = [{"history": [{"diverged": False, "validation_acc": a}], "grads": [[1.0, 0.0], [3.0, 0.0]],
-             "dead": [[0.0, 1.0], [0.0, 1.0]]} for a in (0.5, 0.25)]
+    runs = [
+        {
+            "history": [{"diverged": False, "validation_acc": a}],
+            "grads": [[1.0, 0.0], [3.0, 0.0]],
+            "dead": [[0.0, 1.0], [0.0, 1.0]],
+        }
+        for a in (0.5, 0.25)
+    ]
     runs[1]["grads"] = [[3.0, 0.0], [5.0, 2.0]]
     curves = gradients.curves(runs)
     assert curves["final_validation_acc"] == [0.5, 0.25] and curves["diverged"] == [False, False]

@@ -5,12 +5,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
-
 from conftest import run_stage
 
 TINY = {
-    "seed": 0, "seeds": 2, "device": "cpu", "lr": 0.01,
+    "seed": 0,
+    "seeds": 2,
+    "device": "cpu",
+    "lr": 0.01,
     "europe": {"source": "embedded", "csv_dir": "", "n_train": 660, "n_validation": 99, "n_test": 99},
     "mlp": {"depth": 2, "width": 8, "features": "xy", "batch_size": 64, "epochs": 2},
     "mlp_lr": {"lrs": [0.01], "batchnorm": [False, True]},
@@ -31,8 +32,18 @@ def workdir(tmp_path_factory):
 
 
 def outputs(root, name):
-    return ["--data", root / "data", "--live", root / "plots" / name, "--metrics", root / "metrics" / f"{name}.json",
-            "--provenance", root / "provenance" / f"{name}.json", "--timings", root / "timings" / f"{name}.json"]
+    return [
+        "--data",
+        root / "data",
+        "--live",
+        root / "plots" / name,
+        "--metrics",
+        root / "metrics" / f"{name}.json",
+        "--provenance",
+        root / "provenance" / f"{name}.json",
+        "--timings",
+        root / "timings" / f"{name}.json",
+    ]
 
 
 def ok(result):
@@ -41,9 +52,20 @@ def ok(result):
 
 
 def lr_sweep_args(root, name):
-    return ["--data", root / "data", "--live", root / "plots" / name, "--metrics", root / "metrics" / name,
-            "--models", root / "models" / name, "--provenance", root / "provenance" / f"{name}.json",
-            "--timings", root / "timings" / f"{name}.json"]
+    return [
+        "--data",
+        root / "data",
+        "--live",
+        root / "plots" / name,
+        "--metrics",
+        root / "metrics" / name,
+        "--models",
+        root / "models" / name,
+        "--provenance",
+        root / "provenance" / f"{name}.json",
+        "--timings",
+        root / "timings" / f"{name}.json",
+    ]
 
 
 def tsv(folder, key):
@@ -52,8 +74,10 @@ def tsv(folder, key):
 
 def test_mlp_lr_sweep_writes_each_cell_its_mean_and_replicates(workdir):
     ok(run_stage("mlp_lr.py", lr_sweep_args(workdir, "lr"), workdir, TINY))
-    assert sorted(p.name for p in (workdir / "metrics" / "lr").iterdir()) == ["lr0.01-bnfalse.json",
-                                                                               "lr0.01-bntrue.json"]
+    assert sorted(p.name for p in (workdir / "metrics" / "lr").iterdir()) == [
+        "lr0.01-bnfalse.json",
+        "lr0.01-bntrue.json",
+    ]
     metrics = json.loads((workdir / "metrics" / "lr" / "lr0.01-bntrue.json").read_text())
     assert metrics["batchnorm"] is True and metrics["epochs_run"] == 2.0 and 0 <= metrics["final_test_acc"] <= 1
     assert metrics["seeds"] == [0, 1] and set(metrics["replicates"]) == {"rep0", "rep1"}
@@ -67,10 +91,12 @@ def test_mlp_lr_sweep_writes_each_cell_its_mean_and_replicates(workdir):
     reps = [table[table["replicate"] == f"rep{k}"]["validation_loss"].reset_index(drop=True) for k in (0, 1)]
     assert not reps[0].equals(reps[1])  # two seeds, two runs
     assert loss["loss"].tolist() == pytest.approx(((reps[0] + reps[1]) / 2).tolist(), rel=1e-6)
-    assert metrics["final_test_acc"] == pytest.approx(np.mean([r["final_test_acc"]
-                                                               for r in metrics["replicates"].values()]), rel=1e-6)
+    assert metrics["final_test_acc"] == pytest.approx(
+        np.mean([r["final_test_acc"] for r in metrics["replicates"].values()]), rel=1e-6
+    )
     assert sorted(p.name for p in (workdir / "models" / "lr").iterdir()) == [
-        f"lr0.01-bn{bn}-rep{k}.pt" for bn in ("false", "true") for k in (0, 1)]
+        f"lr0.01-bn{bn}-rep{k}.pt" for bn in ("false", "true") for k in (0, 1)
+    ]
 
 
 def test_a_replicate_trained_stacked_equals_the_run_alone(workdir):
@@ -123,21 +149,48 @@ def test_mlp_batch_evaluates_inside_every_first_epoch(workdir):
 
 
 def test_grid_then_evaluate_picks_best_and_worst(workdir):
-    args = ["--models", workdir / "grid_models", "--data", workdir / "data", "--live", workdir / "grid_live",
-            "--metrics", workdir / "grid_metrics", "--timings", workdir / "t" / "grid.json",
-            "--provenance", workdir / "p" / "grid.json"]
+    args = [
+        "--models",
+        workdir / "grid_models",
+        "--data",
+        workdir / "data",
+        "--live",
+        workdir / "grid_live",
+        "--metrics",
+        workdir / "grid_metrics",
+        "--timings",
+        workdir / "t" / "grid.json",
+        "--provenance",
+        workdir / "p" / "grid.json",
+    ]
     ok(run_stage("mlp_grid.py", args, workdir, TINY, env={"NNREPRO_THREADS": "2"}))  # both cells side by side
     assert sorted(p.name for p in (workdir / "grid_models").iterdir()) == [
-        f"d{d}-w8-rep{k}.pt" for d in (1, 2) for k in (0, 1)]
+        f"d{d}-w8-rep{k}.pt" for d in (1, 2) for k in (0, 1)
+    ]
     timings = json.loads((workdir / "t" / "grid.json").read_text())
     assert timings["d1-w8_seconds"] > 0 and timings["d2-w8_seconds"] > 0
-    args = ["--data", workdir / "data", "--grid", workdir / "grid_metrics", workdir / "grid_live",
-            workdir / "grid_models", "--out", workdir / "evaluate", "--metrics", workdir / "evaluate.json",
-            "--provenance", workdir / "p" / "evaluate.json", "--timings", workdir / "t" / "evaluate.json"]
+    args = [
+        "--data",
+        workdir / "data",
+        "--grid",
+        workdir / "grid_metrics",
+        workdir / "grid_live",
+        workdir / "grid_models",
+        "--out",
+        workdir / "evaluate",
+        "--metrics",
+        workdir / "evaluate.json",
+        "--provenance",
+        workdir / "p" / "evaluate.json",
+        "--timings",
+        workdir / "t" / "evaluate.json",
+    ]
     ok(run_stage("evaluate.py", args, workdir, TINY))
     summary = json.loads((workdir / "evaluate.json").read_text())
-    cells = {c: json.loads((workdir / "grid_metrics" / f"{c}.json").read_text())["final_validation_acc"]
-             for c in ("d1-w8", "d2-w8")}
+    cells = {
+        c: json.loads((workdir / "grid_metrics" / f"{c}.json").read_text())["final_validation_acc"]
+        for c in ("d1-w8", "d2-w8")
+    }
     assert summary["best_cell"] == max(cells, key=cells.get) and summary["worst_cell"] == min(cells, key=cells.get)
     mesh = np.load(workdir / "evaluate" / "best_boundary.npz")
     assert mesh["labels"].shape == (len(mesh["lat"]), 40) and mesh["labels"].max() < 33
@@ -151,7 +204,9 @@ def test_grid_then_evaluate_picks_best_and_worst(workdir):
     assert list(predicted.columns) == ["long", "lat", "country", "rep0", "rep1"] and len(predicted) == 99
     assert predicted["rep0"].isin(predicted["country"]).mean() > 0  # country names, not label numbers
     accuracy = (predicted["rep0"] == predicted["country"]).mean()
-    best_rep0 = json.loads((workdir / "grid_metrics" / f"{summary['best_cell']}.json").read_text())["replicates"]["rep0"]
+    best_rep0 = json.loads((workdir / "grid_metrics" / f"{summary['best_cell']}.json").read_text())["replicates"][
+        "rep0"
+    ]
     assert accuracy == pytest.approx(best_rep0["final_test_acc"], abs=1e-6)
 
     missing = {**TINY, "mlp_grid": {"depths": [1, 2, 3], "widths": [8]}}
@@ -189,4 +244,5 @@ def test_same_seed_gives_identical_metrics_and_models(workdir, long_run):
     assert (workdir / "metrics" / "again.json").read_bytes() == metrics.read_bytes()
     saved = sorted(p.name for p in models.glob("*.pt"))
     assert saved and {n: (workdir / "m2" / n).read_bytes() for n in saved} == {
-        n: (models / n).read_bytes() for n in saved}
+        n: (models / n).read_bytes() for n in saved
+    }

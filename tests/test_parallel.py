@@ -5,8 +5,8 @@ import textwrap
 
 import pytest
 import torch
-
 from conftest import ROOT, run_bounded
+
 from nnrepro.errors import UserError
 from nnrepro.europe import loop
 from nnrepro.runtime import parallel
@@ -23,14 +23,19 @@ def _splits():
 
 def _jobs():
     sched = {"lr": 0.01, "epochs": 2, "batch_size": 32}
-    archs = [{"depth": 2, "width": 8, "batchnorm": False}, {"depth": 2, "width": 8, "batchnorm": True},
-             {"depth": 3, "width": 4, "residual": True}]
+    archs = [
+        {"depth": 2, "width": 8, "batchnorm": False},
+        {"depth": 2, "width": 8, "batchnorm": True},
+        {"depth": 3, "width": 4, "residual": True},
+    ]
     return [(arch, sched, _splits(), 0, f"job {k}", 4) for k, arch in enumerate(archs)]
 
 
 def _comparable(results):
-    return [([{k: v for k, v in row.items() if k != "seconds"} for row in history], model.state_dict())
-            for model, history in results]
+    return [
+        ([{k: v for k, v in row.items() if k != "seconds"} for row in history], model.state_dict())
+        for model, history in results
+    ]
 
 
 def test_two_workers_give_the_results_of_one_by_one():
@@ -54,8 +59,12 @@ def test_a_failing_job_stops_with_its_own_error():
 def _in_fresh_process(code: str) -> str:
     """stdout of `code` run by a fresh interpreter that pins torch to one thread first, as every MLP stage does."""
     prelude = f"import sys, torch; torch.set_num_threads(1); sys.path[:0] = [{str(ROOT / 'tests')!r}]\n"
-    done = run_bounded([sys.executable, "-c", prelude + textwrap.dedent(code)], 120, cwd=ROOT,
-                       env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"})
+    done = run_bounded(
+        [sys.executable, "-c", prelude + textwrap.dedent(code)],
+        120,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 

@@ -12,10 +12,15 @@ def test_the_schema_is_the_repository_params():
     assert sorted(params.KNOWN) == sorted(params.leaves(yaml.safe_load((ROOT / "params.yaml").read_text())))
 
 
-@pytest.mark.parametrize("key, close", [
-    ("mlp_long.epoch", "mlp_long.epochs"), ("faces.imagedir", "faces.image_dir"), ("lrs", "lr"),
-    ("zzz_unrelated", None),
-])
+@pytest.mark.parametrize(
+    "key, close",
+    [
+        ("mlp_long.epoch", "mlp_long.epochs"),
+        ("faces.imagedir", "faces.image_dir"),
+        ("lrs", "lr"),
+        ("zzz_unrelated", None),
+    ],
+)
 def test_an_unknown_key_is_named_with_the_closest_known_one(tmp_path, key, close):
     values = yaml.safe_load((ROOT / "params.yaml").read_text())
     section, _, name = key.rpartition(".")

@@ -48,14 +48,27 @@ def pipeline(tmp_path_factory):
     repo = h.make_repo(tmp_path_factory.mktemp("pipeline"), params)
     twin = h.make_repo(tmp_path_factory.mktemp("twin"), params)  # fresh cache, same inputs
     log = (twin / ".." / "twin-repro.log").resolve().open("w")
-    twin_run = subprocess.Popen([str(h.BIN / "dvc"), "repro"], cwd=twin, env=h.env(), stdin=subprocess.DEVNULL,
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    twin_run = subprocess.Popen(
+        [str(h.BIN / "dvc"), "repro"],
+        cwd=twin,
+        env=h.env(),
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     params_log = tmp_path_factory.mktemp("params_log")  # each stage process writes the params keys it read here
     try:
         first = h.dvc(repo, "repro", env={**h.env(), "NNREPRO_PARAMS_LOG": str(params_log)}, timeout=h.REPRO_TIMEOUT)
         h.commit(repo, "baseline results")
-        yield {"repo": repo, "first": first, "baseline": snapshot(repo), "twin": twin, "twin_run": twin_run,
-               "params_log": params_log}
+        yield {
+            "repo": repo,
+            "first": first,
+            "baseline": snapshot(repo),
+            "twin": twin,
+            "twin_run": twin_run,
+            "params_log": params_log,
+        }
     finally:
         kill_session(twin_run.pid)  # the twin's dvc and any stage it runs, if the determinism test did not wait
         twin_run.wait()
@@ -104,10 +117,16 @@ def test_editing_a_module_reruns_exactly_the_stages_importing_it(pipeline):
                 handle.write("\n# an edit\n")
             changed = set(json.loads(h.dvc(repo, "status", "--json").stdout))
             path = f"src/nnrepro/{module}"
-            importers = {name for name, stage in commands.items()
-                         if repo / path in closure(repo / stage["cmd"].split()[1], repo / "src")}
-            listing = {name for name, stage in commands.items()  # a file dep, or a folder dep holding it
-                       if any(path == d or path.startswith(d.rstrip("/") + "/") for d in stage.get("deps", []))}
+            importers = {
+                name
+                for name, stage in commands.items()
+                if repo / path in closure(repo / stage["cmd"].split()[1], repo / "src")
+            }
+            listing = {
+                name
+                for name, stage in commands.items()  # a file dep, or a folder dep holding it
+                if any(path == d or path.startswith(d.rstrip("/") + "/") for d in stage.get("deps", []))
+            }
             assert importers <= listing and {c.split("@")[0] for c in changed} == listing, module
             h.sh(repo, "git", "checkout", "--", "src")
         assert listing == {"claims", "figures", "report", "timings"}  # the report's Markdown retrains nothing
@@ -166,7 +185,7 @@ def test_exp_run_lr_reruns_exactly_the_stages_reading_lr(pipeline):
 def readme_exp_show() -> list[str]:
     """The `dvc exp show` command the README gives under its <!-- exp-show --> marker."""
     text = (ROOT / "README.md").read_text()
-    block = text[text.index("<!-- exp-show -->"):].split("```")[1]
+    block = text[text.index("<!-- exp-show -->") :].split("```")[1]
     return shlex.split(block.removeprefix("bash").strip())
 
 
@@ -215,8 +234,11 @@ def test_stage_killed_midway_loses_nothing_and_a_rerun_completes(pipeline):
         # the stage reports its progress every tenth of its epochs: SIGTERM at the first report, mid-training
         result = h.kill_stage_midway(repo, "mlp_long.py", lambda out: MLP_LONG_PROGRESS.search(out))
         assert result.returncode != 0 and "failed to reproduce 'mlp_long'" in result.stdout
-        others = {k: v for k, v in pipeline["baseline"].items()
-                  if not any(k == o or k.startswith(o + "/") for o in killed_outs)}
+        others = {
+            k: v
+            for k, v in pipeline["baseline"].items()
+            if not any(k == o or k.startswith(o + "/") for o in killed_outs)
+        }
         now = snapshot(repo)
         assert {k: now.get(k) for k in others} == others  # dvc.lock and every other stage's outputs
         assert not [p for p in repo.rglob("*.tmp") if ".dvc" not in p.parts]  # no half-written file
@@ -316,8 +338,9 @@ def test_a_queued_experiment_that_never_ends_fails_the_wait_and_its_worker_is_ki
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / "params.yaml").write_text("x: 1\n")
-    (repo / "dvc.yaml").write_text("stages:\n  hang:\n    cmd: python -c 'import time; time.sleep(3600)'\n"
-                                   "    params: [x]\n")
+    (repo / "dvc.yaml").write_text(
+        "stages:\n  hang:\n    cmd: python -c 'import time; time.sleep(3600)'\n    params: [x]\n"
+    )
     h.sh(repo, "git", "init", "-q", "-b", "main")
     h.dvc(repo, "init", "-q")
     h.dvc(repo, "config", "core.check_update", "false")
@@ -325,8 +348,10 @@ def test_a_queued_experiment_that_never_ends_fails_the_wait_and_its_worker_is_ki
     h.sh(repo, "git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "0")
     h.dvc(repo, "exp", "run", "--queue", "-n", "hangs", "-S", "x=2")
     log, sessions, start = tmp_path / "queue.log", [], time.monotonic()
-    with (pytest.raises(TimeoutError, match=r"(?s)the queue still ran after 5 s.*Running"),
-          h.queue_started(repo, 1, log) as sid):
+    with (
+        pytest.raises(TimeoutError, match=r"(?s)the queue still ran after 5 s.*Running"),
+        h.queue_started(repo, 1, log) as sid,
+    ):
         sessions.append(sid)
         while not any("sleep(3600)" in h.cmdline(pid) for pid in h.queue_processes(repo, sid)):
             assert time.monotonic() - start < 90, f"the stage never ran\n{h.queue_logs(repo, log)}"

@@ -8,15 +8,22 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT, run_stage
-from nnrepro import cells
 from pipeline_helpers import commit, dvc, sh
 
-SWEPT = {"fig01_lr_sweep": "lr", "fig03_lr_sweep_batchnorm": "lr_bn", "fig05_batch_test_accuracy": "batch",
-         "fig06_batch_test_loss": "batch"}
+from nnrepro import cells
+
+SWEPT = {
+    "fig01_lr_sweep": "lr",
+    "fig03_lr_sweep_batchnorm": "lr_bn",
+    "fig05_batch_test_accuracy": "batch",
+    "fig06_batch_test_loss": "batch",
+}
 TINY = {
-    "seed": 0, "seeds": 2, "device": "cpu", "lr": 0.01,
+    "seed": 0,
+    "seeds": 2,
+    "device": "cpu",
+    "lr": 0.01,
     "europe": {"source": "embedded", "csv_dir": "", "n_train": 330, "n_validation": 66, "n_test": 66},
     "mlp": {"depth": 2, "width": 8, "features": "xy", "batch_size": 64, "epochs": 2},
 }
@@ -42,26 +49,59 @@ def test_no_plot_names_a_cell_of_a_swept_list():
 
 
 def test_a_plot_that_names_cells_is_found():
-    plots = [{"fig": {"y": {"plots/mlp_lr/lr1-bnfalse/plots/metrics/validation/loss.tsv": "loss",
-                            "plots/mlp_lr/bnfalse.tsv": "validation_loss"}}}]
-    params = {"mlp_lr": {"lrs": [1], "batchnorm": [False]}, "mlp_batch": {"pairs": []},
-              "mlp_grid": {"depths": [], "widths": []}, "cnn": {"lrs": []}}
+    plots = [
+        {
+            "fig": {
+                "y": {
+                    "plots/mlp_lr/lr1-bnfalse/plots/metrics/validation/loss.tsv": "loss",
+                    "plots/mlp_lr/bnfalse.tsv": "validation_loss",
+                }
+            }
+        }
+    ]
+    params = {
+        "mlp_lr": {"lrs": [1], "batchnorm": [False]},
+        "mlp_batch": {"pairs": []},
+        "mlp_grid": {"depths": [], "widths": []},
+        "cnn": {"lrs": []},
+    }
     assert per_cell_files(plots, cell_names(params)) == ["plots/mlp_lr/lr1-bnfalse/plots/metrics/validation/loss.tsv"]
 
 
 def train_sweeps(repo: Path, lrs: list, pairs: list) -> dict[str, set[str]]:
     """mlp_lr and mlp_batch on tiny params with these lists; each figure's expected cells."""
-    params = {**TINY, "mlp_lr": {"lrs": lrs, "batchnorm": [False, True]},
-              "mlp_batch": {"pairs": pairs, "first_epoch_evals": 2}}
+    params = {
+        **TINY,
+        "mlp_lr": {"lrs": lrs, "batchnorm": [False, True]},
+        "mlp_batch": {"pairs": pairs, "first_epoch_evals": 2},
+    }
     for name in ("mlp_lr", "mlp_batch"):
         metrics = f"metrics/{name}" + (".json" if name == "mlp_batch" else "")
-        result = run_stage(f"{name}.py", ["--data", "data/europe", "--live", f"plots/{name}", "--models",
-                                          f"models/{name}", "--metrics", metrics, "--provenance",
-                                          f"provenance/{name}.json", "--timings", f"timings/{name}.json"],
-                           repo, params)
+        result = run_stage(
+            f"{name}.py",
+            [
+                "--data",
+                "data/europe",
+                "--live",
+                f"plots/{name}",
+                "--models",
+                f"models/{name}",
+                "--metrics",
+                metrics,
+                "--provenance",
+                f"provenance/{name}.json",
+                "--timings",
+                f"timings/{name}.json",
+            ],
+            repo,
+            params,
+        )
         assert result.returncode == 0, result.stderr
-    return {"lr": {cells.lr_cell(lr, False) for lr in lrs}, "lr_bn": {cells.lr_cell(lr, True) for lr in lrs},
-            "batch": {cells.batch_run(b, e) for b, e in pairs}}
+    return {
+        "lr": {cells.lr_cell(lr, False) for lr in lrs},
+        "lr_bn": {cells.lr_cell(lr, True) for lr in lrs},
+        "batch": {cells.batch_run(b, e) for b, e in pairs},
+    }
 
 
 def drawn(repo: Path, *revisions: str, figures=tuple(SWEPT), series: str = "cell") -> dict[str, dict[str, set]]:
@@ -97,8 +137,9 @@ def repo(tmp_path_factory):
     result = run_stage("prepare_europe.py", ["--out", "data/europe"], repo, TINY)
     assert result.returncode == 0, result.stderr
     defaults = yaml.safe_load((ROOT / "params.yaml").read_text())
-    expected = train_sweeps(repo, defaults["mlp_lr"]["lrs"], [[b, e] for b, e in defaults["mlp_batch"]["pairs"]
-                                                              if b >= 16])  # batch size 1: minutes on 2 cores
+    expected = train_sweeps(
+        repo, defaults["mlp_lr"]["lrs"], [[b, e] for b, e in defaults["mlp_batch"]["pairs"] if b >= 16]
+    )  # batch size 1: minutes on 2 cores
     commit(repo, "the default lists")
     return repo, expected
 
@@ -117,12 +158,29 @@ def test_changed_lists_draw_every_new_cell_in_show_and_diff(repo):
 
 def test_changed_probed_layers_draw_every_layer(repo):
     repo, _ = repo
-    params = {**TINY, "grad_probe": {"depth": 6, "width": 4, "epochs": 2, "batch_size": 64, "layers": [1, 4],
-                                     "seeds": 2}}
-    result = run_stage("grad_probe.py", ["--data", "data/europe", "--live", "plots/grad_probe", "--models",
-                                         "models/grad_probe", "--metrics", "metrics/grad_probe.json", "--provenance",
-                                         "provenance/grad_probe.json", "--timings", "timings/grad_probe.json"],
-                       repo, params)
+    params = {
+        **TINY,
+        "grad_probe": {"depth": 6, "width": 4, "epochs": 2, "batch_size": 64, "layers": [1, 4], "seeds": 2},
+    }
+    result = run_stage(
+        "grad_probe.py",
+        [
+            "--data",
+            "data/europe",
+            "--live",
+            "plots/grad_probe",
+            "--models",
+            "models/grad_probe",
+            "--metrics",
+            "metrics/grad_probe.json",
+            "--provenance",
+            "provenance/grad_probe.json",
+            "--timings",
+            "timings/grad_probe.json",
+        ],
+        repo,
+        params,
+    )
     assert result.returncode == 0, result.stderr
     figures = ("fig13_gradients_plain", "fig13b_gradients_residual")
     assert drawn(repo, figures=figures, series="layer") == {f: {"workspace": {"1", "4"}} for f in figures}

@@ -3,6 +3,7 @@
 Chromium is driven over its DevTools protocol on a pipe (--remote-debugging-pipe): stdlib only, no port, no
 driver binary, and it reports every network request the page makes, which is how we know it stayed offline.
 """
+
 import contextlib
 import fcntl
 import json
@@ -21,9 +22,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",  # no network at all
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--proxy-server=127.0.0.1:9",
+    "--host-resolver-rules=MAP * ~NOTFOUND",  # no network at all
 ]
 N_SERIES = 16
 TIMEOUT = 60  # seconds for a command (dvc, git) and for each answer or event awaited from Chromium
@@ -79,8 +87,12 @@ class Chromium:
 
         self.proc = subprocess.Popen(
             [chromium, *CHROMIUM_FLAGS, "--remote-debugging-pipe", f"--user-data-dir={profile}", "about:blank"],
-            preexec_fn=pipes_at_3_and_4, close_fds=False, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            preexec_fn=pipes_at_3_and_4,
+            close_fds=False,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         os.close(to_chrome_r)
         os.close(from_chrome_w)
         self._buf, self._id, self.events = b"", 0, []
@@ -108,8 +120,9 @@ class Chromium:
         """The next message; fails past `deadline` (however many other messages arrive meanwhile)."""
         while b"\0" not in self._buf:
             left = deadline - time.monotonic()
-            assert left > 0 and select.select([self._from_chrome], [], [], left)[0], \
+            assert left > 0 and select.select([self._from_chrome], [], [], left)[0], (
                 f"no answer to {waiting_for} from Chromium within {TIMEOUT} s"
+            )
             chunk = os.read(self._from_chrome, 1 << 16)
             assert chunk, "Chromium closed the DevTools pipe (did it fail to start?)"
             self._buf += chunk
@@ -139,15 +152,23 @@ def render(page: Path) -> tuple[list[dict], list[str], list[str]]:
                 chrome.send(f"{domain}.enable", session)
             chrome.send("Page.navigate", session, url=page.as_uri())
             chrome.wait_event("Page.loadEventFired")
-            probe = chrome.send("Runtime.evaluate", session, expression=PROBE, awaitPromise=True,
-                                returnByValue=True, timeout=30000)
+            probe = chrome.send(
+                "Runtime.evaluate", session, expression=PROBE, awaitPromise=True, returnByValue=True, timeout=30000
+            )
             plots = json.loads(probe["result"]["value"])
         finally:
             chrome.close()
-    errors = [e["params"]["exceptionDetails"].get("exception", {}).get("description", str(e["params"]))
-              for e in chrome.events if e.get("method") == "Runtime.exceptionThrown"]
-    remote = [e["params"]["request"]["url"] for e in chrome.events if e.get("method") == "Network.requestWillBeSent"
-              and not e["params"]["request"]["url"].startswith(("file:", "data:", "about:", "blob:"))]
+    errors = [
+        e["params"]["exceptionDetails"].get("exception", {}).get("description", str(e["params"]))
+        for e in chrome.events
+        if e.get("method") == "Runtime.exceptionThrown"
+    ]
+    remote = [
+        e["params"]["request"]["url"]
+        for e in chrome.events
+        if e.get("method") == "Network.requestWillBeSent"
+        and not e["params"]["request"]["url"].startswith(("file:", "data:", "about:", "blob:"))
+    ]
     return plots, errors, remote
 
 

@@ -31,8 +31,10 @@ def _need(ok: bool, why: str) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    _need(shutil.which("sshd") is not None and shutil.which("ssh-keygen") is not None,
-          "sshd or ssh-keygen is not on PATH (Debian: apt-get install openssh-server; sshd is in /usr/sbin)")
+    _need(
+        shutil.which("sshd") is not None and shutil.which("ssh-keygen") is not None,
+        "sshd or ssh-keygen is not on PATH (Debian: apt-get install openssh-server; sshd is in /usr/sbin)",
+    )
     _need(importlib.util.find_spec("dvc_ssh") is not None, "dvc-ssh is not installed (pip install dvc-ssh)")
     with sshd(tmp_path_factory.mktemp("sshd")) as running:
         yield running
@@ -98,8 +100,9 @@ def test_fresh_clone_pulls_byte_identical_outputs_over_ssh_and_repro_runs_nothin
     assert h.ran(again) == set() and "up to date" in again.stdout
 
 
-def test_exp_push_then_exp_pull_moves_an_experiment_and_its_model_between_clones(server, shared, pulled,
-                                                                                  tmp_path_factory):
+def test_exp_push_then_exp_pull_moves_an_experiment_and_its_model_between_clones(
+    server, shared, pulled, tmp_path_factory
+):
     a, env = pulled, ssh_env(server)
     assert h.ran(h.dvc(a, "exp", "run", "-n", "ssh-exp", "-S", "lr=0.02", STAGE, env=env)) == {STAGE}
     trained = cached(a)
@@ -111,8 +114,9 @@ def test_exp_push_then_exp_pull_moves_an_experiment_and_its_model_between_clones
     assert not (b / ".dvc" / "cache").exists()  # so the model can only come from `exp pull`
     h.dvc(b, "exp", "pull", "origin", "ssh-exp", env=env)
     shown = json.loads(h.dvc(b, "exp", "show", "--json", env=env).stdout)
-    exp = next(rev for row in shown for e in row.get("experiments") or [] for rev in e["revs"]
-               if rev["name"] == "ssh-exp")
+    exp = next(
+        rev for row in shown for e in row.get("experiments") or [] for rev in e["revs"] if rev["name"] == "ssh-exp"
+    )
     assert exp["data"]["params"]["params.yaml"]["data"]["lr"] == 0.02
     metrics = exp["data"]["metrics"]["metrics/mlp_grid/d1-w4.json"]["data"]
     assert metrics == without_lists(json.loads((a / "metrics" / "mlp_grid" / "d1-w4.json").read_text()))

@@ -8,11 +8,11 @@ import re
 from importlib import metadata
 
 import pytest
+import synthetic_results as synth
 import yaml
 
-import synthetic_results as synth
-from nnrepro.report.claims import CLAIMS as ALL_CLAIMS
 from nnrepro.report import figures, render
+from nnrepro.report.claims import CLAIMS as ALL_CLAIMS
 
 VERDICT_CLASSES = {"holds": "holds", "does not hold": "fails", "cannot be judged": "unjudged"}
 
@@ -52,7 +52,7 @@ def section(markdown: str, number: str) -> str:
     start = markdown.index(heading(number, title) + "\n")
     body = start + len(heading(number, title))
     following = re.search(r"^#+ ", markdown[body:], re.MULTILINE)
-    return markdown[start:body + following.start()] if following else markdown[start:]
+    return markdown[start : body + following.start()] if following else markdown[start:]
 
 
 def test_synthetic_params_have_every_key_of_params_yaml(repo_params):
@@ -91,28 +91,32 @@ def effect(claim: dict) -> str:
 
 def test_every_claim_shown_with_its_verdict_seeds_effect_and_words_in_its_section_and_the_table(markdown, claims):
     assert len(claims) == len(ALL_CLAIMS) == 50
-    table = markdown[markdown.index("\n## Claims\n"):]
+    table = markdown[markdown.index("\n## Claims\n") :]
     for c in claims.values():
         sensitive = "; threshold-sensitive" if c["threshold_sensitive"] else ""
         seeds = c["seeds_holding"] or "-"  # a timing claim records none
-        assert (f"Claim ({shown(c)}; {seeds} seeds; effect {effect(c)}{sensitive}): {c['claim']} Course "
-                f"({c['section']}): “{c['sentence']}”. Evidence: {c['evidence']}.") in section(markdown, c["section"])
+        assert (
+            f"Claim ({shown(c)}; {seeds} seeds; effect {effect(c)}{sensitive}): {c['claim']} Course "
+            f"({c['section']}): “{c['sentence']}”. Evidence: {c['evidence']}."
+        ) in section(markdown, c["section"])
         flagged = f"yes ({c['sensitive_to']})" if c["threshold_sensitive"] else "no"
-        row = [c["claim"], c["section"], f"“{c['sentence']}”", shown(c), seeds, effect(c), flagged,
-               c["evidence"]]
+        row = [c["claim"], c["section"], f"“{c['sentence']}”", shown(c), seeds, effect(c), flagged, c["evidence"]]
         assert "| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" in table
 
 
 def test_the_counts_split_the_unjudged_claims_by_reason(markdown, claims, built):
     counts = {v: sum(c["verdict"] == v for c in claims.values()) for v in VERDICT_CLASSES}
     reasons = {r: sum(c["reason"] == r for c in claims.values()) for r in ("within noise", "collapsed", "missing")}
-    assert (f"{counts['holds']} hold, {counts['does not hold']} do not hold, {counts['cannot be judged']} cannot be "
-            f"judged ({reasons['within noise']} within noise, {reasons['collapsed']} collapsed, {reasons['missing']} "
-            f"missing), of {len(claims)}") in markdown
+    assert (
+        f"{counts['holds']} hold, {counts['does not hold']} do not hold, {counts['cannot be judged']} cannot be "
+        f"judged ({reasons['within noise']} within noise, {reasons['collapsed']} collapsed, {reasons['missing']} "
+        f"missing), of {len(claims)}"
+    ) in markdown
     headline = json.loads((built / "metrics/headline.json").read_text())
     assert (headline["claims_hold"], headline["claims_fail"], headline["claims_unjudged"]) == tuple(counts.values())
     assert (headline["unjudged_noise"], headline["unjudged_collapsed"], headline["unjudged_missing"]) == tuple(
-        reasons.values())
+        reasons.values()
+    )
 
 
 def test_the_synthetic_tree_shows_a_collapsed_run_and_a_threshold_sensitive_verdict(claims, markdown):
@@ -120,7 +124,12 @@ def test_the_synthetic_tree_shows_a_collapsed_run_and_a_threshold_sensitive_verd
     assert shown(claims["bn_lr1_worst"]) == "holds (collapsed: one class predicted)"
     assert claims["bn_lr1_worst"]["note"] in section(markdown, "1.1.3")
     assert [i for i, c in claims.items() if c["threshold_sensitive"]] == [
-        "lr_smallest_slow", "long_early_drop", "long_peaks", "plain_not_dead_units", "finetune_best_low_lr"]
+        "lr_smallest_slow",
+        "long_early_drop",
+        "long_peaks",
+        "plain_not_dead_units",
+        "finetune_best_low_lr",
+    ]
     assert claims["long_peaks"]["sensitive_to"] == "PEAK_RISE"  # a 5.1% rise against a 5% threshold
     assert "; threshold-sensitive): " in section(markdown, "1.1.2") and "| yes (PEAK_RISE) |" in markdown
 
@@ -179,7 +188,7 @@ def test_html_embeds_every_figure_and_loads_nothing(page, built):
 
 
 def test_provenance_lists_sources_devices_versions_and_params(markdown):
-    text = markdown[markdown.index("\n## Provenance\n"):]
+    text = markdown[markdown.index("\n## Provenance\n") :]
     assert "Europe points: embedded source" in text and "Faces: embedded source, CNN backbone mobilenet_v2" in text
     assert "| device=cpu, platform=x86_64, seed=0 | numpy 2.4.6, python 3.11.7, torch 2.14.1 | 6 |" in text
     assert "| device=cuda, platform=x86_64, seed=0 | numpy 2.4.6, python 3.11.7, torch 2.14.1+cu130 | 2 |" in text
@@ -205,8 +214,11 @@ def test_report_is_byte_identical_on_rerun(built, stage):
 
 
 def test_report_without_figures_is_one_error_line_and_writes_nothing(built, stage, tmp_path):
-    swap = {"plots/figures": str(tmp_path / "no_figures"), "reports/report.md": str(tmp_path / "r.md"),
-            "reports/report.html": str(tmp_path / "r.html")}
+    swap = {
+        "plots/figures": str(tmp_path / "no_figures"),
+        "reports/report.md": str(tmp_path / "r.md"),
+        "reports/report.html": str(tmp_path / "r.html"),
+    }
     result = stage("report.py", [swap.get(a, a) for a in synth.stage_args("report")], built, None)
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1, result.stderr
@@ -217,22 +229,47 @@ def test_report_without_figures_is_one_error_line_and_writes_nothing(built, stag
 def test_to_markdown_and_to_html_render_each_block_kind(tmp_path):
     image = tmp_path / "plots" / "x.png"
     figures.save(figures.Figure(figsize=(1, 1)), image, dpi=10)
-    blocks = [("h", 2, "A & B"), ("p", "a < b"), ("list", ["one", "<two>"]), ("code", "k: 1\n"),
-              ("img", image, "cap <1>"),
-              ("table", ["claim", "verdict"], [["x|y", "holds"], ["z", "does not hold"], ["w", "cannot be judged"],
-                                               ["v", "holds, mostly"], ["u", "cannot be judged (within noise)"]])]
+    blocks = [
+        ("h", 2, "A & B"),
+        ("p", "a < b"),
+        ("list", ["one", "<two>"]),
+        ("code", "k: 1\n"),
+        ("img", image, "cap <1>"),
+        (
+            "table",
+            ["claim", "verdict"],
+            [
+                ["x|y", "holds"],
+                ["z", "does not hold"],
+                ["w", "cannot be judged"],
+                ["v", "holds, mostly"],
+                ["u", "cannot be judged (within noise)"],
+            ],
+        ),
+    ]
     md = render.to_markdown(blocks, tmp_path / "reports")
-    assert md == ("## A & B\n\na < b\n\n- one\n- <two>\n\n```\nk: 1\n```\n\n![cap <1>](../plots/x.png)\n\n*cap <1>*\n\n"
-                  "| claim | verdict |\n|---|---|\n| x\\|y | holds |\n| z | does not hold |\n| w | cannot be judged |\n"
-                  "| v | holds, mostly |\n| u | cannot be judged (within noise) |\n")
+    assert md == (
+        "## A & B\n\na < b\n\n- one\n- <two>\n\n```\nk: 1\n```\n\n![cap <1>](../plots/x.png)\n\n*cap <1>*\n\n"
+        "| claim | verdict |\n|---|---|\n| x\\|y | holds |\n| z | does not hold |\n| w | cannot be judged |\n"
+        "| v | holds, mostly |\n| u | cannot be judged (within noise) |\n"
+    )
     page = render.to_html(blocks, "t & u")
     assert page.startswith("<!DOCTYPE html>") and "<title>t &amp; u</title>" in page
-    for fragment in ("<h2>A &amp; B</h2>", "<p>a &lt; b</p>", "<ul><li>one</li><li>&lt;two&gt;</li></ul>",
-                     "<pre>k: 1\n</pre>", '<figure><img src="data:image/png;base64,', 'alt="cap &lt;1&gt;"',
-                     "<figcaption>cap &lt;1&gt;</figcaption>", "<th>claim</th><th>verdict</th>",
-                     '<td><span class="holds">holds</span></td>', '<td><span class="fails">does not hold</span></td>',
-                     '<td><span class="unjudged">cannot be judged</span></td>', "<td>holds, mostly</td>",
-                     '<td><span class="unjudged">cannot be judged (within noise)</span></td>'):
+    for fragment in (
+        "<h2>A &amp; B</h2>",
+        "<p>a &lt; b</p>",
+        "<ul><li>one</li><li>&lt;two&gt;</li></ul>",
+        "<pre>k: 1\n</pre>",
+        '<figure><img src="data:image/png;base64,',
+        'alt="cap &lt;1&gt;"',
+        "<figcaption>cap &lt;1&gt;</figcaption>",
+        "<th>claim</th><th>verdict</th>",
+        '<td><span class="holds">holds</span></td>',
+        '<td><span class="fails">does not hold</span></td>',
+        '<td><span class="unjudged">cannot be judged</span></td>',
+        "<td>holds, mostly</td>",
+        '<td><span class="unjudged">cannot be judged (within noise)</span></td>',
+    ):
         assert fragment in page, fragment
     src = re.search(r'src="data:image/png;base64,([^"]+)"', page).group(1)
     assert base64.b64decode(src) == image.read_bytes()
@@ -245,8 +282,10 @@ def test_replicates_read_back_from_their_table_and_a_damaged_table_is_one_line(t
     from nnrepro.errors import UserError
     from nnrepro.report import readback
 
-    histories = [[{"epoch": 1.0, "train_loss": 2.0, "validation_acc": 0.5}, {"epoch": 2.0, "train_loss": 1.5}],
-                 [{"epoch": 1.0, "train_loss": 2.5, "validation_acc": 0.4}, {"epoch": 2.0, "train_loss": math.nan}]]
+    histories = [
+        [{"epoch": 1.0, "train_loss": 2.0, "validation_acc": 0.5}, {"epoch": 2.0, "train_loss": 1.5}],
+        [{"epoch": 1.0, "train_loss": 2.5, "validation_acc": 0.4}, {"epoch": 2.0, "train_loss": math.nan}],
+    ]
     io.log_replicates(histories, tmp_path / "run")
     reps = readback.replicates(tmp_path / "run")
     assert [r["train_loss"] for r in reps] == [[2.0, 1.5], [2.5, None]]

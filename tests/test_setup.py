@@ -3,6 +3,7 @@
 tools/find_python.sh and tools/ensure_venv.sh run on a PATH that holds only fake interpreters (shell scripts), so
 each case is exact and nothing is installed.
 """
+
 import os
 import re
 import subprocess
@@ -55,12 +56,15 @@ def bin_dir(tmp_path) -> Path:
     return tmp_path / "bin"
 
 
-@pytest.mark.parametrize("present, chosen", [
-    ({"python3.13": "3.13", "python3.12": "3.12", "python3.11": "3.11", "python3": "3.11"}, "python3.13"),
-    ({"python3.12": "3.12", "python3.11": "3.11"}, "python3.12"),
-    ({"python3.13": None, "python3.11": "3.11", "python3": "3.11"}, "python3.11"),  # None: a failing shim
-    ({"python3.11": "3.10", "python3": "3.14"}, "python3"),
-])
+@pytest.mark.parametrize(
+    "present, chosen",
+    [
+        ({"python3.13": "3.13", "python3.12": "3.12", "python3.11": "3.11", "python3": "3.11"}, "python3.13"),
+        ({"python3.12": "3.12", "python3.11": "3.11"}, "python3.12"),
+        ({"python3.13": None, "python3.11": "3.11", "python3": "3.11"}, "python3.11"),  # None: a failing shim
+        ({"python3.11": "3.10", "python3": "3.14"}, "python3"),
+    ],
+)
 def test_find_python_picks_newest_that_runs(bin_dir, present, chosen):
     for name, version in present.items():
         _write(bin_dir / name, SHIM) if version is None else _fake(bin_dir, name, version)
@@ -82,10 +86,13 @@ def test_find_python_takes_PYTHON_over_the_search(bin_dir, tmp_path):
     assert _sh(FIND_PYTHON, bin_dir, python=str(mine)).stdout == f"{mine}\n"
 
 
-@pytest.mark.parametrize("version, error", [
-    ("3.10", "error: PYTHON={py} is Python 3.10; nnrepro needs 3.11 or newer"),
-    (None, "error: PYTHON={py} does not run; set PYTHON=/path/to/python (3.11 or newer)"),
-])
+@pytest.mark.parametrize(
+    "version, error",
+    [
+        ("3.10", "error: PYTHON={py} is Python 3.10; nnrepro needs 3.11 or newer"),
+        (None, "error: PYTHON={py} does not run; set PYTHON=/path/to/python (3.11 or newer)"),
+    ],
+)
 def test_find_python_rejects_a_bad_PYTHON(bin_dir, version, error):
     _fake(bin_dir, "python3.13", "3.13")
     py = _write(bin_dir / "old", SHIM) if version is None else _fake(bin_dir, "old", version)
@@ -98,16 +105,21 @@ def test_find_python_names_the_missing_venv_package(bin_dir):
     _fake(bin_dir, "python3.11", "3.11")
     done = _sh(FIND_PYTHON, bin_dir)
     assert (done.returncode, done.stdout) == (1, "")
-    assert done.stderr == ("error: python3.13 (Python 3.13) has no venv module: apt-get install python3.13-venv, "
-                           "or set PYTHON=/path/to/python\n")
+    assert done.stderr == (
+        "error: python3.13 (Python 3.13) has no venv module: apt-get install python3.13-venv, "
+        "or set PYTHON=/path/to/python\n"
+    )
 
 
-@pytest.mark.parametrize("before, rebuilt", [
-    ({}, True),                                                    # fresh clone
-    ({"python": FAKE}, True),                                      # half-made: python but no pip
-    ({"python": "#!/bin/sh\nexit 1\n", "pip": FAKE}, True),        # python does not run
-    ({"python": FAKE, "pip": FAKE}, False),                        # works: left alone
-])
+@pytest.mark.parametrize(
+    "before, rebuilt",
+    [
+        ({}, True),  # fresh clone
+        ({"python": FAKE}, True),  # half-made: python but no pip
+        ({"python": "#!/bin/sh\nexit 1\n", "pip": FAKE}, True),  # python does not run
+        ({"python": FAKE, "pip": FAKE}, False),  # works: left alone
+    ],
+)
 def test_ensure_venv_rebuilds_a_missing_or_half_made_venv(bin_dir, tmp_path, before, rebuilt):
     _fake(bin_dir, "python3.13", "3.13")
     venv, log = tmp_path / "venv", tmp_path / "venv.log"
@@ -146,15 +158,21 @@ def test_tools_import_nothing_from_tests(tmp_path):
 
 def _majors_dvc_render_asks_for() -> dict[str, str]:
     """{'vega': '5', 'vega-lite': '5', 'vega-embed': '6'} from the CDN tags of dvc-render's own page."""
-    return {name: version.split(".")[0]
-            for name, version in re.findall(r"npm/([a-z-]+)@([\d.]+)", VegaRenderer.SCRIPTS)}
+    return {
+        name: version.split(".")[0] for name, version in re.findall(r"npm/([a-z-]+)@([\d.]+)", VegaRenderer.SCRIPTS)
+    }
 
 
 def test_offline_page_builds_without_npm(tmp_path):
     """The page holds vega, vega-lite and vega-embed of the majors dvc-render asks for, and loads nothing."""
     out = tmp_path / "offline_plots.html"
-    done = subprocess.run([sys.executable, str(ROOT / "tools" / "offline_plots_template.py"), str(out)],
-                          env={**os.environ, "PATH": str(tmp_path)}, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "offline_plots_template.py"), str(out)],
+        env={**os.environ, "PATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     page = out.read_text()
     versions = dict(re.findall(r"(vega(?:-lite|-embed)?) (\d+\.\d+(?:\.\d+)?)", page.split("<script>")[0]))
@@ -180,9 +198,16 @@ def test_dvc_repro_needs_no_git_identity_but_dvc_exp_run_does(tmp_path):
 
     repo.mkdir()
     (repo / "params.yaml").write_text("lr: 1\n")
-    (repo / "dvc.yaml").write_text("stages:\n  s:\n    cmd: echo ran > out.txt\n    params: [lr]\n    outs: [out.txt]\n")
-    for cmd in (["git", "init", "-q"], [*dvc, "init", "-q"], [*dvc, "config", "core.check_update", "false"],
-                ["git", "add", "-A"], ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "0"]):
+    (repo / "dvc.yaml").write_text(
+        "stages:\n  s:\n    cmd: echo ran > out.txt\n    params: [lr]\n    outs: [out.txt]\n"
+    )
+    for cmd in (
+        ["git", "init", "-q"],
+        [*dvc, "init", "-q"],
+        [*dvc, "config", "core.check_update", "false"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "0"],
+    ):
         assert run(*cmd).returncode == 0
     assert run("git", "config", "user.email").returncode == 1  # no identity anywhere
     repro = run(*dvc, "repro")
@@ -234,8 +259,11 @@ def undeclared_imports(sources: list[Path], declared: set[str]) -> dict[str, str
     found = {}
     for path in sources:
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
+            )
             for top in {n.split(".")[0] for n in names} - set(sys.stdlib_module_names) - LOCAL_MODULES:
                 wanted = {_name(d) for d in providers.get(top, [top])}
                 if not wanted & declared:
@@ -251,8 +279,9 @@ def test_every_imported_package_is_declared_in_pyproject():
 
 def test_an_undeclared_import_is_found(tmp_path):
     source = tmp_path / "uses.py"
-    source.write_text("import os\nimport numpy as np\nfrom PIL import Image\nimport yaml.constructor\n"
-                      "import conftest\n")
+    source.write_text(
+        "import os\nimport numpy as np\nfrom PIL import Image\nimport yaml.constructor\nimport conftest\n"
+    )
     assert undeclared_imports([source], {"numpy"}) == {"PIL": "pillow", "yaml": "pyyaml"}
 
 

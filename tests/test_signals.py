@@ -21,12 +21,31 @@ def _start(case, threads: int = 2) -> subprocess.Popen:
     params = tiny_params(yaml.safe_load((ROOT / "params.yaml").read_text()))
     params["mlp_long"]["epochs"] = 100_000
     (case / "params.yaml").write_text(yaml.safe_dump(params))
-    args = ["--data", str(ROOT / "examples" / "europe"), "--live", "out/live", "--models", "out/models",
-            "--metrics", "out/metrics.json", "--provenance", "out/provenance.json", "--timings", "out/timings.json"]
+    args = [
+        "--data",
+        str(ROOT / "examples" / "europe"),
+        "--live",
+        "out/live",
+        "--models",
+        "out/models",
+        "--metrics",
+        "out/metrics.json",
+        "--provenance",
+        "out/provenance.json",
+        "--timings",
+        "out/timings.json",
+    ]
     env = {**os.environ, "NNREPRO_THREADS": str(threads)}
-    return subprocess.Popen([sys.executable, str(ROOT / "stages" / "mlp_long.py"), *args], cwd=case, env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "stages" / "mlp_long.py"), *args],
+        cwd=case,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def _workers(proc: subprocess.Popen, count: int, timeout: float = 120) -> list[psutil.Process]:
@@ -56,7 +75,8 @@ def test_a_signal_stops_the_stage_and_every_worker_with_one_line(tmp_path, signu
     assert not alive, f"{len(alive)} workers outlived the stage"
     assert proc.returncode == 128 + signum, err[-2000:]
     assert err.strip().splitlines() == [
-        f"error: stopped by {signum.name}, with every worker: no output of this run was kept; rerun to start again"]
+        f"error: stopped by {signum.name}, with every worker: no output of this run was kept; rerun to start again"
+    ]
     assert not [p for p in (tmp_path / "out").rglob("*") if not p.is_dir()], "partial outputs were left"
 
 

@@ -58,8 +58,7 @@ def _learned(history: list[dict]) -> bool:
 
 
 def test_plain_nets_with_several_lrs_equal_runs_alone(splits):
-    histories = _compare(splits, {"depth": 3, "width": 8}, [0.03, 0.01, 0.003, 0.01], [1, 2, 3, 4],
-                         first_epoch_evals=3)
+    histories = _compare(splits, {"depth": 3, "width": 8}, [0.03, 0.01, 0.003, 0.01], [1, 2, 3, 4], first_epoch_evals=3)
     assert [len(h) for h in histories] == [5] * 4  # three evaluations in the first epoch, one per later epoch
     assert all(_learned(h) for h in histories)
 
@@ -71,8 +70,9 @@ def test_batchnorm_nets_equal_runs_alone(splits):
 
 
 def test_batchnorm_nets_of_an_odd_width_equal_runs_alone(splits):
-    histories = _compare(splits, {"depth": 2, "width": 5, "batchnorm": True, "residual": True}, [0.01, 0.003],
-                         [5, 6], batch_size=19)
+    histories = _compare(
+        splits, {"depth": 2, "width": 5, "batchnorm": True, "residual": True}, [0.01, 0.003], [5, 6], batch_size=19
+    )
     assert all(_learned(h) for h in histories)
 
 
@@ -126,11 +126,13 @@ def test_probe_layers_equal_train_with_probe(splits):
     alone = []
     for lr, seed in zip(lrs, seeds):
         model = _model(seed, arch)
-        alone.append((*gradients.train_with_probe(model, splits, layers, lr=lr, seed=seed, **schedule),
-                      model.state_dict()))
+        alone.append(
+            (*gradients.train_with_probe(model, splits, layers, lr=lr, seed=seed, **schedule), model.state_dict())
+        )
     models = [_model(seed, arch) for seed in seeds]
-    histories, grads, dead = stacked.train_stacked(models, splits, lrs=lrs, seeds=seeds, probe_layers=layers,
-                                                   **schedule)
+    histories, grads, dead = stacked.train_stacked(
+        models, splits, lrs=lrs, seeds=seeds, probe_layers=layers, **schedule
+    )
     assert alone[1][0][-1]["diverged"]  # the probe also closes the epoch a run diverges in
     for k, (history, expected_grads, expected_dead, state) in enumerate(alone):
         _assert_same_run(history, state, histories[k], models[k].state_dict())
@@ -143,13 +145,22 @@ def test_probe_layers_equal_train_with_probe(splits):
 def test_report_sees_every_row_of_every_run(splits):
     seen = []
     models = [_model(seed, {"depth": 2, "width": 4}) for seed in (1, 2)]
-    histories = stacked.train_stacked(models, splits, lrs=[0.01, 0.02], seeds=[1, 2], epochs=2, batch_size=64,
-                                      report=lambda k, row: seen.append((k, row)))
+    histories = stacked.train_stacked(
+        models,
+        splits,
+        lrs=[0.01, 0.02],
+        seeds=[1, 2],
+        epochs=2,
+        batch_size=64,
+        report=lambda k, row: seen.append((k, row)),
+    )
     assert sorted(seen, key=lambda item: item[0]) == [(k, row) for k, h in enumerate(histories) for row in h]
 
 
-@pytest.mark.parametrize("other", [{"depth": 2, "width": 8}, {"depth": 3, "width": 4}, {"batchnorm": True},
-                                   {"residual": True}, {"features": "sine"}])
+@pytest.mark.parametrize(
+    "other",
+    [{"depth": 2, "width": 8}, {"depth": 3, "width": 4}, {"batchnorm": True}, {"residual": True}, {"features": "sine"}],
+)
 def test_models_of_different_shapes_raise(splits, other):
     models = [_model(1, {"depth": 3, "width": 8}), _model(2, {"depth": 3, "width": 8, **other})]
     with pytest.raises(ValueError, match="share"):

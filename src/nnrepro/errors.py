@@ -52,8 +52,9 @@ def _stop(signum, frame):
 
 
 def exit_on_user_error(main):
-    """Wrap a stage's main: logging set up (nnrepro.log); a UserError (or a foreseeable OSError: disk full, permission denied) prints one line
-    and exits with status 2, and SIGINT or SIGTERM prints one line and exits with 128 + the signal's number."""
+    """Wrap a stage's main: logging set up (nnrepro.log); a UserError (or a foreseeable OSError: disk full,
+    permission denied) logs one line and exits with status 2, and SIGINT or SIGTERM logs one line and exits with
+    128 + the signal's number."""
 
     @functools.wraps(main)
     def wrapper(*args, **kwargs):
@@ -72,8 +73,10 @@ def exit_on_user_error(main):
         except (KeyboardInterrupt, Stopped) as err:
             signum = err.signum if isinstance(err, Stopped) else signal.SIGINT
             name = signal.Signals(signum).name
-            _fail(f"stopped by {name}, with every worker: no output of this run was kept; rerun to start again",
-                  128 + signum)
+            _fail(
+                f"stopped by {name}, with every worker: no output of this run was kept; rerun to start again",
+                128 + signum,
+            )
         finally:
             if previous is not None:  # a stage's main called in-process (tests) leaves no handler behind
                 signal.signal(signal.SIGTERM, previous)

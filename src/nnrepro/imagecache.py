@@ -47,9 +47,14 @@ def load(folder) -> dict:
         raise UserError(f"{folder} not found or not an image cache (no {INDEX}): {FIX}")
     try:
         index = json.loads((folder / INDEX).read_text())
-        data = {split: {"images": np.load(folder / f"{split}.npy", mmap_mode="r"),
-                        "labels": np.asarray(entry["labels"], dtype=np.int64), "names": entry["names"]}
-                for split, entry in index.items()}
+        data = {
+            split: {
+                "images": np.load(folder / f"{split}.npy", mmap_mode="r"),
+                "labels": np.asarray(entry["labels"], dtype=np.int64),
+                "names": entry["names"],
+            }
+            for split, entry in index.items()
+        }
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise UserError(f"{folder} cannot be read as an image cache ({type(err).__name__}): {FIX}") from None
     for split, d in data.items():

@@ -39,7 +39,7 @@ def naming(path, staged=None):
             raise
         name = str(err.filename or path)
         if staged is not None and name.startswith(str(staged)):
-            name = str(path) + name[len(str(staged)):]
+            name = str(path) + name[len(str(staged)) :]
         raise OSError(err.errno, err.strerror, name) from None
 
 
@@ -84,8 +84,10 @@ def check_writable(paths) -> None:
         if not folder.is_dir():
             raise UserError(f"{path} cannot be written: {folder} is a file, not a folder: choose another path")
         if not os.access(folder, os.W_OK | os.X_OK):
-            raise UserError(f"{path} cannot be written: {folder} is not writable: check its permissions, or point "
-                            "the stage at another folder")
+            raise UserError(
+                f"{path} cannot be written: {folder} is not writable: check its permissions, or point "
+                "the stage at another folder"
+            )
 
 
 def remove_new(paths, existed: set) -> None:
@@ -134,8 +136,10 @@ def cpu_model() -> str:
     """The CPU's model name (/proc/cpuinfo): machines of one kind differ about 2x in speed, so every time names it."""
     cpuinfo = Path("/proc/cpuinfo")
     lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
-    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")),
-                platform.processor() or "unknown CPU")
+    return next(
+        (line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")),
+        platform.processor() or "unknown CPU",
+    )
 
 
 def provenance(seed: int, device: str) -> dict:
@@ -202,8 +206,12 @@ def log_replicates(histories: list[list[dict]], live_dir, keys: tuple = HISTORY_
     keys (one file per run, not DVCLive's seven per replicate: `dvc repro` hashes every file of a plots folder)."""
     from nnrepro.replicates import REPLICATE
 
-    _log_long(Path(live_dir) / REPLICATES_FILE, "replicate",
-              {REPLICATE.format(k): history for k, history in enumerate(histories)}, keys)
+    _log_long(
+        Path(live_dir) / REPLICATES_FILE,
+        "replicate",
+        {REPLICATE.format(k): history for k, history in enumerate(histories)},
+        keys,
+    )
 
 
 def log_cells(path, histories: dict[str, list[dict]], keys: tuple = HISTORY_KEYS) -> None:
@@ -215,8 +223,11 @@ def log_cells(path, histories: dict[str, list[dict]], keys: tuple = HISTORY_KEYS
 def _log_long(path, label: str, histories: dict[str, list[dict]], keys: tuple) -> None:
     import pandas as pd
 
-    rows = [{label: name, "step": step, **{key: row[key] for key in keys if key in row}}
-            for name, history in histories.items() for step, row in enumerate(history)]
+    rows = [
+        {label: name, "step": step, **{key: row[key] for key in keys if key in row}}
+        for name, history in histories.items()
+        for step, row in enumerate(history)
+    ]
     write_csv(path, pd.DataFrame(rows), sep="\t")
 
 

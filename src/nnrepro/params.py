@@ -27,7 +27,7 @@ SCHEMA = {
     "grad_probe": "depth width epochs batch_size layers seeds",
     "faces": "source image_dir n_train n_validation n_test image_size",
     "cnn": "arch lrs epochs batch_size image_size weights_path allow_download memory_mb nproc_per_node seeds "
-           "probe_seeds",
+    "probe_seeds",
     "xgboost": "crop",
     "figures": "dpi",
 }
@@ -140,8 +140,10 @@ def relative_hint(folder) -> str:
     """Why a relative folder may be missing: `dvc exp run --temp` and queued runs work in a copy of the
     repository, where only what git and DVC track exists."""
     if str(folder) and not Path(folder).is_absolute() and ".dvc/tmp" in Path.cwd().as_posix():
-        return (f" (a relative folder is read inside DVC's temporary copy {Path.cwd()}, where only files git or DVC "
-                "track exist: give an absolute path)")
+        return (
+            f" (a relative folder is read inside DVC's temporary copy {Path.cwd()}, where only files git or DVC "
+            "track exist: give an absolute path)"
+        )
     return ""
 
 

@@ -11,7 +11,7 @@ REPLICATE = "rep{}"  # replicate k of a run trains from seed + k: rep0, rep1, ..
 
 def index(name: str) -> int:
     """k of a replicate's name rep<k>."""
-    return int(name[len(REPLICATE.format("")):])
+    return int(name[len(REPLICATE.format("")) :])
 
 
 def seeds_of(seed: int, count: int) -> list[int]:
@@ -60,7 +60,7 @@ def live_means(logs: list, per_run: int):
     def report(k: int, row: dict) -> None:
         waiting[k].append(row)
         run = k // per_run
-        group = waiting[run * per_run:(run + 1) * per_run]
+        group = waiting[run * per_run : (run + 1) * per_run]
         if all(group):
             logs[run].log(mean_history([[rows.pop(0)] for rows in group])[0])
 

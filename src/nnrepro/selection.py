@@ -36,11 +36,17 @@ def cnn(cells: list[dict], xgboost: dict, misclassified: dict) -> dict:
     `misclassified`: cell name -> list of wrong test images (predictions.misclassified).
     """
     baselines = list(dict.fromkeys(row["baseline"] for row in cells))
-    per_baseline = {b: picks([r for r in cells if r["baseline"] == b], "validation_acc", "test_acc")
-                    for b in baselines}
-    order = [row["baseline"] for row in rank([per_baseline[b]["best"] for b in baselines], "validation_acc",
-                                             "test_acc")]
+    per_baseline = {b: picks([r for r in cells if r["baseline"] == b], "validation_acc", "test_acc") for b in baselines}
+    order = [
+        row["baseline"] for row in rank([per_baseline[b]["best"] for b in baselines], "validation_acc", "test_acc")
+    ]
     chosen = {rank_name: per_baseline[b]["best"]["cell"] for rank_name, b in (("best", order[0]), ("worst", order[-1]))}
-    return {"cells": cells, "xgboost": xgboost, "baselines": per_baseline, "baseline_order": order,
-            "misclassified": {rank_name: {"cell": cell, "images": misclassified[cell]}
-                              for rank_name, cell in chosen.items()}}
+    return {
+        "cells": cells,
+        "xgboost": xgboost,
+        "baselines": per_baseline,
+        "baseline_order": order,
+        "misclassified": {
+            rank_name: {"cell": cell, "images": misclassified[cell]} for rank_name, cell in chosen.items()
+        },
+    }

@@ -28,4 +28,3 @@ def mesh_labels(model: torch.nn.Module, bounds: tuple, resolution: int) -> dict:
 def save(path, mesh: dict) -> None:
     with io.atomic_path(path) as tmp, open(tmp, "wb") as handle:
         np.savez_compressed(handle, **mesh)
-

@@ -105,6 +105,18 @@ class Adam:
 
     def step(self) -> None:
         self.steps.add_(1)
-        torch._fused_adam_([self.param], [self.grad], [self.exp_avg], [self.exp_avg_sq], [], [self.steps],
-                           amsgrad=False, lr=self.lr, beta1=self.beta1, beta2=self.beta2, weight_decay=0.0,
-                           eps=self.eps, maximize=False)
+        torch._fused_adam_(
+            [self.param],
+            [self.grad],
+            [self.exp_avg],
+            [self.exp_avg_sq],
+            [],
+            [self.steps],
+            amsgrad=False,
+            lr=self.lr,
+            beta1=self.beta1,
+            beta2=self.beta2,
+            weight_decay=0.0,
+            eps=self.eps,
+            maximize=False,
+        )

@@ -32,8 +32,9 @@ def squared_grad_norms(weights: list[torch.Tensor]) -> torch.Tensor:
 def dead_fractions(model: MLP, x: torch.Tensor, layers: list[int]) -> torch.Tensor:
     """Per probed layer: the fraction of its ReLU units whose input is <= 0 on every row of `x` (eval mode)."""
     pre_relu: dict[int, torch.Tensor] = {}
-    hooks = [model.norms[i].register_forward_hook(lambda _m, _in, out, i=i: pre_relu.__setitem__(i, out))
-             for i in layers]
+    hooks = [
+        model.norms[i].register_forward_hook(lambda _m, _in, out, i=i: pre_relu.__setitem__(i, out)) for i in layers
+    ]
     was_training = model.training
     model.eval()
     try:
@@ -45,8 +46,9 @@ def dead_fractions(model: MLP, x: torch.Tensor, layers: list[int]) -> torch.Tens
     return torch.stack([(pre_relu[i] <= 0).all(0).float().mean() for i in layers])
 
 
-def train_with_probe(model: MLP, splits: dict, layers: list[int], *, lr: float, epochs: int, batch_size: int,
-                     seed: int, report=None) -> tuple[list[dict], list[list[float]], list[list[float]]]:
+def train_with_probe(
+    model: MLP, splits: dict, layers: list[int], *, lr: float, epochs: int, batch_size: int, seed: int, report=None
+) -> tuple[list[dict], list[list[float]], list[list[float]]]:
     """Train as usual; also return per epoch each probed layer's squared gradient norm averaged over batches,
     and its fraction of dead units at the end of the epoch."""
     weights = probed_weights(model, layers)
@@ -65,8 +67,16 @@ def train_with_probe(model: MLP, splits: dict, layers: list[int], *, lr: float, 
         if report is not None:
             report(row)
 
-    history = train(model, splits, lr=lr, epochs=epochs, batch_size=batch_size, seed=seed,
-                    after_backward=accumulate, report=close_epoch)
+    history = train(
+        model,
+        splits,
+        lr=lr,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        after_backward=accumulate,
+        report=close_epoch,
+    )
     return history, grads, dead
 
 
@@ -109,5 +119,10 @@ def median_table(curve: dict, layers: list[int]):
 
     epochs = min(len(g) for g in curve["grad_sq_norm"])
     values = np.median(np.array([g[:epochs] for g in curve["grad_sq_norm"]]), axis=0)
-    return pd.DataFrame({"layer": np.repeat(layers, epochs), "epoch": np.tile(np.arange(1, epochs + 1), len(layers)),
-                         "grad_sq_norm": values.T.reshape(-1)})
+    return pd.DataFrame(
+        {
+            "layer": np.repeat(layers, epochs),
+            "epoch": np.tile(np.arange(1, epochs + 1), len(layers)),
+            "grad_sq_norm": values.T.reshape(-1),
+        }
+    )

@@ -9,8 +9,14 @@ from nnrepro.cells import grid_cell
 from nnrepro.errors import missing
 
 SELECT_FROM = ("course", "grid")
-COLUMNS = ("final_train_acc", "final_validation_acc", "final_test_acc", "final_train_loss", "final_validation_loss",
-           "final_test_loss")
+COLUMNS = (
+    "final_train_acc",
+    "final_validation_acc",
+    "final_test_acc",
+    "final_train_loss",
+    "final_validation_loss",
+    "final_test_loss",
+)
 
 
 def collect(metrics_dir, depths: list[int], widths: list[int]) -> pd.DataFrame:
@@ -22,8 +28,15 @@ def collect(metrics_dir, depths: list[int], widths: list[int]) -> pd.DataFrame:
             if not path.exists():
                 raise missing(f"{path} (cell {grid_cell(depth, width)} of mlp_grid.depths/widths)", "mlp_grid")
             record = io.read_json(path)
-            rows.append({"cell": grid_cell(depth, width), "depth": depth, "width": width,
-                         "diverged": bool(record.get("diverged")), **{k: record.get(k) for k in COLUMNS}})
+            rows.append(
+                {
+                    "cell": grid_cell(depth, width),
+                    "depth": depth,
+                    "width": width,
+                    "diverged": bool(record.get("diverged")),
+                    **{k: record.get(k) for k in COLUMNS},
+                }
+            )
     return pd.DataFrame(rows).astype({k: float for k in COLUMNS})
 
 

@@ -57,8 +57,8 @@ def flatten_parameters(model: torch.nn.Module) -> torch.nn.Parameter:
     grad = torch.zeros_like(flat)
     offset = 0
     for p in params:
-        p.data = flat[offset: offset + p.numel()].view_as(p)
-        p.grad = grad[offset: offset + p.numel()].view_as(p)  # backward accumulates into these views
+        p.data = flat[offset : offset + p.numel()].view_as(p)
+        p.grad = grad[offset : offset + p.numel()].view_as(p)  # backward accumulates into these views
         offset += p.numel()
     joined = torch.nn.Parameter(flat)
     joined.grad = grad
@@ -80,9 +80,18 @@ def gc_paused():
 
 
 @gc_paused()
-def train(model: torch.nn.Module, splits: dict[str, Split], *, lr: float, epochs: int, batch_size: int,
-          seed: int, first_epoch_evals: int = 1, after_backward: Callable[[], None] | None = None,
-          report: Callable[[dict], None] | None = None) -> list[dict]:
+def train(
+    model: torch.nn.Module,
+    splits: dict[str, Split],
+    *,
+    lr: float,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    first_epoch_evals: int = 1,
+    after_backward: Callable[[], None] | None = None,
+    report: Callable[[dict], None] | None = None,
+) -> list[dict]:
     """Adam on cross-entropy; returns one row per evaluation (train stats measured during the epoch).
 
     The first epoch is evaluated `first_epoch_evals` times, evenly spaced, every later epoch once at its end.
@@ -146,16 +155,18 @@ def _row(model, splits, epoch: float, train_loss, train_acc, seconds: float) -> 
     return row
 
 
-def schedule(config, *, lr_key: str = "lr", epochs_key: str = "mlp.epochs", batch_key: str = "mlp.batch_size",
-             **values) -> dict:
+def schedule(
+    config, *, lr_key: str = "lr", epochs_key: str = "mlp.epochs", batch_key: str = "mlp.batch_size", **values
+) -> dict:
     """Validated lr, epochs and batch_size, read from the given params keys unless passed in `values`."""
     keys = {"lr": lr_key, "epochs": epochs_key, "batch_size": batch_key}
     read = {"lr": config.positive, "epochs": config.integer, "batch_size": config.integer}
     return {name: values[name] if name in values else read[name](key) for name, key in keys.items()}
 
 
-def fit(arch: dict, sched: dict, splits: dict, seed: int, label: str, num_classes: int,
-        first_epoch_evals: int = 1) -> tuple[MLP, list[dict]]:
+def fit(
+    arch: dict, sched: dict, splits: dict, seed: int, label: str, num_classes: int, first_epoch_evals: int = 1
+) -> tuple[MLP, list[dict]]:
     """Build the model from `seed` and train it, logging progress about ten times over the run."""
     torch.manual_seed(seed)
     model = MLP(num_classes=num_classes, **arch).to(splits["train"][0].device)
@@ -165,8 +176,10 @@ def fit(arch: dict, sched: dict, splits: dict, seed: int, label: str, num_classe
     def report(row: dict) -> None:
         count[0] += 1
         if count[0] % max(1, total // 10) == 0 or row["diverged"]:
-            logger.info(f"{label}: epoch {row['epoch']:.2f}/{sched['epochs']} train loss {row['train_loss']:.4f} "
-                        f"validation acc {row.get('validation_acc', float('nan')):.4f}")
+            logger.info(
+                f"{label}: epoch {row['epoch']:.2f}/{sched['epochs']} train loss {row['train_loss']:.4f} "
+                f"validation acc {row.get('validation_acc', float('nan')):.4f}"
+            )
 
     history = train(model, splits, seed=seed, first_epoch_evals=first_epoch_evals, report=report, **sched)
     return model, history
@@ -190,4 +203,3 @@ def save_run(model: MLP, arch: dict, history: list[dict], live_dir, model_path) 
     io.log_history(history, live_dir)
     mlp.save(model, arch, model_path)
     return summarize(history)
-

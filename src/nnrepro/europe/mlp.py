@@ -20,12 +20,20 @@ class MLP(nn.Module):
     alphas: torch.Tensor
     output: nn.Linear
 
-    def __init__(self, depth: int, width: int, num_classes: int, *, batchnorm: bool = False,
-                 residual: bool = False, features: str = "xy"):
+    def __init__(
+        self,
+        depth: int,
+        width: int,
+        num_classes: int,
+        *,
+        batchnorm: bool = False,
+        residual: bool = False,
+        features: str = "xy",
+    ):
         super().__init__()
         self.residual = residual
         # Scaled residual branches keep the sum of `depth` branches from blowing up the activations.
-        self.branch_scale = depth ** -0.5
+        self.branch_scale = depth**-0.5
         self.features = features
         self.register_buffer("alphas", torch.tensor(SINE_ALPHAS), persistent=False)
         in_dim = 2 if features == "xy" else 2 * len(SINE_ALPHAS)
@@ -52,11 +60,15 @@ class MLP(nn.Module):
         return self.output(h)
 
 
-def architecture(config, *, depth_key: str = "mlp.depth", width_key: str = "mlp.width",
-                 features: str | None = None) -> dict:
+def architecture(
+    config, *, depth_key: str = "mlp.depth", width_key: str = "mlp.width", features: str | None = None
+) -> dict:
     """Validated depth, width and input features from params (features from mlp.features unless given)."""
-    return {"depth": config.integer(depth_key), "width": config.integer(width_key),
-            "features": features or config.choice("mlp.features", FEATURES)}
+    return {
+        "depth": config.integer(depth_key),
+        "width": config.integer(width_key),
+        "features": features or config.choice("mlp.features", FEATURES),
+    }
 
 
 def save(model: MLP, arch: dict, path) -> None:

@@ -12,13 +12,38 @@ from nnrepro.errors import UserError, warn
 
 # Label order of the course's files: alphabetical by English name, the United Kingdom filed as Great Britain.
 COUNTRIES = [
-    ("Albania", "AL"), ("Austria", "AT"), ("Belarus", "BY"), ("Belgium", "BE"),
-    ("Bosnia and Herzegovina", "BA"), ("Bulgaria", "BG"), ("Croatia", "HR"), ("Czechia", "CZ"),
-    ("Denmark", "DK"), ("Estonia", "EE"), ("Finland", "FI"), ("France", "FR"), ("Germany", "DE"),
-    ("Great Britain", "GB"), ("Greece", "GR"), ("Hungary", "HU"), ("Ireland", "IE"), ("Italy", "IT"),
-    ("Latvia", "LV"), ("Lithuania", "LT"), ("Moldova", "MD"), ("Montenegro", "ME"),
-    ("Netherlands", "NL"), ("Norway", "NO"), ("Poland", "PL"), ("Portugal", "PT"), ("Romania", "RO"),
-    ("Serbia", "RS"), ("Slovakia", "SK"), ("Slovenia", "SI"), ("Spain", "ES"), ("Sweden", "SE"),
+    ("Albania", "AL"),
+    ("Austria", "AT"),
+    ("Belarus", "BY"),
+    ("Belgium", "BE"),
+    ("Bosnia and Herzegovina", "BA"),
+    ("Bulgaria", "BG"),
+    ("Croatia", "HR"),
+    ("Czechia", "CZ"),
+    ("Denmark", "DK"),
+    ("Estonia", "EE"),
+    ("Finland", "FI"),
+    ("France", "FR"),
+    ("Germany", "DE"),
+    ("Great Britain", "GB"),
+    ("Greece", "GR"),
+    ("Hungary", "HU"),
+    ("Ireland", "IE"),
+    ("Italy", "IT"),
+    ("Latvia", "LV"),
+    ("Lithuania", "LT"),
+    ("Moldova", "MD"),
+    ("Montenegro", "ME"),
+    ("Netherlands", "NL"),
+    ("Norway", "NO"),
+    ("Poland", "PL"),
+    ("Portugal", "PT"),
+    ("Romania", "RO"),
+    ("Serbia", "RS"),
+    ("Slovakia", "SK"),
+    ("Slovenia", "SI"),
+    ("Spain", "ES"),
+    ("Sweden", "SE"),
     ("Ukraine", "UA"),
 ]
 NUM_CLASSES = len(COUNTRIES)
@@ -159,8 +184,7 @@ def _numbers(path, frame: pd.DataFrame, column: str) -> np.ndarray:
     if len(bad):
         raw = frame[column].iloc[bad[0]]
         raise UserError(
-            f"{path} line {_line(bad[0])}, column '{column}': {raw!r} is not a finite number: "
-            "fix or drop that row"
+            f"{path} line {_line(bad[0])}, column '{column}': {raw!r} is not a finite number: fix or drop that row"
         )
     return values
 
@@ -203,6 +227,7 @@ def _warn_conflicts(path, frame: pd.DataFrame) -> None:
 def check_inside_europe(path, frame: pd.DataFrame) -> None:
     """Points outside the box the embedded data and the maps use: a warning naming the count, an error when they
     are the majority (longitude and latitude swapped, or another region)."""
+
     def outside(long, lat):
         return int(((long < LON_RANGE[0]) | (long > LON_RANGE[1]) | (lat < LAT_RANGE[0]) | (lat > LAT_RANGE[1])).sum())
 

@@ -20,14 +20,19 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Run:
     """One training run of a stage: its architecture, schedule (lr, epochs, batch_size) and first-epoch evaluations."""
+
     arch: dict
     sched: dict
     first_epoch_evals: int = 1
 
     def shape(self) -> tuple:
         """What runs must share to train stacked: everything but the learning rate."""
-        return (tuple(sorted(self.arch.items())), self.sched["epochs"], self.sched["batch_size"],
-                self.first_epoch_evals)
+        return (
+            tuple(sorted(self.arch.items())),
+            self.sched["epochs"],
+            self.sched["batch_size"],
+            self.first_epoch_evals,
+        )
 
     def cost(self, n_train: int) -> int:
         """Relative training cost (steps times per-layer overhead plus multiply-adds): longest first balances cores."""
@@ -41,8 +46,9 @@ def build(arch: dict, seed: int, num_classes: int, device) -> MLP:
     return MLP(num_classes=num_classes, **arch).to(device)
 
 
-def fit_stack(run: Run, lrs: list[float], seeds: list[int], splits: dict, label: str, num_classes: int,
-              live_dirs: list[Path]) -> list[tuple[MLP, list[dict]]]:
+def fit_stack(
+    run: Run, lrs: list[float], seeds: list[int], splits: dict, label: str, num_classes: int, live_dirs: list[Path]
+) -> list[tuple[MLP, list[dict]]]:
     """Runs of one shape (learning rates and seeds may differ) trained as one computation: [(model, history)].
     The replicates of run i are models i * r ... (i + 1) * r - 1 (r = len(seeds) // len(live_dirs)); its mean
     history is written to live_dirs[i] as training goes (replicates.live_means)."""
@@ -57,19 +63,29 @@ def fit_stack(run: Run, lrs: list[float], seeds: list[int], splits: dict, label:
         if k == 0:
             count[0] += 1
             if count[0] % every == 0:
-                logger.info(f"{label}: epoch {row['epoch']:.2f}/{run.sched['epochs']} (first of {len(models)} "
-                            f"stacked) validation acc {row.get('validation_acc', float('nan')):.4f}")
+                logger.info(
+                    f"{label}: epoch {row['epoch']:.2f}/{run.sched['epochs']} (first of {len(models)} "
+                    f"stacked) validation acc {row.get('validation_acc', float('nan')):.4f}"
+                )
 
-    histories = stacked.train_stacked(models, splits, lrs=lrs, seeds=seeds, epochs=run.sched["epochs"],
-                                      batch_size=run.sched["batch_size"], first_epoch_evals=run.first_epoch_evals,
-                                      report=report)
+    histories = stacked.train_stacked(
+        models,
+        splits,
+        lrs=lrs,
+        seeds=seeds,
+        epochs=run.sched["epochs"],
+        batch_size=run.sched["batch_size"],
+        first_epoch_evals=run.first_epoch_evals,
+        report=report,
+    )
     for log in logs:
         log.close()
     return list(zip(models, histories))
 
 
-def fit_runs(runs: dict[str, Run], splits: dict, seeds: list[int], stage_name: str, num_classes: int,
-             device, live_dir: Path) -> dict[str, tuple[list, float]]:
+def fit_runs(
+    runs: dict[str, Run], splits: dict, seeds: list[int], stage_name: str, num_classes: int, device, live_dir: Path
+) -> dict[str, tuple[list, float]]:
     """Every run over every seed; runs of one shape stacked, the stacks side by side over the cores (longest
     first); each run's mean history logged live under live_dir/<name> (DVCLive). name -> ([(model, history) per
     seed], seconds of its stack)."""
@@ -77,14 +93,23 @@ def fit_runs(runs: dict[str, Run], splits: dict, seeds: list[int], stage_name: s
     for name, run in runs.items():
         stacks.setdefault(run.shape(), []).append(name)
     order = sorted(stacks.values(), key=lambda names: -runs[names[0]].cost(len(splits["train"][1])) * len(names))
-    jobs = [(runs[names[0]], [runs[n].sched["lr"] for n in names for _ in seeds], seeds * len(names), splits,
-             f"{stage_name} {', '.join(names)}", num_classes, [Path(live_dir) / n for n in names])
-            for names in order]
+    jobs = [
+        (
+            runs[names[0]],
+            [runs[n].sched["lr"] for n in names for _ in seeds],
+            seeds * len(names),
+            splits,
+            f"{stage_name} {', '.join(names)}",
+            num_classes,
+            [Path(live_dir) / n for n in names],
+        )
+        for names in order
+    ]
     results, seconds = parallel.run_all(fit_stack, jobs, device)
     done = {}
     for names, fitted, took in zip(order, results, seconds):
         for i, name in enumerate(names):
-            done[name] = (fitted[i * len(seeds):(i + 1) * len(seeds)], took)
+            done[name] = (fitted[i * len(seeds) : (i + 1) * len(seeds)], took)
     return {name: done[name] for name in runs}
 
 
@@ -94,8 +119,14 @@ def write_cells(folder: Path, summaries: dict, labels: dict[str, dict]) -> None:
         io.write_json(folder / f"{name}.json", {**labels[name], **summary})
 
 
-def save_runs(runs: dict[str, Run], results: dict, seeds: list[int], live_dir: Path, models_dir: Path,
-              tables: dict[str, list[str]] | None = None) -> tuple[dict, dict]:
+def save_runs(
+    runs: dict[str, Run],
+    results: dict,
+    seeds: list[int],
+    live_dir: Path,
+    models_dir: Path,
+    tables: dict[str, list[str]] | None = None,
+) -> tuple[dict, dict]:
     """Per run (its mean history already logged live by fit_runs): every replicate's history in
     live_dir/<name>/replicates.tsv (io.log_replicates), replicate k's model at models_dir/<name>-rep<k>.pt;
     (summaries, seconds). A summary is the mean history's, with each replicate's beside it. `tables`: file name

@@ -55,8 +55,9 @@ def baddbmm(bias: torch.Tensor, a: torch.Tensor, b: torch.Tensor, small_loop: bo
     return torch.stack([torch.addmm(bias[k, 0], fresh(a[k]), b[k]) for k in range(len(a))])
 
 
-def bmm(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = None, weights: bool = True,
-        small_loop: bool = True) -> torch.Tensor:
+def bmm(
+    a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = None, weights: bool = True, small_loop: bool = True
+) -> torch.Tensor:
     """a (K, m, k) @ b (K, k, n) into `out` (default: a fresh buffer); b holds weights unless `weights` is False
     (then activations, placed like a). A non-contiguous `out` goes per run: bmm would write through a proxy."""
     out = buffer(len(a), (a.shape[1], b.shape[2]), device=a.device) if out is None else out

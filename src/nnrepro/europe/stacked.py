@@ -19,13 +19,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from nnrepro.europe import gradients, runwise
-from nnrepro.europe.mlp import MLP
 from nnrepro.europe.loop import eval_steps, gc_paused, predicted
+from nnrepro.europe.mlp import MLP
 
 NONE, IGNORE = 0, -100  # ATen's reduction code for "none"; cross_entropy's default ignore_index
 EPS, MOMENTUM = 1e-5, 0.1  # nn.BatchNorm1d's defaults
-ADAM: dict[str, Any] = {"amsgrad": False, "beta1": 0.9, "beta2": 0.999, "weight_decay": 0.0, "eps": 1e-8,
-                        "maximize": False}
+ADAM: dict[str, Any] = {
+    "amsgrad": False,
+    "beta1": 0.9,
+    "beta2": 0.999,
+    "weight_decay": 0.0,
+    "eps": 1e-8,
+    "maximize": False,
+}
 ROW = 16  # floats a run's row of the flat buffers is padded to, so that its parameters lie as in its own
 VECTOR = 16  # floats in ATen's widest CPU vector: BatchNorm rounds a block of another width otherwise
 
@@ -46,7 +52,7 @@ class _Stack:
         self.steps = torch.zeros(self.k, dtype=torch.float32, device=rows.device)  # fused Adam's step counters
         views, offset = {}, 0
         for name, p in m.named_parameters():
-            views[name] = (self.flat[:, offset: offset + p.numel()].view(self.k, *p.shape), offset)
+            views[name] = (self.flat[:, offset : offset + p.numel()].view(self.k, *p.shape), offset)
             offset += p.numel()
         names = [f"hidden.{i}" for i in range(self.depth)] + ["output"]
         self.w = [views[f"{n}.weight"][0] for n in names]
@@ -54,8 +60,10 @@ class _Stack:
         self.b = [views[f"{n}.bias"][0].unsqueeze(1) for n in names]
         # Gradient buffers, joined into self.grad by one cat per step, placed as loop.train's: in the flat gradient
         # (fastmlp, for plain nets) or fresh (autograd, for BatchNorm nets).
-        self.dw = [runwise.buffer(self.k, w.shape[1:], 0 if self.bn else views[f"{n}.weight"][1], w.device)
-                   for n, w in zip(names, self.w)]
+        self.dw = [
+            runwise.buffer(self.k, w.shape[1:], 0 if self.bn else views[f"{n}.weight"][1], w.device)
+            for n, w in zip(names, self.w)
+        ]
         self.db = [torch.empty(b.shape[0], b.shape[2], device=b.device) for b in self.b]
         self.pieces = [t.view(self.k, -1) for pair in zip(self.dw, self.db) for t in pair]
         self.pad = [rows.new_zeros(self.k, self.flat.shape[1] - self.size)]
@@ -63,22 +71,36 @@ class _Stack:
         self.total = rows.new_empty(())  # and its total
         if self.bn:  # the norms' weights and biases are one block of each row; gathered per layer as (2, K, width)
             start = views["norms.0.weight"][1]
-            self.bn_rows = self.flat[:, start: start + 2 * self.depth * self.width].view(
-                self.k, self.depth, 2, self.width).permute(1, 2, 0, 3)
+            self.bn_rows = (
+                self.flat[:, start : start + 2 * self.depth * self.width]
+                .view(self.k, self.depth, 2, self.width)
+                .permute(1, 2, 0, 3)
+            )
             self.bn_params = rows.new_empty(self.bn_rows.shape)
-            self.running = torch.stack([torch.stack([torch.cat([getattr(model.norms[i], f"running_{s}")
-                                                                 for model in models]) for i in range(self.depth)])
-                                        for s in ("mean", "var")])  # (2, depth, K * width)
+            self.running = torch.stack(
+                [
+                    torch.stack(
+                        [
+                            torch.cat([getattr(model.norms[i], f"running_{s}") for model in models])
+                            for i in range(self.depth)
+                        ]
+                    )
+                    for s in ("mean", "var")
+                ]
+            )  # (2, depth, K * width)
             params = self.bn_params.view(self.depth, 2, -1)  # per layer: weight, bias, running mean and variance
-            self.norms = [(params[i, 0], params[i, 1], self.running[0, i], self.running[1, i])
-                          for i in range(self.depth)]
+            self.norms = [
+                (params[i, 0], params[i, 1], self.running[0, i], self.running[1, i]) for i in range(self.depth)
+            ]
         self.set_active(range(self.k))
 
     def set_active(self, runs) -> None:
         """One fused Adam call per distinct lr, over the row views of the given runs."""
-        state = [t[:, :self.size] for t in (self.flat, self.grad, self.exp_avg, self.exp_avg_sq)] + [self.steps]
-        self.groups = [(lr, [[t[k] for k in runs if self.lrs[k] == lr] for t in state])
-                       for lr in sorted({self.lrs[k] for k in runs})]
+        state = [t[:, : self.size] for t in (self.flat, self.grad, self.exp_avg, self.exp_avg_sq)] + [self.steps]
+        self.groups = [
+            (lr, [[t[k] for k in runs if self.lrs[k] == lr] for t in state])
+            for lr in sorted({self.lrs[k] for k in runs})
+        ]
 
     def adam(self) -> None:
         self.steps.add_(1)
@@ -91,8 +113,9 @@ class _Stack:
         logits, inputs, acts, saved, _ = self.forward(x, True)
         k, n, c = logits.shape
         logp = torch._log_softmax(logits.view(k * n, c), 1, False)
-        torch.ops.aten.nll_loss_forward.output(logp, y.view(-1), None, NONE, IGNORE, output=losses.view(-1),
-                                               total_weight=self.total)
+        torch.ops.aten.nll_loss_forward.output(
+            logp, y.view(-1), None, NONE, IGNORE, output=losses.view(-1), total_weight=self.total
+        )
         if n not in self.inverse:  # per-row weights 1/n: nll_loss_backward then writes each run's mean gradient
             self.inverse[n] = torch.full((k * n,), 1 / n, device=logp.device)
         grad = torch.ops.aten.nll_loss_backward(self.inverse[n], logp, y.view(-1), None, NONE, IGNORE, self.total)
@@ -161,16 +184,20 @@ class _Stack:
         output `act` (B, K * width) after it."""
         zt, mean, invstd = saved
         grad_y, runs = act.new_empty(act.shape), (act.shape[0], self.k, -1)  # straight into BatchNorm's layout
-        torch.ops.aten.threshold_backward.grad_input(grad_a.transpose(0, 1), act.view(runs), 0,
-                                                     grad_input=grad_y.view(runs))
+        torch.ops.aten.threshold_backward.grad_input(
+            grad_a.transpose(0, 1), act.view(runs), 0, grad_input=grad_y.view(runs)
+        )
         args = (self.norms[i][0], *self.norms[i][2:], mean, invstd)
         if self.ragged:  # a block ending in a partial vector rounds otherwise than whole vectors: per run
             per_run = zip(*(t.view(*t.shape[:-1], self.k, -1).unbind(-2) for t in (grad_y, zt, *args)))
-            parts = [torch.ops.aten.native_batch_norm_backward(g.contiguous(), z.contiguous(), *a, True, EPS,
-                                                               [True] * 3) for g, z, *a in per_run]
+            parts = [
+                torch.ops.aten.native_batch_norm_backward(g.contiguous(), z.contiguous(), *a, True, EPS, [True] * 3)
+                for g, z, *a in per_run
+            ]
             return torch.stack([p[0] for p in parts]), *(torch.cat([p[j] for p in parts]) for j in (1, 2))
-        grad_z, gamma_grad, beta_grad = torch.ops.aten.native_batch_norm_backward(grad_y, zt, *args, True, EPS,
-                                                                                  [True] * 3)
+        grad_z, gamma_grad, beta_grad = torch.ops.aten.native_batch_norm_backward(
+            grad_y, zt, *args, True, EPS, [True] * 3
+        )
         # Contiguous (K, B, width): summed over the batch it then rounds as the run alone rounds it.
         return self._unstack(grad_z).contiguous(), gamma_grad, beta_grad
 
@@ -183,14 +210,19 @@ class _Stack:
 
     def state_dict(self, k: int, model: MLP, steps: int) -> dict:
         """Run k's state as it is now, after `steps` steps, in model.state_dict()'s form."""
-        state, params = {}, self.flat[k, :self.size].clone()
+        state, params = {}, self.flat[k, : self.size].clone()
         for name, p in model.named_parameters():
-            state[name], params = params[:p.numel()].view_as(p), params[p.numel():]
+            state[name], params = params[: p.numel()].view_as(p), params[p.numel() :]
         if self.bn:
             running, tracked = self.running.view(2, self.depth, self.k, -1)[:, :, k].clone(), model.state_dict()
             for i in range(self.depth):
-                state.update({f"norms.{i}.running_mean": running[0, i], f"norms.{i}.running_var": running[1, i],
-                              f"norms.{i}.num_batches_tracked": tracked[f"norms.{i}.num_batches_tracked"] + steps})
+                state.update(
+                    {
+                        f"norms.{i}.running_mean": running[0, i],
+                        f"norms.{i}.running_var": running[1, i],
+                        f"norms.{i}.num_batches_tracked": tracked[f"norms.{i}.num_batches_tracked"] + steps,
+                    }
+                )
         return state
 
 
@@ -203,7 +235,7 @@ class _Probe:
         self.stack, self.layers, self.steps = stack, layers, steps
         self.views = [stack.dw[i][k] for k in range(stack.k) for i in layers]  # run-major, like running below
         self.running = torch.zeros(stack.k, len(layers), device=x.device)
-        sample = stack.features(x[:gradients.DEAD_ROWS])
+        sample = stack.features(x[: gradients.DEAD_ROWS])
         self.sample = sample.expand(stack.k, *sample.shape)
         self.grads: list[list[list[float]]] = [[] for _ in range(stack.k)]  # per run, epoch and layer
         self.dead: list[list[list[float]]] = [[] for _ in range(stack.k)]
@@ -229,8 +261,9 @@ def _batches(feats: torch.Tensor, y: torch.Tensor, generators: list, batch_size:
     order = torch.stack([torch.randperm(n, generator=g, device=feats.device) for g in generators])
     full = n // batch_size * batch_size
     steps: list[tuple[torch.Tensor, ...]] = []
-    for index in filter(torch.numel, (order[:, :full].view(k, -1, batch_size).transpose(0, 1),
-                                      order[:, full:].unsqueeze(0))):
+    for index in filter(
+        torch.numel, (order[:, :full].view(k, -1, batch_size).transpose(0, 1), order[:, full:].unsqueeze(0))
+    ):
         xs = feats.index_select(0, index.reshape(-1)).view(*index.shape, -1)
         ys = y.index_select(0, index.reshape(-1)).view(index.shape)
         losses, predictions = torch.empty(index.shape, dtype=feats.dtype, device=feats.device), torch.empty_like(ys)
@@ -242,8 +275,10 @@ def _rows(stack: _Stack, splits: dict, epoch: float, steps: list[tuple], seconds
     """Each run's history row over these steps of _batches, as loop.train writes it."""
     y, losses, predictions = (torch.cat([step[j] for step in steps], 1) for j in (1, 2, 3))
     means = zip((losses.sum(1) / y.shape[1]).tolist(), ((predictions == y).sum(1) / y.shape[1]).tolist())
-    rows = [{"epoch": round(epoch, 6), "train_loss": loss, "train_acc": acc, "diverged": not math.isfinite(loss)}
-            for loss, acc in means]
+    rows = [
+        {"epoch": round(epoch, 6), "train_loss": loss, "train_acc": acc, "diverged": not math.isfinite(loss)}
+        for loss, acc in means
+    ]
     for split in ("validation", "test"):
         for row, (loss, acc) in zip(rows, stack.evaluate(*splits[split]) if split in splits else []):
             row[f"{split}_loss"], row[f"{split}_acc"] = loss, acc
@@ -252,9 +287,18 @@ def _rows(stack: _Stack, splits: dict, epoch: float, steps: list[tuple], seconds
 
 @gc_paused()
 @torch.no_grad()
-def train_stacked(models: list[MLP], splits: dict[str, tuple[torch.Tensor, torch.Tensor]], *, lrs: list[float],
-                  seeds: list[int], epochs: int, batch_size: int, first_epoch_evals: int = 1,
-                  probe_layers: list[int] | None = None, report=None):
+def train_stacked(
+    models: list[MLP],
+    splits: dict[str, tuple[torch.Tensor, torch.Tensor]],
+    *,
+    lrs: list[float],
+    seeds: list[int],
+    epochs: int,
+    batch_size: int,
+    first_epoch_evals: int = 1,
+    probe_layers: list[int] | None = None,
+    report=None,
+):
     """Train models[k] as loop.train(models[k], splits, lr=lrs[k], seed=seeds[k], ...) would, all K at once, and
     copy each run's final weights and BatchNorm buffers back into models[k].
 
@@ -264,8 +308,15 @@ def train_stacked(models: list[MLP], splits: dict[str, tuple[torch.Tensor, torch
     """
     if not models or len(lrs) != len(models) or len(seeds) != len(models):
         raise ValueError(f"need one lr and one seed per model, not {len(models)}, {len(lrs)} and {len(seeds)}")
-    if len({(m.features, m.residual, tuple((n, p.shape, p.dtype, p.device) for n, p in m.state_dict().items()))
-            for m in models}) > 1:
+    if (
+        len(
+            {
+                (m.features, m.residual, tuple((n, p.shape, p.dtype, p.device) for n, p in m.state_dict().items()))
+                for m in models
+            }
+        )
+        > 1
+    ):
         raise ValueError("stacked models must share depth, width, classes, features, batchnorm and residual")
     x, y = splits["train"]
     stack = _Stack(models, lrs)

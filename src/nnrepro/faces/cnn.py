@@ -56,8 +56,9 @@ def resolve_weights(arch: str, weights_path: str = "", allow_download=lambda: Fa
         if candidate is not None and candidate.is_file():
             return candidate
     if allow_download():
-        torch.hub.load_state_dict_from_url(imagenet_weights(arch).url, progress=True, check_hash=True,
-                                           weights_only=True)
+        torch.hub.load_state_dict_from_url(
+            imagenet_weights(arch).url, progress=True, check_hash=True, weights_only=True
+        )
         return cached
     raise UserError(
         f"ImageNet weights for {arch} not found offline: put torchvision's {official_name(arch)} in "
@@ -77,8 +78,16 @@ def load_imagenet(model: nn.Module, path: Path) -> None:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict(state)
-    except (RuntimeError, ValueError, KeyError, AttributeError, TypeError, EOFError, OSError,
-            pickle.UnpicklingError) as err:
+    except (
+        RuntimeError,
+        ValueError,
+        KeyError,
+        AttributeError,
+        TypeError,
+        EOFError,
+        OSError,
+        pickle.UnpicklingError,
+    ) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UserError(
             f"{path} is not a torchvision {type(model).__name__} ImageNet checkpoint ({first[:160]}): "
@@ -153,7 +162,7 @@ def outputs(net: nn.Module, inputs: torch.Tensor, prepare, device: torch.device,
     out = []
     for i in range(0, len(inputs), batch):
         with _precision(device):
-            out.append(net(_format(prepare(inputs[i:i + batch]), device, layout)).float().cpu())
+            out.append(net(_format(prepare(inputs[i : i + batch]), device, layout)).float().cpu())
     return torch.cat(out)
 
 
@@ -162,9 +171,22 @@ def predict(net: nn.Module, inputs: torch.Tensor, prepare, device: torch.device)
     return torch.sigmoid(outputs(net, inputs, prepare, device).flatten())
 
 
-def fit_epochs(net: nn.Module, inputs, labels: torch.Tensor, prepare, *, lr: float, epochs: int, batch: int,
-          device: torch.device, seed: int, frozen: nn.Module | None = None, on_epoch=None,
-          budget_mb: float = float("inf"), world: World = World()) -> list:
+def fit_epochs(
+    net: nn.Module,
+    inputs,
+    labels: torch.Tensor,
+    prepare,
+    *,
+    lr: float,
+    epochs: int,
+    batch: int,
+    device: torch.device,
+    seed: int,
+    frozen: nn.Module | None = None,
+    on_epoch=None,
+    budget_mb: float = float("inf"),
+    world: World = World(),
+) -> list:
     """Adam on BCE-with-logits over slices of a seeded permutation; returns the per-epoch history.
 
     `prepare` turns a slice of `inputs` into the network's float input; `frozen` stays in eval mode. `inputs` (a
@@ -197,8 +219,11 @@ def fit_epochs(net: nn.Module, inputs, labels: torch.Tensor, prepare, *, lr: flo
                 total += loss * len(mine) * (scale > 0)
                 correct += ((logits > 0).float() == y).sum() * (scale > 0)
         n = len(inputs)
-        row = {"epoch": epoch, "train_loss": distributed.total(total, world).item() / n,
-               "train_acc": distributed.total(correct, world).item() / n}
+        row = {
+            "epoch": epoch,
+            "train_loss": distributed.total(total, world).item() / n,
+            "train_acc": distributed.total(correct, world).item() / n,
+        }
         history.append(row)
         if on_epoch is not None and world.writes:
             on_epoch(row)
@@ -325,19 +350,47 @@ def cell_net(baseline: str, data: dict, settings: CnnSettings, seed: int, device
     return place(net, device)
 
 
-def train_cell(net: nn.Module, baseline: str, data: dict, settings: CnnSettings, lr: float, seed: int,
-               device: torch.device, on_epoch=None, world: World = World()) -> list:
+def train_cell(
+    net: nn.Module,
+    baseline: str,
+    data: dict,
+    settings: CnnSettings,
+    lr: float,
+    seed: int,
+    device: torch.device,
+    on_epoch=None,
+    world: World = World(),
+) -> list:
     """Train cell_net's network in place on data['train']; returns its history."""
     train_set = data["train"]
     inputs = train_set["inputs"] if baseline == "probe" else train_set["images"]
     epochs, batch = _read(settings.epochs, "epochs"), _read(settings.batch_size, "batch_size")
-    return fit_epochs(net, inputs, train_set["labels"], preparer(baseline, settings.image_size), lr=lr,
-                 epochs=epochs, batch=batch, device=device, seed=seed, on_epoch=on_epoch,
-                 budget_mb=settings.memory_mb, world=world)
+    return fit_epochs(
+        net,
+        inputs,
+        train_set["labels"],
+        preparer(baseline, settings.image_size),
+        lr=lr,
+        epochs=epochs,
+        batch=batch,
+        device=device,
+        seed=seed,
+        on_epoch=on_epoch,
+        budget_mb=settings.memory_mb,
+        world=world,
+    )
 
 
-def fit_cell(baseline: str, data: dict, settings: CnnSettings, lr: float, seed: int, device: torch.device,
-             on_epoch=None, world: World = World()):
+def fit_cell(
+    baseline: str,
+    data: dict,
+    settings: CnnSettings,
+    lr: float,
+    seed: int,
+    device: torch.device,
+    on_epoch=None,
+    world: World = World(),
+):
     """Build and train one (baseline, lr) cell; returns the network and its history.
 
     `data` is the image cache for scratch and finetune, the probe features for probe.

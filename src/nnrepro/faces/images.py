@@ -21,14 +21,27 @@ CLASSES = ("0_real", "1_fake")  # label = index
 CACHE = "cache"  # the decoded images, imagecache's format
 # Photographs that ship inside wheels (scikit-image's data folder); drawings, text and tiny images left out.
 SKIMAGE_PHOTOS = (
-    "astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "retina.jpg", "hubble_deep_field.jpg",
-    "ihc.png", "motorcycle_left.png", "camera.png", "brick.png", "grass.png", "gravel.png", "moon.png",
-    "coins.png", "cell.png",
+    "astronaut.png",
+    "chelsea.png",
+    "coffee.png",
+    "rocket.jpg",
+    "retina.jpg",
+    "hubble_deep_field.jpg",
+    "ihc.png",
+    "motorcycle_left.png",
+    "camera.png",
+    "brick.png",
+    "grass.png",
+    "gravel.png",
+    "moon.png",
+    "coins.png",
+    "cell.png",
 )
 MARGIN = 4  # px rendered around the crop so that upsampling borders and the 0/1 offset stay outside it
 
 
 # ---------------------------------------------------------------- embedded generator
+
 
 def photo_paths() -> list[Path]:
     import matplotlib.cbook
@@ -85,7 +98,7 @@ def render(photo: torch.Tensor, size: int, fake: bool, rng: np.random.Generator)
     scale = np.exp(rng.uniform(0, np.log(max(1.0, min(4.0, min(height, width) / full)))))
     region = int(full * scale)
     top, left = rng.integers(height - region + 1), rng.integers(width - region + 1)
-    x = photo[None, :, top:top + region, left:left + region]
+    x = photo[None, :, top : top + region, left : left + region]
     if rng.random() < 0.5:
         x = x.flip(3)
     if fake:
@@ -94,7 +107,7 @@ def render(photo: torch.Tensor, size: int, fake: bool, rng: np.random.Generator)
         x = _area(x, full)
     x = x + torch.from_numpy(rng.normal(0, rng.uniform(1, 3) / 255, x.shape))  # sensor noise, both classes
     dy, dx = rng.integers(2, size=2)  # without this offset a linear model on pixels finds the upsampling grid
-    x = x[0, :, MARGIN - 1 + dy:MARGIN - 1 + dy + size, MARGIN - 1 + dx:MARGIN - 1 + dx + size]
+    x = x[0, :, MARGIN - 1 + dy : MARGIN - 1 + dy + size, MARGIN - 1 + dx : MARGIN - 1 + dx + size]
     return (x * 255).round().clamp(0, 255).to(torch.uint8)
 
 
@@ -114,6 +127,7 @@ def generate(sizes: dict, size: int, seed: int, photos: list[torch.Tensor] | Non
 
 
 # ---------------------------------------------------------------- user folders
+
 
 def decode(path: Path) -> torch.Tensor:
     """uint8 [3, H, W] RGB as PIL converts it, for every mode PIL reads: 16-bit samples keep their high byte,
@@ -152,8 +166,10 @@ def _rgb(image, path) -> np.ndarray:
         grey = (np.asarray(image).astype(np.uint16) >> 8).astype(np.uint8)
         return np.repeat(grey[:, :, None], 3, axis=2)
     if image.mode in ("I", "F"):
-        raise UserError(f"{path} has {'32-bit integer' if image.mode == 'I' else 'floating-point'} pixels, which "
-                        "have no 8-bit RGB meaning: save it as an 8- or 16-bit PNG or a JPEG")
+        raise UserError(
+            f"{path} has {'32-bit integer' if image.mode == 'I' else 'floating-point'} pixels, which "
+            "have no 8-bit RGB meaning: save it as an 8- or 16-bit PNG or a JPEG"
+        )
     if image.mode in ("P", "PA", "LA"):
         image = image.convert("RGBA")  # palette transparency is only honoured through RGBA
     return np.array(image.convert("RGB"))
@@ -179,8 +195,9 @@ def list_folder(image_dir) -> dict:
     root = Path(image_dir)
     if not str(image_dir) or not root.is_dir():
         raise UserError(
-            f"faces.image_dir {str(image_dir)!r} is not a folder{params.relative_hint(image_dir)}: set it in params.yaml to "
-            f"a folder holding {'/, '.join(FOLDERS.values())}/, each with {' and '.join(CLASSES)}/"
+            f"faces.image_dir {str(image_dir)!r} is not a folder{params.relative_hint(image_dir)}: "
+            f"set it in params.yaml to a folder holding {'/, '.join(FOLDERS.values())}/, "
+            f"each with {' and '.join(CLASSES)}/"
         )
     files: dict[str, list] = {}
     skipped = _outside_layout(root, FOLDERS.values())
@@ -202,8 +219,10 @@ def list_folder(image_dir) -> dict:
         first = skipped[0]
         if first.is_symlink() and not first.exists():
             raise UserError(f"{first} is a broken link{more}: point it at an image file or delete it")
-        raise UserError(f"{first}{'/' if first.is_dir() else ''} is outside the course layout{more}: move it into a "
-                        f"{{train,val,test}}/{{0_real,1_fake}}/ folder as an image file, or delete it")
+        raise UserError(
+            f"{first}{'/' if first.is_dir() else ''} is outside the course layout{more}: move it into a "
+            f"{{train,val,test}}/{{0_real,1_fake}}/ folder as an image file, or delete it"
+        )
     return files
 
 
@@ -232,8 +251,11 @@ def decode_folder(files: dict, size: int, cache, workers: int | None = None) -> 
     finally:
         torch.set_num_threads(threads)
     _raise_if_libjpeg_complained(said, files)
-    imagecache.write_index(cache, {s: [y for _, y in f] for s, f in files.items()},
-                           {s: [layout_name(s, p, y) for p, y in f] for s, f in files.items()})
+    imagecache.write_index(
+        cache,
+        {s: [y for _, y in f] for s, f in files.items()},
+        {s: [layout_name(s, p, y) for p, y in f] for s, f in files.items()},
+    )
 
 
 @contextlib.contextmanager
@@ -271,8 +293,9 @@ def _raise_if_libjpeg_complained(said: list[str], files: dict) -> None:
         if LIBJPEG in again[0]:
             complaint = next(line for line in again[0].splitlines() if LIBJPEG in line).strip()
             raise UserError(f"{path} is damaged (libjpeg: {complaint}): replace or delete that file")
-    raise UserError(f"an image of faces.image_dir is damaged (libjpeg: {text.strip().splitlines()[0]}): "
-                    "check the JPEG files")
+    raise UserError(
+        f"an image of faces.image_dir is damaged (libjpeg: {text.strip().splitlines()[0]}): check the JPEG files"
+    )
 
 
 def _decode_all(files: dict, size: int, cache, pool) -> None:
@@ -289,6 +312,7 @@ def _decode_all(files: dict, size: int, cache, pool) -> None:
 
 
 # ---------------------------------------------------------------- outputs
+
 
 def prepare(config, seed: int, out) -> dict:
     """The course layout and the decoded cache from params' faces section, swapped in at `out` only when complete;
@@ -350,5 +374,7 @@ class Images:
 
 def load_cache(path) -> dict:
     """The cache `prepare` wrote: split -> images (Images, memory-mapped), labels int64 [n], names."""
-    return {split: {"images": Images(d["images"]), "labels": torch.from_numpy(d["labels"]), "names": d["names"]}
-            for split, d in imagecache.load(path).items()}
+    return {
+        split: {"images": Images(d["images"]), "labels": torch.from_numpy(d["labels"]), "names": d["names"]}
+        for split, d in imagecache.load(path).items()
+    }

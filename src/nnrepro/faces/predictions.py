@@ -21,10 +21,17 @@ def frame(data: dict, probabilities: dict) -> pd.DataFrame:
     frames = []
     for split, probs in probabilities.items():
         probs = np.asarray(probs, dtype=float)
-        frames.append(pd.DataFrame({
-            "split": split, "name": data[split]["names"], "label": np.asarray(data[split]["labels"]),
-            "probability": np.round(probs, 6), "prediction": (probs > 0.5).astype(int),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "split": split,
+                    "name": data[split]["names"],
+                    "label": np.asarray(data[split]["labels"]),
+                    "probability": np.round(probs, 6),
+                    "prediction": (probs > 0.5).astype(int),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -41,8 +48,11 @@ def split_accuracies(predictions: pd.DataFrame) -> dict:
 def cell_metrics(predictions: pd.DataFrame, history: list) -> dict:
     losses = [row["train_loss"] for row in history]
     diverged = not all(math.isfinite(v) for v in losses) or bool(predictions["probability"].isna().any())
-    return {**split_accuracies(predictions), "final_train_loss": losses[-1] if math.isfinite(losses[-1]) else None,
-            "diverged": diverged}
+    return {
+        **split_accuracies(predictions),
+        "final_train_loss": losses[-1] if math.isfinite(losses[-1]) else None,
+        "diverged": diverged,
+    }
 
 
 def read(path) -> pd.DataFrame:
@@ -54,5 +64,7 @@ def read(path) -> pd.DataFrame:
 def misclassified(predictions: pd.DataFrame, split: str = "test") -> list[dict]:
     """The images of `split` the model gets wrong: name, label, probability of 'fake'."""
     rows = predictions[(predictions["split"] == split) & (predictions["label"] != predictions["prediction"])]
-    return [{"name": n, "label": int(y), "probability": float(p)}
-            for n, y, p in zip(rows["name"], rows["label"], rows["probability"])]
+    return [
+        {"name": n, "label": int(y), "probability": float(p)}
+        for n, y, p in zip(rows["name"], rows["label"], rows["probability"])
+    ]

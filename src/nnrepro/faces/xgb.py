@@ -15,7 +15,7 @@ def pixels(images: np.ndarray, crop: int) -> np.ndarray:
     side = images.shape[-1]
     c = min(crop, side)
     top = (side - c) // 2
-    return np.ascontiguousarray(images[:, :, top:top + c, top:top + c]).reshape(len(images), -1)
+    return np.ascontiguousarray(images[:, :, top : top + c, top : top + c]).reshape(len(images), -1)
 
 
 def feature_count(images: np.ndarray, crop: int) -> int:

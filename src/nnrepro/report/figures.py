@@ -3,8 +3,8 @@
 Each figure function takes plain data, saves one PNG and returns the Figure (tests inspect it)."""
 
 import math
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
@@ -18,8 +18,10 @@ from nnrepro.report.claims.cnn import CHANCE
 MISCLASSIFIED_SHOWN = 48  # misclassified test images drawn (and listed in the report) per model
 # Train, validation and test lines of one run overlap late in training: each gets its own dash and marker.
 SPLIT_STYLES: dict[str, dict[str, Any]] = {
-    "train": {"linestyle": "-"}, "validation": {"linestyle": "--", "marker": "o", "markersize": 3},
-    "test": {"linestyle": ":", "marker": "s", "markersize": 3, "markerfacecolor": "none"}}
+    "train": {"linestyle": "-"},
+    "validation": {"linestyle": "--", "marker": "o", "markersize": 3},
+    "test": {"linestyle": ":", "marker": "s", "markersize": 3, "markerfacecolor": "none"},
+}
 
 
 def _listed(name: str) -> list:
@@ -91,6 +93,7 @@ def _curve(ax, run: dict, key: str, color, label: str, **style) -> tuple[np.ndar
 
 # ------------------------------------------------------------------ the report's figures
 
+
 def lr_sweep(runs: dict, title: str, path, dpi: int) -> Figure:
     """Validation loss per epoch, one line per learning rate; log scale, so a spike does not flatten the rest."""
     fig, (ax,) = _axes()
@@ -117,8 +120,9 @@ def batch_pairs(pairs: dict, key: str, ylabel: str, title: str, path, dpi: int) 
     so the initial accuracies sit side by side at the left."""
     fig, (ax,) = _axes()
     for color, run in zip(series_colors(len(pairs)), pairs.values()):
-        x, y = _curve(ax, run, key, color, f"batch {run['batch_size']}, {run['epochs']} epoch(s)", marker="o",
-                      markersize=3)
+        x, y = _curve(
+            ax, run, key, color, f"batch {run['batch_size']}, {run['epochs']} epoch(s)", marker="o", markersize=3
+        )
         if len(x):
             ax.plot(x[:1], y[:1], color=color, marker="D", markersize=7, linestyle="none")
     ax.set_xscale("log")
@@ -174,21 +178,41 @@ def gradients(probe: dict, path, dpi: int) -> Figure:
             zeros = int((values <= 0).sum())
             median = np.median(values, axis=0)
             label = f"layer {layer}" + (f" ({zeros} of {values.size} values exactly 0)" if zeros else "")
-            top.fill_between(epochs, np.maximum(values.min(0), floor), np.maximum(values.max(0), floor),
-                             color=color, alpha=0.2, linewidth=0)
+            top.fill_between(
+                epochs,
+                np.maximum(values.min(0), floor),
+                np.maximum(values.max(0), floor),
+                color=color,
+                alpha=0.2,
+                linewidth=0,
+            )
             top.plot(epochs, np.maximum(median, floor), color=color, marker="o", markersize=3, label=label)
-            bottom.plot(epochs, np.median(dead[:, :, i], axis=0), color=color, marker="o", markersize=3,
-                        label=f"layer {layer}")
+            bottom.plot(
+                epochs, np.median(dead[:, :, i], axis=0), color=color, marker="o", markersize=3, label=f"layer {layer}"
+            )
         top.axhline(floor, color="gray", linestyle=":", linewidth=1)
         top.set_yscale("log")
         seeds = len(curve["seeds"])
-        _label(top, f"Fig. 13 {variant}: median of {seeds} seeds, band min-max", "epoch",
-               "squared L2 norm of the weight gradient")
+        _label(
+            top,
+            f"Fig. 13 {variant}: median of {seeds} seeds, band min-max",
+            "epoch",
+            "squared L2 norm of the weight gradient",
+        )
         bottom.set_ylim(-0.05, 1.05)
-        _label(bottom, f"{variant}: fraction of dead ReLU units (median of {seeds} seeds)", "epoch",
-               "units zero on every sampled input")
-    axes[0].annotate(f"dotted line: exactly 0 (drawn at {floor:.0e})", (0.01, 0.01), xycoords="axes fraction",
-                     fontsize=7, color="gray")
+        _label(
+            bottom,
+            f"{variant}: fraction of dead ReLU units (median of {seeds} seeds)",
+            "epoch",
+            "units zero on every sampled input",
+        )
+    axes[0].annotate(
+        f"dotted line: exactly 0 (drawn at {floor:.0e})",
+        (0.01, 0.01),
+        xycoords="axes fraction",
+        fontsize=7,
+        color="gray",
+    )
     save(fig, path, dpi)
     return fig
 
@@ -219,13 +243,21 @@ def cnn_accuracy(cells: dict, xgboost: dict, path, dpi: int) -> Figure:
     return fig
 
 
-def heatmap(values: np.ndarray, rows: list, cols: list, title: str, row_label: str, col_label: str, path,
-            dpi: int) -> Figure:
+def heatmap(
+    values: np.ndarray, rows: list, cols: list, title: str, row_label: str, col_label: str, path, dpi: int
+) -> Figure:
     fig = Figure(figsize=(1.2 * len(cols) + 2, 0.8 * len(rows) + 1.5))
     ax = fig.add_subplot()
     image = ax.imshow(values, cmap="viridis", aspect="auto")
-    ax.set(xticks=range(len(cols)), xticklabels=cols, yticks=range(len(rows)), yticklabels=rows,
-           xlabel=col_label, ylabel=row_label, title=title)
+    ax.set(
+        xticks=range(len(cols)),
+        xticklabels=cols,
+        yticks=range(len(rows)),
+        yticklabels=rows,
+        xlabel=col_label,
+        ylabel=row_label,
+        title=title,
+    )
     for (i, j), value in np.ndenumerate(values):
         ax.text(j, i, "—" if np.isnan(value) else f"{value:.3f}", ha="center", va="center", color="w", fontsize=8)
     fig.colorbar(image, ax=ax)
@@ -238,8 +270,16 @@ def draw_boundary(ax, mesh: dict, points: tuple, outlines: dict, title: str) -> 
     classes = len(outlines)  # one outline per country, in label order
     cmap, scale = class_colormap(classes), {"vmin": -0.5, "vmax": classes - 0.5}
     lon, lat = mesh["lon"], mesh["lat"]
-    ax.imshow(mesh["labels"], origin="lower", extent=(lon[0], lon[-1], lat[0], lat[-1]), cmap=cmap, **scale,
-              alpha=0.55, interpolation="nearest", aspect="auto")
+    ax.imshow(
+        mesh["labels"],
+        origin="lower",
+        extent=(lon[0], lon[-1], lat[0], lat[-1]),
+        cmap=cmap,
+        **scale,
+        alpha=0.55,
+        interpolation="nearest",
+        aspect="auto",
+    )
     x, y = np.asarray(points[0], dtype=float), np.asarray(points[1])
     ax.scatter(x[:, 0], x[:, 1], c=y, cmap=cmap, **scale, s=2, linewidths=0)
     for rings in outlines.values():
@@ -290,11 +330,11 @@ def faces_samples(split: dict, path, dpi: int, per_class: int = 6) -> Figure:
         spectra[name] = power_spectrum(images[index])
     third = max(1, per_class // 3)
     for k, (name, spectrum) in enumerate(spectra.items()):
-        ax = fig.add_subplot(grid[2, k * third:(k + 1) * third])
+        ax = fig.add_subplot(grid[2, k * third : (k + 1) * third])
         ax.imshow(spectrum, cmap="magma")
         ax.set_title(f"mean log10 power spectrum: {name}", fontsize=8)
         ax.axis("off")
-    ax = fig.add_subplot(grid[2, 2 * third:])
+    ax = fig.add_subplot(grid[2, 2 * third :])
     for color, (name, spectrum) in zip(series_colors(2), spectra.items()):
         ax.plot(radial_profile(spectrum), color=color, label=name)
     _label(ax, "radial profile", "spatial frequency (cycles per image)", "log10 power")
@@ -313,11 +353,14 @@ def misclassified(wrong: dict, split: dict, title: str, path, dpi: int, limit: i
         ax.axis("off")
     for ax, image in zip(axes, shown):
         ax.imshow(np.asarray(split["images"][index[image["name"]]]).transpose(1, 2, 0))
-        ax.set_title(f"{Path(image['name']).name}\n{'fake' if image['label'] else 'real'}, "
-                     f"p={image['probability']:.2f}", fontsize=6)
+        ax.set_title(
+            f"{Path(image['name']).name}\n{'fake' if image['label'] else 'real'}, p={image['probability']:.2f}",
+            fontsize=6,
+        )
     more = f" (first {limit} shown)" if len(wrong["images"]) > limit else ""
-    fig.suptitle(f"{title}: {len(wrong['images'])} of {len(split['names'])} test images misclassified{more}",
-                 fontsize=9)
+    fig.suptitle(
+        f"{title}: {len(wrong['images'])} of {len(split['names'])} test images misclassified{more}", fontsize=9
+    )
     save(fig, path, dpi)
     return fig
 
@@ -352,42 +395,58 @@ def render_all(data: dict, out_dir, dpi: int) -> dict:
     sweep, long, pairs = facts["lr_sweep"], facts["long"], facts["batch"]
     figs = {
         "fig01_lr_sweep": lr_sweep(sweep["plain"], "Fig. 1 learning-rate sweep", png["fig01_lr_sweep"], dpi),
-        "fig03_lr_sweep_batchnorm": lr_sweep(sweep["batchnorm"], "Fig. 3 learning-rate sweep, BatchNorm",
-                                             png["fig03_lr_sweep_batchnorm"], dpi),
+        "fig03_lr_sweep_batchnorm": lr_sweep(
+            sweep["batchnorm"], "Fig. 3 learning-rate sweep, BatchNorm", png["fig03_lr_sweep_batchnorm"], dpi
+        ),
         "fig02_long_run": split_losses(long["plain"], "Fig. 2 long run", png["fig02_long_run"], dpi),
-        "fig04_long_run_batchnorm": split_losses(long["batchnorm"], "Fig. 4 long run, BatchNorm",
-                                                 png["fig04_long_run_batchnorm"], dpi),
-        "fig05_batch_test_accuracy": batch_pairs(pairs, "test_acc", "test accuracy", "Fig. 5 batch size",
-                                                 png["fig05_batch_test_accuracy"], dpi),
-        "fig06_batch_test_loss": batch_pairs(pairs, "test_loss", "test cross-entropy loss", "Fig. 6 batch size",
-                                             png["fig06_batch_test_loss"], dpi),
+        "fig04_long_run_batchnorm": split_losses(
+            long["batchnorm"], "Fig. 4 long run, BatchNorm", png["fig04_long_run_batchnorm"], dpi
+        ),
+        "fig05_batch_test_accuracy": batch_pairs(
+            pairs, "test_acc", "test accuracy", "Fig. 5 batch size", png["fig05_batch_test_accuracy"], dpi
+        ),
+        "fig06_batch_test_loss": batch_pairs(
+            pairs, "test_loss", "test cross-entropy loss", "Fig. 6 batch size", png["fig06_batch_test_loss"], dpi
+        ),
     }
     for rank, number in (("best", 7), ("worst", 9)):
         title = f"Fig. {number} {rank} model {grid[rank]} (from the {grid['select_from']} cells)"
-        figs[f"fig{number:02d}_{rank}_grid_loss"] = split_losses(grid[f"{rank}_history"], title,
-                                                                 png[f"fig{number:02d}_{rank}_grid_loss"], dpi)
+        figs[f"fig{number:02d}_{rank}_grid_loss"] = split_losses(
+            grid[f"{rank}_history"], title, png[f"fig{number:02d}_{rank}_grid_loss"], dpi
+        )
         name = f"fig{number + 1:02d}_{rank}_grid_boundary"
-        figs[name] = boundaries({f"Fig. {number + 1} {rank} model {grid[rank]}": data["boundaries"][rank]}, europe,
-                                png[name], dpi)
+        figs[name] = boundaries(
+            {f"Fig. {number + 1} {rank} model {grid[rank]}": data["boundaries"][rank]}, europe, png[name], dpi
+        )
     cells = list(grid["cells"].values())
     for axis, other, name in (("depth", "width", "fig11_acc_vs_depth"), ("width", "depth", "fig12_acc_vs_width")):
         fixed = grid[f"{axis}_slice_{other}"]
-        figs[name] = accuracy_slice([c for c in cells if c[other] == fixed], axis, f"{other} {fixed}",
-                                    f"Fig. {name[3:5]} accuracy against {axis}", png[name], dpi)
+        figs[name] = accuracy_slice(
+            [c for c in cells if c[other] == fixed],
+            axis,
+            f"{other} {fixed}",
+            f"Fig. {name[3:5]} accuracy against {axis}",
+            png[name],
+            dpi,
+        )
     figs["fig13_gradients"] = gradients(facts["probe"], png["fig13_gradients"], dpi)
     figs["fig14_cnn_lr"] = cnn_accuracy(facts["cnn"]["cells"], facts["cnn"]["xgboost"], png["fig14_cnn_lr"], dpi)
     depths, widths = sorted({c["depth"] for c in cells}), sorted({c["width"] for c in cells})
     table = {(c["depth"], c["width"]): c["final_validation_acc"] for c in cells}
     values = np.array([[np.nan if table.get((d, w)) is None else table[(d, w)] for w in widths] for d in depths])
-    figs["fig15_grid_heatmap"] = heatmap(values, depths, widths, "validation accuracy over the grid", "depth",
-                                         "width", png["fig15_grid_heatmap"], dpi)
-    sine = {f"{name} features (test accuracy {_fmt(data['sine'][name].get('final_test_acc'))})":
-            data["boundaries"][name] for name in ("xy", "sine")}
+    figs["fig15_grid_heatmap"] = heatmap(
+        values, depths, widths, "validation accuracy over the grid", "depth", "width", png["fig15_grid_heatmap"], dpi
+    )
+    sine = {
+        f"{name} features (test accuracy {_fmt(data['sine'][name].get('final_test_acc'))})": data["boundaries"][name]
+        for name in ("xy", "sine")
+    }
     figs["fig16_sine_boundaries"] = boundaries(sine, europe, png["fig16_sine_boundaries"], dpi)
     figs["fig17_faces_samples"] = faces_samples(data["faces"], png["fig17_faces_samples"], dpi=dpi)
     for rank, wrong in facts["cnn"]["selection"]["misclassified"].items():
-        figs[f"misclassified_{rank}"] = misclassified(wrong, data["faces"], f"{wrong['cell']} ({rank} model)",
-                                                      png[f"misclassified_{rank}"], dpi=dpi)
+        figs[f"misclassified_{rank}"] = misclassified(
+            wrong, data["faces"], f"{wrong['cell']} ({rank} model)", png[f"misclassified_{rank}"], dpi=dpi
+        )
     return figs
 
 

@@ -3,9 +3,22 @@
 
 from nnrepro import selection
 
-KEYS = ("long_acc", "long_bn_acc", "grid_best", "grid_worst", "scratch_acc", "probe_acc", "finetune_acc",
-        "xgboost_acc", "claims_hold", "claims_fail", "claims_unjudged", "unjudged_noise", "unjudged_collapsed",
-        "unjudged_missing")
+KEYS = (
+    "long_acc",
+    "long_bn_acc",
+    "grid_best",
+    "grid_worst",
+    "scratch_acc",
+    "probe_acc",
+    "finetune_acc",
+    "xgboost_acc",
+    "claims_hold",
+    "claims_fail",
+    "claims_unjudged",
+    "unjudged_noise",
+    "unjudged_collapsed",
+    "unjudged_missing",
+)
 
 
 def headline(facts: dict, counts: dict, reasons: dict) -> dict:
@@ -13,11 +26,21 @@ def headline(facts: dict, counts: dict, reasons: dict) -> dict:
     how many claims hold, do not, and cannot be judged (within noise, collapsed, missing). `counts`: verdict -> n,
     `reasons`: why -> n (claims.verdict_counts and reason_counts)."""
     long, grid, cnn = facts["long"], facts["grid"], facts["cnn"]
-    result = {"long_acc": long["plain"].get("final_test_acc"), "long_bn_acc": long["batchnorm"].get("final_test_acc"),
-              "grid_best": grid["best"], "grid_worst": grid["worst"]}
+    result = {
+        "long_acc": long["plain"].get("final_test_acc"),
+        "long_bn_acc": long["batchnorm"].get("final_test_acc"),
+        "grid_best": grid["best"],
+        "grid_worst": grid["worst"],
+    }
     for baseline, cells in cnn["cells"].items():
         result[f"{baseline}_acc"] = selection.best(list(cells.values())).get("test_acc")
-    return {**result, "xgboost_acc": cnn["xgboost"]["test_acc"], "claims_hold": counts["holds"],
-            "claims_fail": counts["does not hold"], "claims_unjudged": counts["cannot be judged"],
-            "unjudged_noise": reasons["within noise"], "unjudged_collapsed": reasons["collapsed"],
-            "unjudged_missing": reasons["missing"]}
+    return {
+        **result,
+        "xgboost_acc": cnn["xgboost"]["test_acc"],
+        "claims_hold": counts["holds"],
+        "claims_fail": counts["does not hold"],
+        "claims_unjudged": counts["cannot be judged"],
+        "unjudged_noise": reasons["within noise"],
+        "unjudged_collapsed": reasons["collapsed"],
+        "unjudged_missing": reasons["missing"],
+    }

@@ -10,12 +10,16 @@ import yaml
 
 from nnrepro import io
 from nnrepro.cells import cnn_file, lr_cell
-from nnrepro.replicates import REPLICATE, index
 from nnrepro.errors import UserError, missing
+from nnrepro.replicates import REPLICATE, index
 
 RESULTS = {  # option -> the names of its paths: the tracked results every reporting stage reads back
-    "mlp_lr": ("METRICS_DIR", "LIVE_DIR"), "mlp_long": ("METRICS", "LIVE_DIR"), "mlp_batch": ("METRICS", "LIVE_DIR"),
-    "evaluate": ("METRICS", "FOLDER"), "grad_probe": ("FOLDER",), "cnn_selection": ("JSON",),
+    "mlp_lr": ("METRICS_DIR", "LIVE_DIR"),
+    "mlp_long": ("METRICS", "LIVE_DIR"),
+    "mlp_batch": ("METRICS", "LIVE_DIR"),
+    "evaluate": ("METRICS", "FOLDER"),
+    "grad_probe": ("FOLDER",),
+    "cnn_selection": ("JSON",),
 }
 
 
@@ -24,8 +28,13 @@ def parser(description: str) -> argparse.ArgumentParser:
     result = argparse.ArgumentParser(description=description)
     for name, metavar in RESULTS.items():
         several = len(metavar) > 1
-        result.add_argument(f"--{name.replace('_', '-')}", type=Path, required=True,
-                            metavar=metavar if several else metavar[0], nargs=len(metavar) if several else None)
+        result.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=Path,
+            required=True,
+            metavar=metavar if several else metavar[0],
+            nargs=len(metavar) if several else None,
+        )
     return result
 
 
@@ -91,11 +100,13 @@ def history(folder) -> dict:
         key = tsv.relative_to(root).with_suffix("").as_posix().replace("/", "_")
         with tsv.open(newline="") as handle:
             try:
-                columns[key] = {int(row["step"]): _number(row[tsv.stem])
-                                for row in csv.DictReader(handle, delimiter="\t")}
+                columns[key] = {
+                    int(row["step"]): _number(row[tsv.stem]) for row in csv.DictReader(handle, delimiter="\t")
+                }
             except (KeyError, TypeError, ValueError) as err:
-                raise UserError(f"{tsv} is not a DVCLive step file ({type(err).__name__}: {err}): rerun the stage "
-                                "that writes it") from None
+                raise UserError(
+                    f"{tsv} is not a DVCLive step file ({type(err).__name__}: {err}): rerun the stage that writes it"
+                ) from None
         steps |= set(columns[key])
     if not columns:
         raise missing(f"the DVCLive history in {folder}")
@@ -110,23 +121,29 @@ def replicates(folder) -> list[dict]:
     if table.is_file():
         rows = read_csv(table, "\t")
         if not rows or "replicate" not in rows[0]:
-            raise UserError(f"{table} is not a replicates table (no rows, or no 'replicate' column): rerun the stage "
-                            "that writes it")
+            raise UserError(
+                f"{table} is not a replicates table (no rows, or no 'replicate' column): rerun the stage that writes it"
+            )
         order = sorted({row["replicate"] for row in rows}, key=index)
         keys = [k for k in io.HISTORY_KEYS if rows and k in rows[0]]
         histories = [{k: [row[k] for row in rows if row["replicate"] == name] for k in keys} for name in order]
     else:
         histories = [history(folder)]
-    return [{**{k: h.get(k, []) for k in io.HISTORY_KEYS}, "diverged": None in h.get("train_loss", [])}
-            for h in histories]
+    return [
+        {**{k: h.get(k, []) for k in io.HISTORY_KEYS}, "diverged": None in h.get("train_loss", [])} for h in histories
+    ]
 
 
 def training_run(metrics: dict, live_dir) -> dict:
     """RUN: a training run's summary metrics, its history over the seeds' mean (one list per key), whether it
     diverged, and each replicate's history (REPLICATES)."""
     steps = history(live_dir)
-    return {**metrics, "diverged": bool(metrics.get("diverged")), **{k: steps.get(k, []) for k in io.HISTORY_KEYS},
-            "replicates": replicates(live_dir)}
+    return {
+        **metrics,
+        "diverged": bool(metrics.get("diverged")),
+        **{k: steps.get(k, []) for k in io.HISTORY_KEYS},
+        "replicates": replicates(live_dir),
+    }
 
 
 def _runs(metrics_path, live_dir) -> dict:
@@ -140,7 +157,8 @@ def lr_sweep(metrics_dir, live_dir, lrs: list, batchnorm: list) -> dict:
         cells = {lr: lr_cell(lr, bn) for lr in lrs}
         sweep["batchnorm" if bn else "plain"] = {
             float(lr): training_run(read_json(Path(metrics_dir) / f"{cell}.json"), Path(live_dir) / cell)
-            for lr, cell in sorted(cells.items(), reverse=True)}
+            for lr, cell in sorted(cells.items(), reverse=True)
+        }
     return sweep
 
 
@@ -157,15 +175,27 @@ def batch_pairs(metrics_path, live_dir, timings_path=None) -> dict:
 def grid(metrics_path, folder) -> dict:
     """The evaluate stage's grid: cells, best and worst, the slices' fixed values, best/worst histories."""
     summary, folder = read_json(metrics_path), Path(folder)
-    cells = {row["cell"]: {**row, "depth": int(row["depth"]), "width": int(row["width"])}
-             for row in read_csv(folder / "grid.csv")}
-    return {"cells": cells, "best": summary["best_cell"], "worst": summary["worst_cell"],
-            "select_from": summary["select_from"],
-            "depth_slice_width": summary["depth_slice_width"], "width_slice_depth": summary["width_slice_depth"],
-            **{f"{rank}_history": {"diverged": bool(cells[summary[f"{rank}_cell"]]["diverged"]),
-                                   **history(folder / f"{rank}_history"),
-                                   "replicates": replicates(folder / f"{rank}_history")} for rank in ("best", "worst")},
-            "best_points": best_points(folder / "best_test_predictions.csv")}
+    cells = {
+        row["cell"]: {**row, "depth": int(row["depth"]), "width": int(row["width"])}
+        for row in read_csv(folder / "grid.csv")
+    }
+    return {
+        "cells": cells,
+        "best": summary["best_cell"],
+        "worst": summary["worst_cell"],
+        "select_from": summary["select_from"],
+        "depth_slice_width": summary["depth_slice_width"],
+        "width_slice_depth": summary["width_slice_depth"],
+        **{
+            f"{rank}_history": {
+                "diverged": bool(cells[summary[f"{rank}_cell"]]["diverged"]),
+                **history(folder / f"{rank}_history"),
+                "replicates": replicates(folder / f"{rank}_history"),
+            }
+            for rank in ("best", "worst")
+        },
+        "best_points": best_points(folder / "best_test_predictions.csv"),
+    }
 
 
 def best_points(path: Path) -> dict | None:
@@ -175,8 +205,10 @@ def best_points(path: Path) -> dict | None:
         return None
     rows = read_csv(path)
     reps = sorted((k for k in rows[0] if k.startswith(REPLICATE.format(""))), key=index)
-    return {**{key: [r[key] for r in rows] for key in ("long", "lat", "country")},
-            "replicates": [{"predicted": [r[k] for r in rows]} for k in reps]}
+    return {
+        **{key: [r[key] for r in rows] for key in ("long", "lat", "country")},
+        "replicates": [{"predicted": [r[k] for r in rows]} for k in reps],
+    }
 
 
 def probe(folder) -> dict:
@@ -231,8 +263,10 @@ def grid_replicates(cells: dict, metrics_dir) -> None:
 def cnn_predictions(cnn_facts: dict, folder) -> None:
     """From the CNN cells' predictions: each cell's `one_class` (every validation image given one class), the images
     per split (n_images) and the largest class's share of the validation split (the same images in every cell)."""
-    predictions = {row["cell"]: read_csv(cnn_file(folder, row["baseline"], row["cell"], ".csv"))
-                   for row in cnn_facts["selection"]["cells"]}
+    predictions = {
+        row["cell"]: read_csv(cnn_file(folder, row["baseline"], row["cell"], ".csv"))
+        for row in cnn_facts["selection"]["cells"]
+    }
     for row in cnn_facts["selection"]["cells"]:
         row["one_class"] = len({r["prediction"] for r in predictions[row["cell"]] if r["split"] == "validation"}) == 1
     rows = next(iter(predictions.values()), [])
@@ -248,8 +282,12 @@ def largest_share(split_csv) -> float:
 
 
 def _near(accuracy, share) -> bool:
-    return accuracy is not None and share is not None and math.isfinite(accuracy) and abs(
-        accuracy - share) <= COLLAPSE_TOLERANCE
+    return (
+        accuracy is not None
+        and share is not None
+        and math.isfinite(accuracy)
+        and abs(accuracy - share) <= COLLAPSE_TOLERANCE
+    )
 
 
 def _last_validation(run: dict):
@@ -260,15 +298,22 @@ def _last_validation(run: dict):
 def mark_collapsed(result: dict, share: float) -> None:
     """`collapsed` on every training run and replicate, grid cell, probe seed and CNN cell: its validation accuracy is
     the largest class's share (a CNN cell: and, where predictions say, every validation image one class)."""
-    runs = [*result["lr_sweep"].get("plain", {}).values(), *result["lr_sweep"].get("batchnorm", {}).values(),
-            *result["long"].values(), *result["batch"].values(), result["grid"]["best_history"],
-            result["grid"]["worst_history"], *result["grid"]["cells"].values()]
+    runs = [
+        *result["lr_sweep"].get("plain", {}).values(),
+        *result["lr_sweep"].get("batchnorm", {}).values(),
+        *result["long"].values(),
+        *result["batch"].values(),
+        result["grid"]["best_history"],
+        result["grid"]["worst_history"],
+        *result["grid"]["cells"].values(),
+    ]
     for run in runs:
         for record in (run, *run.get("replicates", [])):
             record["collapsed"] = _near(_last_validation(record), share)
     for variant in ("plain", "residual"):
-        result["probe"][variant]["collapsed"] = [_near(a, share) for a in result["probe"][variant].get(
-            "final_validation_acc", [])]
+        result["probe"][variant]["collapsed"] = [
+            _near(a, share) for a in result["probe"][variant].get("final_validation_acc", [])
+        ]
     faces = result["cnn"].get("largest_share") or 0.5  # balanced real and fake faces
     for row in [*result["cnn"]["selection"]["cells"], result["cnn"]["xgboost"]]:
         row["collapsed"] = _near(row.get("validation_acc"), faces) and row.get("one_class", True)
@@ -277,8 +322,10 @@ def mark_collapsed(result: dict, share: float) -> None:
 def europe(outlines_path, test_csv) -> dict:
     """Country outlines and the test points (longitude, latitude, label) for boundary maps."""
     rows = read_csv(test_csv)
-    return {"outlines": read_json(outlines_path),
-            "points": ([[r["long"], r["lat"]] for r in rows], [int(r["country"]) for r in rows])}
+    return {
+        "outlines": read_json(outlines_path),
+        "points": ([[r["long"], r["lat"]] for r in rows], [int(r["country"]) for r in rows]),
+    }
 
 
 def boundary(path) -> dict:

@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 
 from nnrepro.report.claims.core import CANNOT, FAILS, HOLDS, REASONS, shown_verdict
-from nnrepro.report.figures import CAPTIONS, MISCLASSIFIED_SHOWN as SHOWN
+from nnrepro.report.figures import CAPTIONS
+from nnrepro.report.figures import MISCLASSIFIED_SHOWN as SHOWN
 
 # The course report's sections: (number, title, figures). Claims find their section by its number.
 SECTIONS = [
@@ -32,6 +33,7 @@ VERSIONS = ("torch", "torchvision", "numpy", "pandas", "matplotlib", "xgboost", 
 
 
 # ---------------------------------------------------------------- blocks -> Markdown / HTML
+
 
 def to_markdown(blocks: list, base: Path) -> str:
     """Markdown with images linked relative to `base` (the report's folder)."""
@@ -61,12 +63,14 @@ def data_uri(path) -> str:
     return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
 
-STYLE = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;line-height:1.45}"
-         "img{max-width:100%}figure{margin:1.5em 0}figcaption{font-style:italic;color:#444}"
-         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:.3em .6em;"
-         "vertical-align:top}.holds{color:#166316;font-weight:bold}.fails{color:#b00020;font-weight:bold}"
-         ".unjudged{color:#8a6d00;font-weight:bold}"
-         "pre{background:#f4f4f4;padding:.8em;overflow-x:auto}")
+STYLE = (
+    "body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;line-height:1.45}"
+    "img{max-width:100%}figure{margin:1.5em 0}figcaption{font-style:italic;color:#444}"
+    "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:.3em .6em;"
+    "vertical-align:top}.holds{color:#166316;font-weight:bold}.fails{color:#b00020;font-weight:bold}"
+    ".unjudged{color:#8a6d00;font-weight:bold}"
+    "pre{background:#f4f4f4;padding:.8em;overflow-x:auto}"
+)
 
 
 VERDICT_CLASSES = {FAILS: "fails", HOLDS: "holds", CANNOT: "unjudged"}
@@ -81,8 +85,10 @@ def _cell(text) -> str:
 
 def to_html(blocks: list, title: str) -> str:
     """One self-contained page: inline CSS, every image embedded as a data URI (opens offline)."""
-    out = [f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-           f"<style>{STYLE}</style></head><body>"]
+    out = [
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{STYLE}</style></head><body>"
+    ]
     for kind, *rest in blocks:
         if kind == "h":
             out.append(f"<h{rest[0]}>{html.escape(rest[1])}</h{rest[0]}>")
@@ -94,8 +100,10 @@ def to_html(blocks: list, title: str) -> str:
             out.append(f"<pre>{html.escape(rest[0])}</pre>")
         elif kind == "img":
             path, caption = rest
-            out.append(f'<figure><img src="{data_uri(path)}" alt="{html.escape(caption)}">'
-                       f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+            out.append(
+                f'<figure><img src="{data_uri(path)}" alt="{html.escape(caption)}">'
+                f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+            )
         elif kind == "table":
             header, rows = rest
             head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
@@ -106,6 +114,7 @@ def to_html(blocks: list, title: str) -> str:
 
 
 # ---------------------------------------------------------------- content
+
 
 def _f(value, digits: int = 3) -> str:
     return "diverged" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
@@ -128,36 +137,71 @@ def _sensitive(claim: dict) -> str:
 
 
 def claim_table(claims: dict) -> tuple:
-    header = ["claim", "section", "course's words", "verdict", "seeds holding", "effect ± noise", "threshold-sensitive",
-              "evidence"]
-    return header, [[c["claim"], c["section"], f"“{c['sentence']}”", shown_verdict(c), _seeds(c), _effect(c),
-                     _sensitive(c), c["evidence"]] for c in claims.values()]
+    header = [
+        "claim",
+        "section",
+        "course's words",
+        "verdict",
+        "seeds holding",
+        "effect ± noise",
+        "threshold-sensitive",
+        "evidence",
+    ]
+    return header, [
+        [
+            c["claim"],
+            c["section"],
+            f"“{c['sentence']}”",
+            shown_verdict(c),
+            _seeds(c),
+            _effect(c),
+            _sensitive(c),
+            c["evidence"],
+        ]
+        for c in claims.values()
+    ]
 
 
 def claim_paragraph(claim: dict) -> str:
     """A claim beside its section: verdict, seeds, effect and noise, threshold sensitivity, the course's words."""
     sensitive = "; threshold-sensitive" if claim["threshold_sensitive"] else ""
-    return (f"Claim ({shown_verdict(claim)}; {_seeds(claim)} seeds; effect {_effect(claim)}{sensitive}): "
-            f"{claim['claim']} Course ({claim['section']}): “{claim['sentence']}”. Evidence: {claim['evidence']}.")
+    return (
+        f"Claim ({shown_verdict(claim)}; {_seeds(claim)} seeds; effect {_effect(claim)}{sensitive}): "
+        f"{claim['claim']} Course ({claim['section']}): “{claim['sentence']}”. Evidence: {claim['evidence']}."
+    )
 
 
 def claim_counts(claims: dict) -> str:
     verdicts = [c["verdict"] for c in claims.values()]
     reasons = [c["reason"] for c in claims.values() if c["verdict"] == CANNOT]
-    return (f"{verdicts.count(HOLDS)} hold, {verdicts.count(FAILS)} do not hold, {verdicts.count(CANNOT)} cannot be "
-            f"judged ({', '.join(f'{reasons.count(why)} {why}' for why in REASONS)}), of {len(claims)}")
+    return (
+        f"{verdicts.count(HOLDS)} hold, {verdicts.count(FAILS)} do not hold, {verdicts.count(CANNOT)} cannot be "
+        f"judged ({', '.join(f'{reasons.count(why)} {why}' for why in REASONS)}), of {len(claims)}"
+    )
 
 
 def _sweep_table(facts: dict, variant: str) -> list:
-    rows = [[f"{lr:g}", _f(run.get("final_validation_loss")), _f(run.get("final_validation_acc")),
-             "yes" if run["diverged"] else "no"] for lr, run in facts["lr_sweep"][variant].items()]
+    rows = [
+        [
+            f"{lr:g}",
+            _f(run.get("final_validation_loss")),
+            _f(run.get("final_validation_acc")),
+            "yes" if run["diverged"] else "no",
+        ]
+        for lr, run in facts["lr_sweep"][variant].items()
+    ]
     return [("table", ["learning rate", "final validation loss", "final validation accuracy", "diverged"], rows)]
 
 
 def _long_text(facts: dict, variant: str) -> list:
     run = facts["long"][variant]
-    return [("p", f"Long run ({variant}): final test accuracy {_f(run.get('final_test_acc'))}, best validation "
-                  f"accuracy {_f(run.get('best_validation_acc'))} at epoch {_f(run.get('best_epoch'), 0)}.")]
+    return [
+        (
+            "p",
+            f"Long run ({variant}): final test accuracy {_f(run.get('final_test_acc'))}, best validation "
+            f"accuracy {_f(run.get('best_validation_acc'))} at epoch {_f(run.get('best_epoch'), 0)}.",
+        )
+    ]
 
 
 def section_text(number: str, facts: dict, sine: dict, course: dict) -> list:
@@ -166,38 +210,76 @@ def section_text(number: str, facts: dict, sine: dict, course: dict) -> list:
     if number == "1.1.1":
         return _sweep_table(facts, "plain")
     if number == "1.1.2":
-        return _long_text(facts, "plain") + [("p", "Course: the most dramatic change happens up to about epoch "
-                                                   f"{course['1.1.2']['steep_drop_until_epoch']}.")]
+        return _long_text(facts, "plain") + [
+            (
+                "p",
+                "Course: the most dramatic change happens up to about epoch "
+                f"{course['1.1.2']['steep_drop_until_epoch']}.",
+            )
+        ]
     if number == "1.1.3":
         return _sweep_table(facts, "batchnorm") + _long_text(facts, "batchnorm")
     if number == "1.1.4":
-        rows = [[p["batch_size"], p["epochs"], p["iterations_per_epoch"],
-                 _f(p["test_acc"][0] if p["test_acc"] else None), _f(p.get("final_test_acc"))]
-                for p in facts["batch"].values()]
-        return [("table", ["batch size", "epochs", "iterations per epoch", "first test accuracy",
-                           "final test accuracy"], rows),
-                ("p", f"Course: batch 1 after one epoch reaches about {course['1.1.4']['batch_1_one_epoch_test_acc']}"
-                      " test accuracy. Seconds per epoch: reports/timings.md (wall-clock, kept out of this page).")]
+        rows = [
+            [
+                p["batch_size"],
+                p["epochs"],
+                p["iterations_per_epoch"],
+                _f(p["test_acc"][0] if p["test_acc"] else None),
+                _f(p.get("final_test_acc")),
+            ]
+            for p in facts["batch"].values()
+        ]
+        return [
+            (
+                "table",
+                ["batch size", "epochs", "iterations per epoch", "first test accuracy", "final test accuracy"],
+                rows,
+            ),
+            (
+                "p",
+                f"Course: batch 1 after one epoch reaches about {course['1.1.4']['batch_1_one_epoch_test_acc']}"
+                " test accuracy. Seconds per epoch: reports/timings.md (wall-clock, kept out of this page).",
+            ),
+        ]
     if number in ("1.2.1", "1.2.2"):
         rank = "best" if number == "1.2.1" else "worst"
         cell = grid["cells"][grid[rank]]
-        return [("p", f"Chosen by final validation accuracy among the {grid['select_from']} cells: {rank} "
-                      f"{grid[rank]} (train {_f(cell['final_train_acc'])}, validation "
-                      f"{_f(cell['final_validation_acc'])}, test {_f(cell['final_test_acc'])}).")]
+        return [
+            (
+                "p",
+                f"Chosen by final validation accuracy among the {grid['select_from']} cells: {rank} "
+                f"{grid[rank]} (train {_f(cell['final_train_acc'])}, validation "
+                f"{_f(cell['final_validation_acc'])}, test {_f(cell['final_test_acc'])}).",
+            )
+        ]
     if number in ("1.2.3", "1.2.4"):
         axis, other = ("depth", "width") if number == "1.2.3" else ("width", "depth")
         fixed = grid[f"{axis}_slice_{other}"]
-        rows = [[c[axis], _f(c["final_train_acc"]), _f(c["final_validation_acc"]), _f(c["final_test_acc"])]
-                for c in sorted(grid["cells"].values(), key=lambda c: c[axis]) if c[other] == fixed]
+        rows = [
+            [c[axis], _f(c["final_train_acc"]), _f(c["final_validation_acc"]), _f(c["final_test_acc"])]
+            for c in sorted(grid["cells"].values(), key=lambda c: c[axis])
+            if c[other] == fixed
+        ]
         return [("table", [axis, "train accuracy", "validation accuracy", "test accuracy"], rows)]
     if number == "1.2.5":
         probe = facts["probe"]
-        return [("p", f"{len(probe['plain']['seeds'])} seeds per variant, {probe['depth']} hidden layers, PyTorch's "
-                      f"default initialisation. Course: layers before {course['1.2.5']['nonzero_from_layer']} "
-                      "vanish.")]
+        return [
+            (
+                "p",
+                f"{len(probe['plain']['seeds'])} seeds per variant, {probe['depth']} hidden layers, PyTorch's "
+                f"default initialisation. Course: layers before {course['1.2.5']['nonzero_from_layer']} "
+                "vanish.",
+            )
+        ]
     if number == "1.2.6":
-        return [("p", "; ".join(f"{name} features: test accuracy {_f(m.get('final_test_acc'))}"
-                                for name, m in sine.items()) + ".")]
+        return [
+            (
+                "p",
+                "; ".join(f"{name} features: test accuracy {_f(m.get('final_test_acc'))}" for name, m in sine.items())
+                + ".",
+            )
+        ]
     if number == "2.1":
         return cnn_table(facts["cnn"], course["2.1"])
     if number == "2.2":
@@ -213,39 +295,73 @@ def cnn_table(cnn: dict, course: dict) -> list:
         for rank, row in cnn["selection"]["baselines"][baseline].items():
             if row is not None:
                 theirs = course.get(baseline, {}).get(rank)
-                rows.append([baseline, rank.replace("_", " "), f"{row['lr']:g}", _f(row["validation_acc"]),
-                             _f(row["test_acc"]), f"{theirs[0]}, {theirs[1]}" if theirs else "-"])
+                rows.append(
+                    [
+                        baseline,
+                        rank.replace("_", " "),
+                        f"{row['lr']:g}",
+                        _f(row["validation_acc"]),
+                        _f(row["test_acc"]),
+                        f"{theirs[0]}, {theirs[1]}" if theirs else "-",
+                    ]
+                )
     xgb, theirs = cnn["xgboost"], course["xgboost"]["best"]
-    rows.append(["xgboost", "-", "default", _f(xgb["validation_acc"]), _f(xgb["test_acc"]),
-                 f"{theirs[0]}, {theirs[1]}"])
-    return [("p", "Per baseline, its learning rates ranked by validation accuracy; test accuracy as in the course's "
-                  "table."), ("table", header, rows)]
+    rows.append(
+        ["xgboost", "-", "default", _f(xgb["validation_acc"]), _f(xgb["test_acc"]), f"{theirs[0]}, {theirs[1]}"]
+    )
+    return [
+        (
+            "p",
+            "Per baseline, its learning rates ranked by validation accuracy; test accuracy as in the course's table.",
+        ),
+        ("table", header, rows),
+    ]
 
 
 def misclassified_blocks(selection: dict, course: dict) -> list:
     blocks: list[tuple] = [
-        ("p", "As the course chose them: the best cell of each baseline, then the best and the worst baseline. "
-              f"Course: best {course['best'][0]} at lr {course['best'][1]}, worst {course['worst'][0]} at lr "
-              f"{course['worst'][1]}.")]
+        (
+            "p",
+            "As the course chose them: the best cell of each baseline, then the best and the worst baseline. "
+            f"Course: best {course['best'][0]} at lr {course['best'][1]}, worst {course['worst'][0]} at lr "
+            f"{course['worst'][1]}.",
+        )
+    ]
     for rank, wrong in selection["misclassified"].items():
         names = [f"{w['name']} ({'fake' if w['label'] else 'real'}, p={w['probability']:.2f})" for w in wrong["images"]]
-        blocks += [("p", f"{rank} model {wrong['cell']}: {len(names)} misclassified test images"
-                         + (f" (first {SHOWN} listed)" if len(names) > SHOWN else "") + ":"),
-                   ("list", names[:SHOWN] or ["none"])]
+        blocks += [
+            (
+                "p",
+                f"{rank} model {wrong['cell']}: {len(names)} misclassified test images"
+                + (f" (first {SHOWN} listed)" if len(names) > SHOWN else "")
+                + ":",
+            ),
+            ("list", names[:SHOWN] or ["none"]),
+        ]
     return blocks
 
 
 def provenance_blocks(records: dict, config: dict, params_text: str, pins: dict) -> list:
-    rows = [[", ".join(f"{k}={v}" for k, v in key if k in ("device", "platform", "seed")),
-             ", ".join(f"{k} {v}" for k, v in key if k in ("python", "torch", "numpy")), len(files)]
-            for key, files in records.items()]
+    rows = [
+        [
+            ", ".join(f"{k}={v}" for k, v in key if k in ("device", "platform", "seed")),
+            ", ".join(f"{k} {v}" for k, v in key if k in ("python", "torch", "numpy")),
+            len(files),
+        ]
+        for key, files in records.items()
+    ]
     versions = [f"{name} {pins.get(name, 'not pinned')}" for name in VERSIONS]
     return [
         ("h", 2, "Provenance"),
-        ("list", [f"Europe points: {config['europe']['source']} source "
-                  "(embedded: Natural Earth 1:10m polygons, public domain, sampled from the seed)",
-                  f"Faces: {config['faces']['source']} source, CNN backbone {config['cnn']['arch']}",
-                  f"seed {config['seed']}, device setting {config['device']}"]),
+        (
+            "list",
+            [
+                f"Europe points: {config['europe']['source']} source "
+                "(embedded: Natural Earth 1:10m polygons, public domain, sampled from the seed)",
+                f"Faces: {config['faces']['source']} source, CNN backbone {config['cnn']['arch']}",
+                f"seed {config['seed']}, device setting {config['device']}",
+            ],
+        ),
         ("p", "Device and versions recorded by the training stages (one row per distinct record):"),
         ("table", ["device", "versions", "stages"], rows),
         ("p", "Library versions pinned in constraints.txt: " + ", ".join(versions) + "."),
@@ -258,14 +374,19 @@ def blocks(data: dict) -> list:
     """The whole report: the course's sections with figures, numbers and claim verdicts, the claim table,
     provenance. `data`: facts, sine, course, claims, figures (folder), provenance, params, params_text."""
     claims, figure_dir = data["claims"], Path(data["figures"])
-    out: list[tuple] = [("h", 1, "Reproduction of the course report: how neural networks learn"),
-           ("p", "Generated by the `report` stage from the pipeline's tracked results; nothing is retrained. Every "
-                 "analytic sentence of the course report is a claim checked against these numbers, on the seeds' "
-                 "mean and on each seed; a claim whose effect lies within its noise (the seeds' standard error, or "
-                 "the binomial one of a single run) cannot be judged, nor one whose subject collapsed to predicting "
-                 f"one class where the course saw it learn: {claim_counts(claims)}. A threshold-sensitive verdict "
-                 "changes when one of its thresholds moves 25% either way. Wall-clock timings are on a page of their "
-                 "own, reports/timings.md.")]
+    out: list[tuple] = [
+        ("h", 1, "Reproduction of the course report: how neural networks learn"),
+        (
+            "p",
+            "Generated by the `report` stage from the pipeline's tracked results; nothing is retrained. Every "
+            "analytic sentence of the course report is a claim checked against these numbers, on the seeds' "
+            "mean and on each seed; a claim whose effect lies within its noise (the seeds' standard error, or "
+            "the binomial one of a single run) cannot be judged, nor one whose subject collapsed to predicting "
+            f"one class where the course saw it learn: {claim_counts(claims)}. A threshold-sensitive verdict "
+            "changes when one of its thresholds moves 25% either way. Wall-clock timings are on a page of their "
+            "own, reports/timings.md.",
+        ),
+    ]
     for number, title, figs in SECTIONS:
         out.append(("h", min(4, number.count(".") + 2), f"{number} {title}"))
         out += section_text(number, data["facts"], data["sine"], data["course"])

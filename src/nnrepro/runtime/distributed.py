@@ -40,13 +40,22 @@ def relaunch(nproc: int, label: str) -> bool:
     launcher or nproc is 1; True when it did (the caller then stops). A rank that fails stops them all."""
     if nproc == 1 or "WORLD_SIZE" in os.environ:
         return False
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-               sys.argv[0], *sys.argv[1:]]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={nproc}",
+        sys.argv[0],
+        *sys.argv[1:],
+    ]
     logger.info(f"{label}: {nproc} processes under torchrun")
     code = subprocess.run(command).returncode
     if code != 0:
-        raise UserError(f"{label}: a process of the {nproc} under torchrun failed (exit status {code}), its error is "
-                        "above; outputs of earlier runs are unchanged")
+        raise UserError(
+            f"{label}: a process of the {nproc} under torchrun failed (exit status {code}), its error is "
+            "above; outputs of earlier runs are unchanged"
+        )
     return True
 
 
@@ -54,8 +63,10 @@ def join(world: World, device: torch.device) -> torch.device:
     """Join the process group (NCCL on CUDA, gloo on the CPU); this rank's device."""
     cuda = device.type == "cuda"
     if cuda and torch.cuda.device_count() < world.local_size:
-        raise UserError(f"{world.local_size} processes per node but {torch.cuda.device_count()} CUDA GPUs: "
-                        "lower cnn.nproc_per_node (or torchrun's --nproc-per-node)")
+        raise UserError(
+            f"{world.local_size} processes per node but {torch.cuda.device_count()} CUDA GPUs: "
+            "lower cnn.nproc_per_node (or torchrun's --nproc-per-node)"
+        )
     torch.distributed.init_process_group("nccl" if cuda else "gloo")
     if cuda:
         torch.cuda.set_device(world.local_rank)
@@ -84,7 +95,7 @@ def wrap(net: torch.nn.Module, world: World, device: torch.device) -> torch.nn.M
 def share(batch: torch.Tensor, world: World) -> tuple[torch.Tensor, float]:
     """This rank's rows of a global batch and the loss scale that makes DDP's gradient average equal the
     single-process mean over the whole batch (shares may differ by one row; an empty share weighs 0)."""
-    mine = batch[world.rank::world.size]
+    mine = batch[world.rank :: world.size]
     if len(mine) == 0:
         return batch[:1], 0.0  # every rank must run forward and backward for DDP's all-reduce
     return mine, len(mine) * world.size / len(batch)

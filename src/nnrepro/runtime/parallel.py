@@ -64,9 +64,9 @@ def run_all(fn, jobs: list[tuple], device: torch.device, workers: int | None = N
 
 
 def _worker_setup() -> None:
-    """One thread; the stage's logging, which a spawned worker does not inherit; SIGINT left to the stage (Ctrl-C reaches the whole process group, and the stage kills its
-    workers), SIGTERM back to its default; and on Linux the kernel kills the worker when the stage dies, even by
-    SIGKILL, so no worker outlives it."""
+    """One thread; the stage's logging, which a spawned worker does not inherit; SIGINT left to the stage (Ctrl-C
+    reaches the whole process group, and the stage kills its workers), SIGTERM back to its default; and on Linux
+    the kernel kills the worker when the stage dies, even by SIGKILL, so no worker outlives it."""
     torch.set_num_threads(1)
     log.setup()
     signal.signal(signal.SIGINT, signal.SIG_IGN)

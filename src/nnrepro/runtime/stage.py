@@ -24,9 +24,13 @@ class Stage:
 
 
 PATHS = {
-    "metrics": "summary metrics JSON (a DVC metrics file)", "provenance": "seed, device and versions JSON",
-    "timings": "wall-clock seconds JSON", "data": "input data (folder or file)", "live": "DVCLive folder",
-    "model": "the trained model", "models": "folder for the trained models",
+    "metrics": "summary metrics JSON (a DVC metrics file)",
+    "provenance": "seed, device and versions JSON",
+    "timings": "wall-clock seconds JSON",
+    "data": "input data (folder or file)",
+    "live": "DVCLive folder",
+    "model": "the trained model",
+    "models": "folder for the trained models",
 }
 
 
@@ -65,6 +69,7 @@ def finish(stage: Stage, args: argparse.Namespace, metrics: dict | None, timings
     if metrics is not None:
         io.write_json(args.metrics, metrics)
     io.write_json(args.provenance, io.provenance(stage.seed, stage.device.type))
-    io.write_json(args.timings, {"wall_seconds": round(stage.seconds(), 3),
-                                 **{k: round(v, 4) for k, v in (timings or {}).items()}})
-
+    io.write_json(
+        args.timings,
+        {"wall_seconds": round(stage.seconds(), 3), **{k: round(v, 4) for k, v in (timings or {}).items()}},
+    )

@@ -4,6 +4,7 @@ report order, which is the order claims register in."""
 
 # isort: off
 from nnrepro.report.claims import optimisation, batch, evaluation, gradients, cnn  # noqa: F401  (registers, in order)
+
 # isort: on
 from nnrepro.report.claims.core import CANNOT, FAILS, HOLDS, REASONS, REGISTRY, VERDICTS, shown_verdict  # noqa: F401  (re-exported)
 

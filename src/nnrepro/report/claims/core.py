@@ -19,9 +19,9 @@ import numpy as np
 
 from nnrepro.report.claims.seeds import CNN, ONE, PROBE, RUNS, seed_views  # noqa: F401  (CNN, ONE, PROBE: sections')
 
-SIG_DIGITS = 6             # numbers rounded to 6 significant digits: the same facts give the same bytes
-MOST_SEEDS = 0.5           # "most seeds": strictly more than half of them
-MOVES = (0.75, 1.25)       # each float threshold moved 25% either way to test a verdict's sensitivity
+SIG_DIGITS = 6  # numbers rounded to 6 significant digits: the same facts give the same bytes
+MOST_SEEDS = 0.5  # "most seeds": strictly more than half of them
+MOVES = (0.75, 1.25)  # each float threshold moved 25% either way to test a verdict's sensitivity
 
 HOLDS, FAILS, CANNOT = "holds", "does not hold", "cannot be judged"
 VERDICTS = (HOLDS, FAILS, CANNOT)
@@ -51,6 +51,7 @@ class Finding:
     """What a check finds on one view of the facts. effect: signed, > 0 in the course's direction, in the claim's
     natural unit; holds: None means effect > 0; binomial: the noise of a one-seed claim (standard error of the
     accuracies compared); note: a qualifier of the verdict (COLLAPSED_NOTE)."""
+
     effect: float
     evidence: str
     numbers: dict = field(default_factory=dict)
@@ -127,8 +128,12 @@ def _decide(main: Finding, effect: float, noise, held: int, n: int) -> tuple:
     if noise is not None and math.isfinite(effect) and abs(effect) <= noise:
         return CANNOT, WITHIN_NOISE, f"within noise (effect {fmt(effect)}, noise {fmt(noise)}): {main.evidence}"
     if (held > MOST_SEEDS * n) != main.held:
-        return (CANNOT, WITHIN_NOISE, f"the seeds disagree ({held} of {n} hold, the seeds' mean "
-                                      f"{'holds' if main.held else 'does not'}): {main.evidence}")
+        return (
+            CANNOT,
+            WITHIN_NOISE,
+            f"the seeds disagree ({held} of {n} hold, the seeds' mean "
+            f"{'holds' if main.held else 'does not'}): {main.evidence}",
+        )
     return (HOLDS if main.held else FAILS), None, main.evidence
 
 
@@ -137,21 +142,37 @@ def assess(check, facts: dict, views: list, th: Thresholds) -> dict:
     main = _attempt(check, facts, th)
     seeds = [_attempt(check, view, th) for view in views]
     held = sum(1 for s in seeds or [main] if isinstance(s, Finding) and s.held)
-    result: dict[str, object] = {"seeds_holding": f"{held} of {len(seeds) or 1}", "effect": None, "noise": None,
-                                 "note": "", "numbers": {}}
+    result: dict[str, object] = {
+        "seeds_holding": f"{held} of {len(seeds) or 1}",
+        "effect": None,
+        "noise": None,
+        "note": "",
+        "numbers": {},
+    }
     if isinstance(main, Verdict):
         return {**result, "verdict": main.verdict, "reason": main.reason, "evidence": main.evidence}
     effect, noise = _effect_and_noise(main, seeds)
     verdict, reason, evidence = _decide(main, effect, noise, held, len(seeds) or 1)
-    return {**result, "verdict": verdict, "reason": reason, "evidence": evidence, "effect": effect, "noise": noise,
-            "note": "" if verdict == CANNOT else main.note, "numbers": main.numbers}
+    return {
+        **result,
+        "verdict": verdict,
+        "reason": reason,
+        "evidence": evidence,
+        "effect": effect,
+        "noise": noise,
+        "note": "" if verdict == CANNOT else main.note,
+        "numbers": main.numbers,
+    }
 
 
 def sensitive_to(check, facts: dict, views: list, th: Thresholds, verdict: str) -> list:
     """The float thresholds the check read whose 25% move either way changes its verdict."""
     floats = sorted(n for n in th.read if isinstance(th.values[n], float))
-    return [name for name in floats
-            if any(assess(check, facts, views, th.moved(name, f))["verdict"] != verdict for f in MOVES)]
+    return [
+        name
+        for name in floats
+        if any(assess(check, facts, views, th.moved(name, f))["verdict"] != verdict for f in MOVES)
+    ]
 
 
 # --- The registry ----------------------------------------------------------------------------------------------------
@@ -161,6 +182,7 @@ REGISTRY: list = []  # every claim, in the order its section module defines it (
 def claim(cid: str, section: str, text: str, sentence: str, over: str = RUNS, timing: bool = False):
     """Register check(facts, th) -> Finding as a claim; `sentence`: the course's words it judges, quoted exactly;
     `over`: where its seeds come from (RUNS, PROBE, CNN, or ONE: a single run, its noise binomial)."""
+
     def wrap(check):
         @functools.wraps(check)
         def judged(facts: dict, cache: dict | None = None) -> dict:
@@ -169,12 +191,24 @@ def claim(cid: str, section: str, text: str, sentence: str, over: str = RUNS, ti
             result = assess(check, facts, views, th)
             moved = sensitive_to(check, facts, views, th, result["verdict"])
             numbers = {k: rounded(v) for k, v in result.pop("numbers").items()}
-            return {"id": cid, "section": section, "claim": text, "sentence": sentence, **result,
-                    "effect": rounded(result["effect"]), "noise": rounded(result["noise"]),
-                    "threshold_sensitive": bool(moved), "sensitive_to": moved, "numbers": numbers, "timing": timing}
+            return {
+                "id": cid,
+                "section": section,
+                "claim": text,
+                "sentence": sentence,
+                **result,
+                "effect": rounded(result["effect"]),
+                "noise": rounded(result["noise"]),
+                "threshold_sensitive": bool(moved),
+                "sensitive_to": moved,
+                "numbers": numbers,
+                "timing": timing,
+            }
+
         judged.claim_id, judged.over = cid, over
         REGISTRY.append(judged)
         return judged
+
     return wrap
 
 

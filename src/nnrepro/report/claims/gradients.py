@@ -9,12 +9,12 @@ from nnrepro.report.claims.core import COLLAPSED_NOTE, PROBE, Finding, cannot, c
 from nnrepro.report.claims.reading import get
 
 # Thresholds: each a reading of the course's words, set before looking at any run of ours.
-GRADIENT_RATIO = 1e-3      # squared norms: under 1e-3x the reference a layer has vanished ("y = 0"); at/above, alive
-DEAD_SHARE = 0.5           # "vanishing", not dead units: under half of the early layers' units dead at the end
+GRADIENT_RATIO = 1e-3  # squared norms: under 1e-3x the reference a layer has vanished ("y = 0"); at/above, alive
+DEAD_SHARE = 0.5  # "vanishing", not dead units: under half of the early layers' units dead at the end
 THRESHOLDS = ("GRADIENT_RATIO", "DEAD_SHARE")
-LAST_LAYERS_SPAN = 5       # "all the layers before the 95th" of 100 vanish: the last 5 layers keep a gradient
-MOST_SEEDS = 0.5           # "the network is dead" when strictly more than half of the seeds are
-FLOOR = 1e-30              # a squared norm can underflow to 0: ratios are read as at least this (30 decades)
+LAST_LAYERS_SPAN = 5  # "all the layers before the 95th" of 100 vanish: the last 5 layers keep a gradient
+MOST_SEEDS = 0.5  # "the network is dead" when strictly more than half of the seeds are
+FLOOR = 1e-30  # a squared norm can underflow to 0: ratios are read as at least this (30 decades)
 
 
 def _probe(facts: dict, variant: str) -> tuple:
@@ -46,16 +46,20 @@ def _refuse_collapsed(facts: dict, variant: str) -> None:
     """Does not hold when the network collapsed (one class predicted) in most seeds."""
     collapsed = [bool(c) for c in facts["probe"][variant].get("collapsed") or []]
     if sum(collapsed) > MOST_SEEDS * max(len(collapsed), 1):
-        raise fails(f"the {variant} network collapsed (one class predicted) in {sum(collapsed)} of {len(collapsed)} "
-                    "seeds")
+        raise fails(
+            f"the {variant} network collapsed (one class predicted) in {sum(collapsed)} of {len(collapsed)} seeds"
+        )
 
 
 def _alive(grads: np.ndarray, last: np.ndarray) -> np.ndarray:
     """The seeds whose network is not dead: some probed gradient, and some last-layer gradient, is not 0."""
     live = np.array([(g != 0).any() and (g[:, last] != 0).any() for g in grads])
     if (~live).sum() > MOST_SEEDS * len(grads):
-        reason = ("every probed gradient is exactly 0" if all((g == 0).all() for g in grads[~live])
-                  else "its last layers' gradients are exactly 0")
+        reason = (
+            "every probed gradient is exactly 0"
+            if all((g == 0).all() for g in grads[~live])
+            else "its last layers' gradients are exactly 0"
+        )
         raise fails(f"the network is dead: {reason} in {int((~live).sum())} of {len(grads)} seeds")
     return live
 
@@ -65,11 +69,15 @@ def _decades(ratio: float, th) -> float:
     return math.log10(th.GRADIENT_RATIO) - math.log10(max(ratio, FLOOR))
 
 
-@claim("plain_vanishing", "1.2.5",
-       f"The 100-layer plain network's gradient vanishes: averaged over the live seeds, every probed layer before the "
-       f"last {LAST_LAYERS_SPAN} has a mean squared gradient norm under {GRADIENT_RATIO:g}x that of each of the last "
-       "layers, which stay non-zero in every epoch.",
-       "with all the layers before the 95th having their gradient converging to zero", over=PROBE)
+@claim(
+    "plain_vanishing",
+    "1.2.5",
+    f"The 100-layer plain network's gradient vanishes: averaged over the live seeds, every probed layer before the "
+    f"last {LAST_LAYERS_SPAN} has a mean squared gradient norm under {GRADIENT_RATIO:g}x that of each of the last "
+    "layers, which stay non-zero in every epoch.",
+    "with all the layers before the 95th having their gradient converging to zero",
+    over=PROBE,
+)
 def plain_vanishing(facts: dict, th) -> Finding:
     """The picture, from the gradient curves alone. Effect: decades below GRADIENT_RATIO. Most seeds dead (every
     gradient 0, or the last layers' all 0): does not hold ('the network is dead': the course saw non-zero layers 95
@@ -84,16 +92,23 @@ def plain_vanishing(facts: dict, th) -> Finding:
     curves = grads[live].mean(axis=0)
     mean = curves.mean(axis=0)
     ratio = mean[~last].max() / mean[last].min() if (curves[:, last] > 0).all() else math.inf
-    return Finding(_decades(ratio, th),
-                   f"early/last ratio {ratio:.2g} over {int(live.sum())} live of {len(grads)} seeds"
-                   + ("" if math.isfinite(ratio) else " (a last layer is exactly 0 in some epoch)"),
-                   {"early_to_last_ratio": ratio, "live_seeds": int(live.sum())}, note=_note(facts, "plain"))
+    return Finding(
+        _decades(ratio, th),
+        f"early/last ratio {ratio:.2g} over {int(live.sum())} live of {len(grads)} seeds"
+        + ("" if math.isfinite(ratio) else " (a last layer is exactly 0 in some epoch)"),
+        {"early_to_last_ratio": ratio, "live_seeds": int(live.sum())},
+        note=_note(facts, "plain"),
+    )
 
 
-@claim("plain_not_dead_units", "1.2.5",
-       f"The plain network's early layers vanish for lack of gradient, not for dead units: at the end under "
-       f"{DEAD_SHARE:.0%} of their units are dead on average, and no early layer is entirely dead.",
-       "In Figure 13 we can see a vanishing gradient", over=PROBE)
+@claim(
+    "plain_not_dead_units",
+    "1.2.5",
+    f"The plain network's early layers vanish for lack of gradient, not for dead units: at the end under "
+    f"{DEAD_SHARE:.0%} of their units are dead on average, and no early layer is entirely dead.",
+    "In Figure 13 we can see a vanishing gradient",
+    over=PROBE,
+)
 def plain_not_dead_units(facts: dict, th) -> Finding:
     """The explanation, from the dead-unit fractions. Effect: DEAD_SHARE minus the early layers' mean dead fraction at
     the end. An early layer dead in every seed: does not hold (dead units explain its zero gradient). Collapsed:
@@ -103,19 +118,27 @@ def plain_not_dead_units(facts: dict, th) -> Finding:
     early = dead[:, -1, [layer < depth - LAST_LAYERS_SPAN for layer in layers]].mean(axis=0)
     if not len(early):
         raise cannot(f"the probed layers {layers} include no early layer")
-    return Finding(th.DEAD_SHARE - early.mean(),
-                   "dead fraction at the end, early layers: " + ", ".join(
-                       f"layer {layer}: {fmt(f)}" for layer, f in zip([x for x in layers if x < depth
-                                                                       - LAST_LAYERS_SPAN], early)),
-                   {"early_dead_fraction": early.mean(), "most_dead_layer_fraction": early.max()},
-                   holds=early.mean() < th.DEAD_SHARE and early.max() < 1, note=_note(facts, "plain"))
+    return Finding(
+        th.DEAD_SHARE - early.mean(),
+        "dead fraction at the end, early layers: "
+        + ", ".join(
+            f"layer {layer}: {fmt(f)}" for layer, f in zip([x for x in layers if x < depth - LAST_LAYERS_SPAN], early)
+        ),
+        {"early_dead_fraction": early.mean(), "most_dead_layer_fraction": early.max()},
+        holds=early.mean() < th.DEAD_SHARE and early.max() < 1,
+        note=_note(facts, "plain"),
+    )
 
 
-@claim("residual_alive", "1.2.5",
-       "The residual network keeps every probed layer alive: averaged over the live seeds, every layer's squared "
-       f"gradient norm is non-zero in every epoch, its mean at least {GRADIENT_RATIO:g}x that of the probed layer "
-       "nearest the output.",
-       "Make our network a ResNet (i.e. with residual layers)", over=PROBE)
+@claim(
+    "residual_alive",
+    "1.2.5",
+    "The residual network keeps every probed layer alive: averaged over the live seeds, every layer's squared "
+    f"gradient norm is non-zero in every epoch, its mean at least {GRADIENT_RATIO:g}x that of the probed layer "
+    "nearest the output.",
+    "Make our network a ResNet (i.e. with residual layers)",
+    over=PROBE,
+)
 def residual_alive(facts: dict, th) -> Finding:
     """Effect: decades above GRADIENT_RATIO. A layer exactly 0 in any epoch is not alive; most seeds all-zero: does
     not hold ('the network is dead'); most seeds collapsed: does not hold (the cure should learn). The reference is
@@ -133,10 +156,13 @@ def residual_alive(facts: dict, th) -> Finding:
     return Finding(-_decades(ratio, th), f"smallest/last layer ratio {ratio:.2g}", {"smallest_to_last_ratio": ratio})
 
 
-@claim("residual_better_results", "1.2.5",
-       "The residual network shows better results than the plain one at 100 layers: higher final validation "
-       "accuracy.",
-       "This method has been experimented and shows better results for deeper networks", over=PROBE)
+@claim(
+    "residual_better_results",
+    "1.2.5",
+    "The residual network shows better results than the plain one at 100 layers: higher final validation accuracy.",
+    "This method has been experimented and shows better results for deeper networks",
+    over=PROBE,
+)
 def residual_better_results(facts: dict, th) -> Finding:
     """Effect: the accuracy difference (points). Residual collapsed in most seeds: does not hold; plain collapsed:
     judged (its failure is the course's point), and the verdict says so. Missing accuracies: cannot be judged."""
@@ -147,7 +173,9 @@ def residual_better_results(facts: dict, th) -> Finding:
             raise cannot(f"probe.{variant} has no finite final validation accuracy")
         acc[variant] = float(np.nanmean(values))
     _refuse_collapsed(facts, "residual")
-    return Finding(acc["residual"] - acc["plain"],
-                   f"final validation accuracy: residual {fmt(acc['residual'])}, plain {fmt(acc['plain'])}",
-                   {"residual_validation_acc": acc["residual"], "plain_validation_acc": acc["plain"]},
-                   note=_note(facts, "plain"))
+    return Finding(
+        acc["residual"] - acc["plain"],
+        f"final validation accuracy: residual {fmt(acc['residual'])}, plain {fmt(acc['plain'])}",
+        {"residual_validation_acc": acc["residual"], "plain_validation_acc": acc["plain"]},
+        note=_note(facts, "plain"),
+    )

@@ -7,7 +7,7 @@ import numpy as np
 
 from nnrepro.report.claims.core import COLLAPSED, COLLAPSED_NOTE, cannot, fails
 
-LAST_EPOCHS = 10           # a trend ("over time", "stabilizing") is judged on the last 10 epochs, not the final point
+LAST_EPOCHS = 10  # a trend ("over time", "stabilizing") is judged on the last 10 epochs, not the final point
 
 
 def get(facts: dict, *keys):
@@ -28,8 +28,9 @@ def number(value, label: str) -> float:
     return float(value)
 
 
-def live(run: dict, label: str, subject: bool, why: str = "nothing sound to compare with",
-         failing: bool = False) -> dict:
+def live(
+    run: dict, label: str, subject: bool, why: str = "nothing sound to compare with", failing: bool = False
+) -> dict:
     """The run itself when sound. Diverged or collapsed: does not hold if the claim is about it (subject), cannot be
     judged (for `why`) if it is only compared with; a collapsed run the course describes failing (failing) is
     judged as it is."""

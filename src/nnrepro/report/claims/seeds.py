@@ -33,8 +33,10 @@ def project(node, k: int):
 
 def probe_seed(probe: dict, k: int) -> dict:
     """The probe facts of seed k alone: each variant's per-seed lists cut to [k]."""
+
     def cut(variant):
-        return {**variant, **{key: variant[key][k:k + 1] for key in PER_SEED if isinstance(variant.get(key), list)}}
+        return {**variant, **{key: variant[key][k : k + 1] for key in PER_SEED if isinstance(variant.get(key), list)}}
+
     return {key: cut(value) if isinstance(value, dict) else value for key, value in probe.items()}
 
 
