@@ -86,3 +86,13 @@ def test_a_misspelt_dvc_command_is_refused():
     [argv] = [dvc_argv(words) for words in shell_commands("```bash\ndvc exp show --only-chnaged\n```\n")]
     with pytest.raises(DvcParserError):
         parse_args(argv)
+
+
+def test_readme_recovery_is_the_one_the_docs_test():
+    """The README's way back after a failed experiment starts as docs/your-data.md's (tests/test_recovery.py runs
+    that one against a stale git index)."""
+    readme = (ROOT / "README.md").read_text().split("<!-- recovery -->", 1)[1]
+    docs = (ROOT / "docs" / "your-data.md").read_text().split("## Recovering after a failed experiment", 1)[1]
+    first_command = shell_commands(readme)[0]
+    assert first_command == shell_commands(docs)[0][: len(first_command)]
+    assert first_command[:2] == ["git", "show"]
