@@ -47,7 +47,9 @@ class Params:
         value = self.values
         for key in dotted.split("."):
             if not isinstance(value, dict) or key not in value:
-                raise UserError(f"{self.source} has no '{dotted}': add it (see the README's parameter list)")
+                raise UserError(
+                    f"{self.source} has no '{dotted}': add it (the repository's params.yaml has every key, commented)"
+                )
             value = value[key]
         self.served.add(dotted)
         return value

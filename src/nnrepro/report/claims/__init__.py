@@ -12,7 +12,7 @@ CLAIMS = tuple(REGISTRY)
 
 
 def check_all(facts: dict) -> list[dict]:
-    """Every claim of the course report, in its order, judged on `facts` (structure: see the project README)."""
+    """Every claim of the course report, in its order, judged on `facts` (docs/claims.md describes a claim)."""
     views: dict = {}  # each seed's view of the facts, built once for all claims
     return [judge(facts, views) for judge in CLAIMS]
 
