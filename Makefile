@@ -15,7 +15,7 @@ run: $(STAMP) $(PLOTS_HTML)
 	dvc repro
 
 test: $(STAMP) $(PLOTS_HTML)
-	python -m pytest -q
+	python -m pytest -q -n auto --dist loadfile
 
 setup: $(STAMP) $(PLOTS_HTML)
 

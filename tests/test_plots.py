@@ -24,7 +24,9 @@ TINY = {
     "seeds": 2,
     "device": "cpu",
     "lr": 0.01,
-    "europe": {"source": "embedded", "csv_dir": "", "n_train": 330, "n_validation": 66, "n_test": 66},
+    "europe": {"source": "embedded", "csv_dir": "examples/europe", "n_train": 330, "n_validation": 66, "n_test": 66},
+    # dvc.yaml interpolates both folders into the prepare stages' deps, so DVC needs them to load any stage
+    "faces": {"source": "embedded", "image_dir": "examples/faces"},
     "mlp": {"depth": 2, "width": 8, "features": "xy", "batch_size": 64, "epochs": 2},
 }
 

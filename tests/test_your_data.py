@@ -86,7 +86,10 @@ def test_a_failed_repro_deletes_the_stage_outputs_as_the_docs_say(repo):
 
 
 def test_points_outside_europe_warn_with_their_count(capsys):
+    from nnrepro import log
     from nnrepro.europe import points
+
+    log.setup()  # as every stage does: warnings as one 'warning: ' line on stderr
 
     frame = points.read_split(ROOT / "examples" / "europe" / "train.csv")
     frame.loc[:2, "lat"] = 10.0  # three points in Africa
