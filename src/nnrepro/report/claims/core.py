@@ -1,13 +1,18 @@
-"""Judging a claim: the @claim decorator registering claims in report order, and the verdict of one claim on the
-facts, on each seed's view of them (seeds), and with each of its thresholds moved (sensitivity).
+"""Judging a claim: the @claim decorator registering claims in report order, and the verdict of one claim from its
+per-seed findings (one rule for every claim), with each of its thresholds moved (sensitivity).
 
-A check is check(facts, th) -> Finding, th being its section's THRESHOLDS by name. It judges one view of the
-facts: the seeds' mean, or one seed (reading.seed_views). Policy for bad input (each check's docstring says which
-case applies): a missing part (key, run, cell, empty list, None/NaN value) is "cannot be judged (missing)"; a run the
-claim is *about* that diverged or collapsed "does not hold" where the course saw it learn; a run it is only
-*compared with* that diverged or collapsed is "cannot be judged", since beating a broken run says nothing. Where
-the course itself describes the run failing ("near chance", "underfits", "stable in a bad way"), a collapsed run is
-judged and the verdict says so: "holds (collapsed: one class predicted)". Degenerate input never holds vacuously.
+A check is check(facts, th) -> Finding, th being its section's THRESHOLDS by name. The core calls it on each seed's
+view of the facts (seeds.seed_views) and judges only those per-seed effects: the 95% Student-t interval of their
+mean wholly above the claim's margin holds, wholly below does not hold, otherwise it cannot be judged (within
+noise). The check on the seeds' mean facts gives the evidence text and numbers only; curves are never averaged
+before judging, so a dead seed stays dead.
+
+Early exits, per seed view: cannot(..., MISSING) on any seed: cannot be judged (missing); fails(...) on a seed (the
+run the claim is *about* diverged or collapsed where the course saw it learn): that seed fails and the claim does
+not hold; cannot(..., COLLAPSED) (a run it is only *compared with* broke): that seed is dropped, and with fewer
+than LEAST_SEEDS left the claim cannot be judged (collapsed). Where the course itself describes the run failing
+("near chance", "underfits"), a collapsed run is judged and its Finding's note says so. Degenerate input never
+holds vacuously.
 """
 
 import functools
@@ -16,17 +21,29 @@ import sys
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import stats
 
 from nnrepro.report.claims.seeds import CNN, ONE, PROBE, RUNS, seed_views  # noqa: F401  (CNN, ONE, PROBE: sections')
 
 SIG_DIGITS = 6  # numbers rounded to 6 significant digits: the same facts give the same bytes
-MOST_SEEDS = 0.5  # "most seeds": strictly more than half of them
-MOVES = (0.75, 1.25)  # each float threshold moved 25% either way to test a verdict's sensitivity
+LEVEL = 0.95  # the verdict's interval: 95%, two-sided
+POWER = 0.9  # the minimum detectable effect: the effect decided at LEVEL with this power
+LEAST_SEEDS = 3  # seeds left after dropping those whose compared run collapsed: fewer cannot be judged
+MOVE = 0.25  # sensitivity: each threshold moved 25% either way (an integer by at least one step)
+MOST_DF = 1e7  # degrees of freedom of a noise known exactly (no seeds' spread in it): the normal limit
+# Run-to-run noise of one CNN cell's accuracy, beyond its binomial: the same fine-tune cell (lr 0.01) scored
+# 0.7275, 0.82 and 0.7175 across two CPUs and two memory layouts, an SD of 0.057 (reference/thresholds.yaml, core).
+RUN_TO_RUN = 0.057
+THRESHOLDS = ("RUN_TO_RUN",)
 
 HOLDS, FAILS, CANNOT = "holds", "does not hold", "cannot be judged"
 VERDICTS = (HOLDS, FAILS, CANNOT)
-WITHIN_NOISE, COLLAPSED, MISSING = "within noise", "collapsed", "missing"  # why a claim cannot be judged
-REASONS = (WITHIN_NOISE, COLLAPSED, MISSING)
+WITHIN_NOISE, COLLAPSED, MISSING, ONE_RUN = "within noise", "collapsed", "missing", "one run"  # why not judged
+REASONS = (WITHIN_NOISE, COLLAPSED, MISSING, ONE_RUN)
+# Why a claim is within noise: a true tie where its seeds decide an effect of DESIGN_SDS single-seed SDs at LEVEL
+# with POWER (their minimum detectable effect is at most that), too few seeds where they cannot.
+TIE, FEW_SEEDS = "a true tie", "too few seeds"
+DESIGN_SDS = 2.0  # issue 31: every comparison decides an effect of 2 single-seed SDs (about 8 seeds)
 COLLAPSED_NOTE = "collapsed: one class predicted"
 
 
@@ -48,20 +65,19 @@ def fails(evidence: str) -> Verdict:
 
 @dataclass(frozen=True)
 class Finding:
-    """What a check finds on one view of the facts. effect: signed, > 0 in the course's direction, in the claim's
-    natural unit; holds: None means effect > 0; binomial: the noise of a one-seed claim (standard error of the
-    accuracies compared); note: a qualifier of the verdict (COLLAPSED_NOTE)."""
+    """What a check finds on one seed's view of the facts. effect: that seed's effect in the claim's natural unit,
+    signed so that the course's sentence holds when effect > margin; margin: the claim's margin in that unit
+    (usually 0, the threshold subtracted inside effect); binomial: the standard error of the accuracies of a side
+    that is a single run (a CNN cell of one seed), combined with RUN_TO_RUN for each of its `sides` single runs;
+    note: a qualifier of the verdict (COLLAPSED_NOTE)."""
 
     effect: float
     evidence: str
     numbers: dict = field(default_factory=dict)
-    holds: bool | None = None
+    margin: float = 0.0
     binomial: float | None = None
     note: str = ""
-
-    @property
-    def held(self) -> bool:
-        return self.effect > 0 if self.holds is None else bool(self.holds)
+    sides: int = 1
 
 
 class Thresholds:
@@ -76,14 +92,19 @@ class Thresholds:
         self.read.add(name)
         return self.values[name]
 
-    def moved(self, name: str, factor: float) -> "Thresholds":
-        return Thresholds({**self.values, name: self.values[name] * factor})
+    def with_value(self, name: str, value) -> "Thresholds":
+        return Thresholds({**self.values, name: value})
 
 
 def section_thresholds(check) -> Thresholds:
     """The THRESHOLDS of the module defining `check` (a tuple of names of its module constants)."""
     module = sys.modules[check.__module__]
     return Thresholds({name: getattr(module, name) for name in getattr(module, "THRESHOLDS", ())})
+
+
+def section_of(check) -> str:
+    """The block of reference/thresholds.yaml holding the check's thresholds: its module's last name."""
+    return check.__module__.rsplit(".", 1)[-1]
 
 
 def rounded(value):
@@ -94,6 +115,8 @@ def rounded(value):
         return int(value)
     if isinstance(value, (float, np.floating)):
         return float(f"{float(value):.{SIG_DIGITS}g}") if math.isfinite(value) else None
+    if isinstance(value, (list, tuple)):
+        return [rounded(v) for v in value]
     return str(value)
 
 
@@ -101,7 +124,49 @@ def fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
-# --- One assessment: the facts' mean and each seed ---------------------------------------------------------------
+# --- Statistics of the per-seed effects ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Spread:
+    """The noise of a mean effect: its standard error and the degrees of freedom of its t interval."""
+
+    se: float
+    df: float
+
+    def half_width(self) -> float:
+        return float(stats.t.ppf(0.5 + LEVEL / 2, self.df) * self.se)
+
+    def detectable(self) -> float:
+        """The minimum detectable effect: the distance from the margin decided at LEVEL with POWER (noncentral t)."""
+        if self.se == 0:
+            return 0.0
+        crit = stats.t.ppf(0.5 + LEVEL / 2, self.df)
+
+        def power(nc: float) -> float:
+            return float(stats.nct.sf(crit, self.df, nc) + stats.nct.cdf(-crit, self.df, nc))
+
+        low, high = 0.0, 2 * crit + 10
+        for _ in range(60):  # bisection on the noncentrality; power rises with it
+            low, high = (low, (low + high) / 2) if power((low + high) / 2) >= POWER else ((low + high) / 2, high)
+        return float(high * self.se)
+
+
+def spread(effects: list, fixed: float) -> Spread:
+    """The noise of the mean of `effects` plus a known variance `fixed` (single-run sides): Welch-Satterthwaite
+    degrees of freedom, n - 1 without `fixed`, the normal limit when the effects do not vary."""
+    n = len(effects)
+    seeds = float(np.var(effects, ddof=1)) / n if n > 1 else 0.0
+    total = seeds + fixed
+    df = MOST_DF if seeds == 0 else min(MOST_DF, total**2 / (seeds**2 / (n - 1)))
+    return Spread(math.sqrt(total), df)
+
+
+def single_run_variance(findings: list) -> float:
+    """The known variance of the single-run sides: binomial plus RUN_TO_RUN per side, the largest over the seeds."""
+    sides = [f.binomial**2 + f.sides * RUN_TO_RUN**2 for f in findings if f.binomial is not None]
+    return max(sides, default=0.0)
+
+
+# --- One assessment: the per-seed findings ---------------------------------------------------------------------------
 def _attempt(check, facts: dict, th: Thresholds):
     """The check's Finding, or the Verdict that stopped it; any other exception is a bug and propagates."""
     try:
@@ -110,82 +175,150 @@ def _attempt(check, facts: dict, th: Thresholds):
         return stop
 
 
-def _effect_and_noise(main: Finding, seeds: list) -> tuple:
-    """The mean of the seeds' effects and its noise: the larger of their standard error and the check's binomial
-    noise (the test-set noise, which seeds do not average away where one side is a single run); one seed: the
-    check's own effect and binomial noise."""
-    if not seeds:
-        return main.effect, main.binomial
-    effects = [s.effect for s in seeds if isinstance(s, Finding) and math.isfinite(s.effect)]
-    if len(effects) < 2:
-        return main.effect, None
-    spread = float(np.std(effects, ddof=1) / math.sqrt(len(effects)))
-    return float(np.mean(effects)), spread if main.binomial is None else max(spread, main.binomial)
+def _seeds(labels: list) -> str:
+    return f"seed{'s' if len(labels) > 1 else ''} {', '.join(map(str, labels))}"
 
 
-def _decide(main: Finding, effect: float, noise, held: int, n: int) -> tuple:
-    """(verdict, reason, evidence): within the noise, or with the seeds' majority against the mean, no verdict."""
-    if noise is not None and math.isfinite(effect) and abs(effect) <= noise:
-        return CANNOT, WITHIN_NOISE, f"within noise (effect {fmt(effect)}, noise {fmt(noise)}): {main.evidence}"
-    if (held > MOST_SEEDS * n) != main.held:
-        return (
-            CANNOT,
-            WITHIN_NOISE,
-            f"the seeds disagree ({held} of {n} hold, the seeds' mean "
-            f"{'holds' if main.held else 'does not'}): {main.evidence}",
-        )
-    return (HOLDS if main.held else FAILS), None, main.evidence
+def _stopped(outcomes: list):
+    """(verdict, reason, evidence) of an early exit on some seed, or None: missing first, then failing seeds, then too
+    few seeds left after the collapsed ones."""
+    stops = [(k, o) for k, o in enumerate(outcomes) if isinstance(o, Verdict)]
+    missing = [(k, o) for k, o in stops if o.verdict == CANNOT and o.reason != COLLAPSED]
+    failing = [(k, o) for k, o in stops if o.verdict == FAILS]
+    dropped = [(k, o) for k, o in stops if o.verdict == CANNOT and o.reason == COLLAPSED]
+    if missing:
+        return CANNOT, missing[0][1].reason or MISSING, f"{_seeds([k for k, _ in missing])}: {missing[0][1].evidence}"
+    if failing:
+        return FAILS, None, f"{_seeds([k for k, _ in failing])} of {len(outcomes)}: {failing[0][1].evidence}"
+    if dropped and len(outcomes) - len(dropped) < LEAST_SEEDS:
+        left, named = len(outcomes) - len(dropped), _seeds([k for k, _ in dropped])
+        return CANNOT, COLLAPSED, f"{left} of {len(outcomes)} seeds left ({named} dropped): {dropped[0][1].evidence}"
+    return None
+
+
+def _empty() -> dict:
+    keys = ("effect", "noise", "interval", "margin", "margin_in_intervals", "min_detectable_effect", "undecided")
+    return {**{k: None for k in keys}, "seeds_counted": 0, "seeds_above": None, "note": ""}
+
+
+def judge_findings(findings: list) -> dict:
+    """The verdict of a claim from its per-seed Findings (every seed's effect finite, none stopped early)."""
+    effects = [f.effect for f in findings]
+    margin = findings[0].margin
+    fixed = single_run_variance(findings)
+    varies = len(set(effects)) > 1
+    counted = effects if varies else effects[:1]  # effects that do not vary are one run (pseudo-replication)
+    noise = spread(counted, fixed)
+    mean = float(np.mean(counted))
+    result = {
+        **_empty(),
+        "effect": mean,
+        "margin": margin,
+        "seeds_counted": len(counted),
+        "seeds_above": f"{sum(e > margin for e in effects)} of {len(effects)}",
+    }
+    if noise.se == 0:
+        why = "the seeds do not vary in it" if len(effects) > 1 else "one seed"
+        return {**result, "verdict": CANNOT, "reason": ONE_RUN, "evidence": f"one run, no noise ({why})"}
+    half, mde = noise.half_width(), noise.detectable()
+    lo, hi = mean - half, mean + half
+    result |= {
+        "noise": noise.se,
+        "interval": [lo, hi],
+        "margin_in_intervals": (mean - margin) / half,
+        "min_detectable_effect": mde,
+    }
+    if lo > margin:
+        return {**result, "verdict": HOLDS, "reason": None, "evidence": ""}
+    if hi < margin:
+        return {**result, "verdict": FAILS, "reason": None, "evidence": ""}
+    undecided = TIE if mde <= DESIGN_SDS * noise.se * math.sqrt(len(counted)) else FEW_SEEDS
+    interval = f"95% interval [{fmt(lo)}, {fmt(hi)}] around margin {fmt(margin)}, MDE {fmt(mde)}"
+    return {
+        **result,
+        "verdict": CANNOT,
+        "reason": WITHIN_NOISE,
+        "undecided": undecided,
+        "evidence": f"within noise, {undecided} ({interval})",
+    }
 
 
 def assess(check, facts: dict, views: list, th: Thresholds) -> dict:
-    """The verdict of `check` on the facts (the seeds' mean) and on each seed's view; `views` empty: one seed."""
+    """The verdict of `check` from its Findings on each seed's view (`views` empty: the facts are the one seed); the
+    check on the facts (the seeds' mean) gives the evidence and numbers."""
     main = _attempt(check, facts, th)
-    seeds = [_attempt(check, view, th) for view in views]
-    held = sum(1 for s in seeds or [main] if isinstance(s, Finding) and s.held)
-    result: dict[str, object] = {
-        "seeds_holding": f"{held} of {len(seeds) or 1}",
-        "effect": None,
-        "noise": None,
-        "note": "",
-        "numbers": {},
-    }
-    if isinstance(main, Verdict):
-        return {**result, "verdict": main.verdict, "reason": main.reason, "evidence": main.evidence}
-    effect, noise = _effect_and_noise(main, seeds)
-    verdict, reason, evidence = _decide(main, effect, noise, held, len(seeds) or 1)
-    return {
-        **result,
-        "verdict": verdict,
-        "reason": reason,
-        "evidence": evidence,
-        "effect": effect,
-        "noise": noise,
-        "note": "" if verdict == CANNOT else main.note,
-        "numbers": main.numbers,
-    }
+    outcomes = [_attempt(check, view, th) for view in views or [facts]]
+    findings = [o for o in outcomes if isinstance(o, Finding)]
+    stop = _stopped(outcomes)
+    if stop is None and any(not math.isfinite(f.effect) for f in findings):
+        stop = CANNOT, MISSING, "an effect is not finite"
+    if stop is not None:
+        verdict, reason, evidence = stop
+        return {**_empty(), "verdict": verdict, "reason": reason, "evidence": evidence, "numbers": {}}
+    result = judge_findings(findings)
+    told = main.evidence if isinstance(main, Finding) else findings[0].evidence
+    evidence = f"{result['evidence']}: {told}" if result["evidence"] else told
+    note = main.note if isinstance(main, Finding) else findings[0].note
+    numbers = main.numbers if isinstance(main, Finding) else findings[0].numbers
+    return {**result, "evidence": evidence, "note": "" if result["verdict"] == CANNOT else note, "numbers": numbers}
+
+
+# --- Sensitivity and earlier thresholds ------------------------------------------------------------------------------
+def _clamped(value: float, original: float) -> float:
+    """A share or accuracy (original in [0, 1]) stays in [0, 1]; anything else stays on its side of 0."""
+    if 0 <= original <= 1:
+        return min(1.0, max(0.0, value))
+    return max(0.0, value) if original >= 0 else value
+
+
+def moves(value) -> list:
+    """The values a threshold is moved to: 25% either way; an integer by round(25%), at least one step, and kept >= 1
+    where it was; a window (tuple) each of its ends; moved values stay valid."""
+    if isinstance(value, (tuple, list)):
+        return [type(value)(m) for m in zip(*(moves(v) for v in value))]
+    if isinstance(value, (bool, np.bool_)):
+        return []
+    if isinstance(value, (int, np.integer)):
+        step = max(1, round(MOVE * abs(value)))
+        least = 1 if value >= 1 else (0 if value >= 0 else -math.inf)
+        return sorted({int(max(least, value - step)), int(value + step)} - {int(value)})
+    return sorted({_clamped(value * (1 - MOVE), value), _clamped(value * (1 + MOVE), value)} - {value})
 
 
 def sensitive_to(check, facts: dict, views: list, th: Thresholds, verdict: str) -> list:
-    """The float thresholds the check read whose 25% move either way changes its verdict."""
-    floats = sorted(n for n in th.read if isinstance(th.values[n], float))
+    """The thresholds the check read whose move either way (moves) changes its verdict."""
     return [
         name
-        for name in floats
-        if any(assess(check, facts, views, th.moved(name, f))["verdict"] != verdict for f in MOVES)
+        for name in sorted(th.read)
+        if any(
+            assess(check, facts, views, th.with_value(name, m))["verdict"] != verdict for m in moves(th.values[name])
+        )
     ]
+
+
+def with_previous(check, facts: dict, views: list, th: Thresholds, previous: dict) -> dict:
+    """{NAME: verdict} under each earlier value (previous) of a threshold the check read."""
+    return {
+        name: assess(check, facts, views, th.with_value(name, previous[name]))["verdict"]
+        for name in sorted(th.read)
+        if previous.get(name) is not None
+    }
 
 
 # --- The registry ----------------------------------------------------------------------------------------------------
 REGISTRY: list = []  # every claim, in the order its section module defines it (the package imports them in order)
+JUDGED_KEYS = ("effect", "noise", "interval", "margin", "margin_in_intervals", "min_detectable_effect")
 
 
 def claim(cid: str, section: str, text: str, sentence: str, over: str = RUNS, timing: bool = False):
     """Register check(facts, th) -> Finding as a claim; `sentence`: the course's words it judges, quoted exactly;
-    `over`: where its seeds come from (RUNS, PROBE, CNN, or ONE: a single run, its noise binomial)."""
+    `over`: where its seeds come from (RUNS, PROBE, CNN, or ONE: a single run, its noise binomial + RUN_TO_RUN).
+    The judged claim takes `previous`: {threshold name: earlier value} of its section (reference/thresholds.yaml).
+    A wall-clock claim (timing) is judged in the timings report, not registered here."""
 
     def wrap(check):
         @functools.wraps(check)
-        def judged(facts: dict, cache: dict | None = None) -> dict:
+        def judged(facts: dict, cache: dict | None = None, previous: dict | None = None) -> dict:
             views = seed_views(facts, over, cache)
             th = section_thresholds(check)
             result = assess(check, facts, views, th)
@@ -197,16 +330,16 @@ def claim(cid: str, section: str, text: str, sentence: str, over: str = RUNS, ti
                 "claim": text,
                 "sentence": sentence,
                 **result,
-                "effect": rounded(result["effect"]),
-                "noise": rounded(result["noise"]),
+                **{k: rounded(result[k]) for k in JUDGED_KEYS},
                 "threshold_sensitive": bool(moved),
                 "sensitive_to": moved,
+                "verdict_with_previous": with_previous(check, facts, views, th, previous or {}),
                 "numbers": numbers,
-                "timing": timing,
             }
 
-        judged.claim_id, judged.over = cid, over
-        REGISTRY.append(judged)
+        judged.claim_id, judged.over, judged.section_block = cid, over, section_of(check)
+        if not timing:
+            REGISTRY.append(judged)
         return judged
 
     return wrap

