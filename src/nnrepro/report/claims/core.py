@@ -279,10 +279,12 @@ def moves(value) -> list:
     if isinstance(value, (bool, np.bool_)):
         return []
     if isinstance(value, (int, np.integer)):
-        step = max(1, round(MOVE * abs(value)))
-        least = 1 if value >= 1 else (0 if value >= 0 else -math.inf)
-        return sorted({int(max(least, value - step)), int(value + step)} - {int(value)})
-    return sorted({_clamped(value * (1 - MOVE), value), _clamped(value * (1 + MOVE), value)} - {value})
+        whole = int(value)
+        step = max(1, round(MOVE * abs(whole)))
+        least = 1 if whole >= 1 else (0 if whole >= 0 else whole - step)
+        return sorted({max(least, whole - step), whole + step} - {whole})
+    number = float(value)
+    return sorted({_clamped(number * (1 - MOVE), number), _clamped(number * (1 + MOVE), number)} - {number})
 
 
 def sensitive_to(check, facts: dict, views: list, th: Thresholds, verdict: str) -> list:
