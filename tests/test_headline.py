@@ -20,8 +20,8 @@ def test_headline_takes_each_baseline_best_cell_by_validation_accuracy():
         "grid": {"best": "d6-w32", "worst": "d1-w16"},
         "cnn": {"cells": cells, "xgboost": {"validation_acc": 0.6, "test_acc": 0.65}},
     }
-    counts = {"holds": 17, "does not hold": 5, "cannot be judged": 9}
-    result = headline.headline(facts, counts, {"within noise": 4, "collapsed": 3, "missing": 2})
+    counts = {"holds": 17, "does not hold": 5, "cannot be judged": 10}
+    result = headline.headline(facts, counts, {"within noise": 4, "collapsed": 3, "missing": 2, "one run": 1})
     assert tuple(result) == headline.KEYS
     assert result == {
         "long_acc": 0.91,
@@ -34,10 +34,11 @@ def test_headline_takes_each_baseline_best_cell_by_validation_accuracy():
         "xgboost_acc": 0.65,
         "claims_hold": 17,
         "claims_fail": 5,
-        "claims_unjudged": 9,
+        "claims_unjudged": 10,
         "unjudged_noise": 4,
         "unjudged_collapsed": 3,
         "unjudged_missing": 2,
+        "unjudged_one_run": 1,
     }
     # scratch: chosen on validation (0.55), not on its higher test accuracy
 
@@ -59,6 +60,6 @@ def test_claims_headline_and_selection_pick_the_same_cell_whatever_the_lr_order(
     assert chosen["lr"] == 0.0001  # ties keep the listed order; the diverged cell ranks last
     assert cnn_claims._best(facts, "finetune") == (0.0001, chosen)
     none = {"holds": 0, "does not hold": 0, "cannot be judged": 0}
-    reasons = {"within noise": 0, "collapsed": 0, "missing": 0}
+    reasons = {"within noise": 0, "collapsed": 0, "missing": 0, "one run": 0}
     assert headline.headline(facts, none, reasons)["finetune_acc"] == chosen["test_acc"]
     assert selection.rank(list(cells.values()), "validation_acc", "test_acc")[-1]["lr"] == 0.1

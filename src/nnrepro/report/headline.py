@@ -18,13 +18,14 @@ KEYS = (
     "unjudged_noise",
     "unjudged_collapsed",
     "unjudged_missing",
+    "unjudged_one_run",
 )
 
 
 def headline(facts: dict, counts: dict, reasons: dict) -> dict:
     """Long-run test accuracy, the best and worst grid model, each CNN baseline's best test accuracy, XGBoost's, and
-    how many claims hold, do not, and cannot be judged (within noise, collapsed, missing). `counts`: verdict -> n,
-    `reasons`: why -> n (claims.verdict_counts and reason_counts)."""
+    how many claims hold, do not, and cannot be judged (within noise, collapsed, missing, one run). `counts`:
+    verdict -> n, `reasons`: why -> n (claims.verdict_counts and reason_counts)."""
     long, grid, cnn = facts["long"], facts["grid"], facts["cnn"]
     result = {
         "long_acc": long["plain"].get("final_test_acc"),
@@ -43,4 +44,5 @@ def headline(facts: dict, counts: dict, reasons: dict) -> dict:
         "unjudged_noise": reasons["within noise"],
         "unjudged_collapsed": reasons["collapsed"],
         "unjudged_missing": reasons["missing"],
+        "unjudged_one_run": reasons["one run"],
     }

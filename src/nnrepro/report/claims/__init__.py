@@ -1,6 +1,6 @@
 """The course report's claims, one module per report section, each claim a check over plain numbers judged over
-seeds: holds, does not hold, or cannot be judged (within noise, collapsed, missing). The sections are imported in
-report order, which is the order claims register in."""
+seeds: holds, does not hold, or cannot be judged (within noise, collapsed, missing, one run). The sections are
+imported in report order, which is the order claims register in."""
 
 # isort: off
 from nnrepro.report.claims import optimisation, batch, evaluation, gradients, cnn  # noqa: F401  (registers, in order)
@@ -11,10 +11,12 @@ from nnrepro.report.claims.core import CANNOT, FAILS, HOLDS, REASONS, REGISTRY, 
 CLAIMS = tuple(REGISTRY)
 
 
-def check_all(facts: dict) -> list[dict]:
-    """Every claim of the course report, in its order, judged on `facts` (docs/claims.md describes a claim)."""
+def check_all(facts: dict, previous: dict | None = None) -> list[dict]:
+    """Every claim of the course report, in its order, judged on `facts` (docs/claims.md describes a claim);
+    `previous`: {section block: {threshold: earlier value}} (thresholds.previous_values), each claim re-judged
+    under the earlier values of the thresholds it reads."""
     views: dict = {}  # each seed's view of the facts, built once for all claims
-    return [judge(facts, views) for judge in CLAIMS]
+    return [judge(facts, views, (previous or {}).get(judge.section_block)) for judge in CLAIMS]
 
 
 def verdict_counts(results: list[dict]) -> dict:
@@ -23,5 +25,5 @@ def verdict_counts(results: list[dict]) -> dict:
 
 
 def reason_counts(results: list[dict]) -> dict:
-    """{'within noise': n, 'collapsed': n, 'missing': n}: why the claims that cannot be judged cannot."""
+    """{'within noise': n, 'collapsed': n, 'missing': n, 'one run': n}: why the claims that cannot be judged cannot."""
     return {why: sum(1 for r in results if r["verdict"] == CANNOT and r["reason"] == why) for why in REASONS}
