@@ -9,7 +9,12 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # `dvc plots show` page with vega inlined so it renders offline; DVC's plots.html_template (.dvc/config) points here.
 PLOTS_HTML := .dvc/offline_plots.html
 
-.PHONY: run test setup bench lint lock
+.PHONY: run test setup bench lint lock replicate
+
+# `make replicate FIRST=100`: the study again on seeds FIRST, FIRST + 1, ... (the same data), as DVC experiment
+# replicate-FIRST run in a temporary copy (--temp: the workspace stays as committed), then its verdicts against
+# HEAD's metrics/claims.json: those that changed and those that are opposite.
+FIRST ?= 100
 
 run: $(STAMP) $(PLOTS_HTML)
 	dvc repro
@@ -29,6 +34,11 @@ lock:
 
 bench: $(STAMP) $(PLOTS_HTML)
 	python bench/run.py
+
+replicate: $(STAMP)
+	-dvc exp remove -q replicate-$(FIRST) 2>/dev/null
+	dvc exp run --temp -n replicate-$(FIRST) -S replicates.first=$(FIRST)
+	python -m nnrepro.report.replication HEAD replicate-$(FIRST)
 
 $(STAMP): constraints.txt pyproject.toml
 	PATH="$(HOST_PATH)" sh tools/ensure_venv.sh $(VENV)

@@ -1,0 +1,89 @@
+"""Replication (nnrepro.report.replication): two claims.json files, commits or DVC experiments compared verdict by
+verdict, changed and opposite counted; the CLI that `make replicate` ends with."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nnrepro.errors import UserError
+from nnrepro.report import replication
+from nnrepro.report.claims.core import CANNOT, FAILS, HOLDS
+
+ROOT = Path(__file__).resolve().parents[1]
+OLD = {"a": HOLDS, "b": HOLDS, "c": FAILS, "d": CANNOT, "e": HOLDS, "gone": HOLDS}
+NEW = {"a": HOLDS, "b": FAILS, "c": HOLDS, "d": HOLDS, "e": CANNOT, "added": FAILS}
+
+
+def claims_file(path: Path, verdicts: dict) -> Path:
+    entries = {cid: {"claim": f"claim {cid}", "verdict": v, "reason": None} for cid, v in verdicts.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(entries))
+    return path
+
+
+def test_changed_and_opposite_verdicts_are_counted():
+    result = replication.compare(OLD, NEW)
+    assert result["claims"] == 5 and [cid for cid, *_ in result["changed"]] == ["b", "c", "d", "e"]
+    assert result["opposite"] == [("b", HOLDS, FAILS), ("c", FAILS, HOLDS)]
+    assert (result["only_old"], result["only_new"]) == (["gone"], ["added"])
+    assert replication.compare(OLD, OLD) == {**replication.compare(OLD, OLD), "changed": [], "opposite": []}
+
+
+def test_the_summary_gives_counts_and_one_row_per_changed_claim():
+    text = replication.summary(replication.compare(OLD, NEW), "HEAD", "replicate-100")
+    assert text.startswith("4 of 5 verdicts changed, 2 opposite")
+    assert "| b | holds | does not hold | yes |" in text and "| d | cannot be judged | holds | no |" in text
+    assert "Only in HEAD: gone." in text and "Only in replicate-100: added." in text
+
+
+def test_the_cli_compares_two_files(tmp_path):
+    old, new = claims_file(tmp_path / "old.json", OLD), claims_file(tmp_path / "new.json", NEW)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run(
+        [sys.executable, "-m", "nnrepro.report.replication", str(old), str(new)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 0 and done.stdout.startswith("4 of 5 verdicts changed, 2 opposite"), done.stderr
+    missing = subprocess.run(
+        [sys.executable, "-m", "nnrepro.report.replication", str(old), "no-such-experiment"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert missing.returncode == 2 and "no-such-experiment" in missing.stderr
+
+
+def git(repo: Path, *args: str) -> str:
+    command = ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args]
+    return subprocess.run(command, cwd=repo, check=True, capture_output=True, text=True, timeout=60).stdout.strip()
+
+
+def test_a_commit_and_an_experiment_are_read_from_their_committed_claims(tmp_path, monkeypatch):
+    git(tmp_path, "init", "-q")
+    claims_file(tmp_path / replication.CLAIMS, OLD)
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-qm", "seeds from 0")
+    claims_file(tmp_path / replication.CLAIMS, NEW)
+    git(tmp_path, "commit", "-qam", "seeds from 100")
+    git(tmp_path, "update-ref", "refs/exps/ab/cdef/replicate-100", "HEAD")  # as `dvc exp run -n` stores one
+    git(tmp_path, "reset", "-q", "--hard", "HEAD~1")
+    monkeypatch.chdir(tmp_path)
+    assert replication.read_claims("HEAD") == OLD and replication.read_claims("replicate-100") == NEW
+    with pytest.raises(UserError, match="replicate-7: no claims.json"):
+        replication.read_claims("replicate-7")
+
+
+def test_make_replicate_runs_a_temporary_named_experiment_then_compares_with_head():
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\nreplicate:", 1)[1].split("\n\n", 1)[0]
+    assert "dvc exp run --temp -n replicate-$(FIRST) -S replicates.first=$(FIRST)" in recipe
+    assert "python -m nnrepro.report.replication HEAD replicate-$(FIRST)" in recipe
