@@ -16,6 +16,8 @@ def parse_args():
     parser.add_argument("--mlp-sine", **two, metavar=("METRICS", "FOLDER"))
     parser.add_argument("--europe", **two, metavar=("OUTLINES", "TEST_CSV"))
     parser.add_argument("--faces", type=Path, required=True, metavar="CACHE")
+    parser.add_argument("--grid-metrics", type=Path, required=True, metavar="DIR", help="each grid cell's replicates")
+    parser.add_argument("--claims", type=Path, required=True, metavar="JSON", help="the claims stage's verdicts")
     parser.add_argument("--out", type=Path, required=True, help="folder for the PNGs")
     return parser.parse_args()
 
@@ -26,8 +28,10 @@ def main() -> None:
     config = params.load()
     dpi = config.integer("figures.dpi", 20)
     sine_metrics, sine_folder = args.mlp_sine
+    facts = readback.facts(readback.result_paths(args), config)
+    readback.grid_replicates(facts["grid"]["cells"], args.grid_metrics)  # the seeds' band on Figs. 11 and 12
     data = {
-        "facts": readback.facts(readback.result_paths(args), config),
+        "facts": facts,
         "boundaries": {
             name: readback.boundary(folder / f"{name}_boundary.npz")
             for folder, names in ((args.evaluate[1], ("best", "worst")), (sine_folder, ("xy", "sine")))
@@ -36,6 +40,7 @@ def main() -> None:
         "sine": readback.read_json(sine_metrics),
         "europe": readback.europe(*args.europe),
         "faces": readback.images(args.faces)["test"],
+        "claims": readback.read_json(args.claims),
     }
     drawn = figures.render_all(data, args.out, dpi)
     logger.info(f"figures: {len(drawn)} PNGs in {args.out}")

@@ -348,6 +348,7 @@ def write_records(root: Path) -> None:
     (root / "params.yaml").write_text(yaml.safe_dump(PARAMS, sort_keys=False))
     (root / "reference").mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "reference/course_report.yaml", root / "reference/course_report.yaml")
+    shutil.copy(ROOT / "reference/thresholds.yaml", root / "reference/thresholds.yaml")
     shutil.copy(ROOT / "constraints.txt", root / "constraints.txt")
 
 

@@ -23,8 +23,10 @@ def data(tree) -> dict:
     """What stages/figures.py hands render_all, read back through readback from dvc.yaml's paths."""
     paths = synth.stage_paths("figures", tree)
     (_, evaluate), (sine_metrics, sine_folder) = paths["evaluate"], paths["mlp_sine"]
+    facts = readback.facts(paths, params.Params(synth.PARAMS))
+    readback.grid_replicates(facts["grid"]["cells"], paths["grid_metrics"])
     return {
-        "facts": readback.facts(paths, params.Params(synth.PARAMS)),
+        "facts": facts,
         "boundaries": {
             **{r: readback.boundary(evaluate / f"{r}_boundary.npz") for r in ("best", "worst")},
             **{n: readback.boundary(sine_folder / f"{n}_boundary.npz") for n in ("xy", "sine")},
@@ -32,6 +34,7 @@ def data(tree) -> dict:
         "sine": readback.read_json(sine_metrics),
         "europe": readback.europe(*paths["europe"]),
         "faces": readback.images(paths["faces"])["test"],
+        "claims": readback.read_json(paths["claims"]),
     }
 
 
@@ -254,3 +257,58 @@ def test_a_run_of_several_seeds_draws_its_mean_and_a_min_max_band(tmp_path):
     assert ys.min() == 1.0 and ys.max() == 5.0  # min of the lower replicate, max of the upper
     single = figures.lr_sweep({0.01: {**run, "replicates": replicates[:1]}}, "sweep", tmp_path / "one.png", 20)
     assert not [c for c in single.axes[0].collections if isinstance(c, PolyCollection)]
+
+
+def forest_claim(section: str, verdict: str, effect=None, noise=None, interval=None, margin=0.0) -> dict:
+    return {
+        "section": section,
+        "verdict": verdict,
+        "effect": effect,
+        "noise": noise,
+        "interval": interval,
+        "margin": margin,
+    }
+
+
+def test_the_verdict_forest_draws_each_claim_in_noise_units_coloured_by_verdict_and_grouped(tmp_path):
+    claims = {
+        "a": forest_claim("1.1.1", "holds", effect=0.3, noise=0.1, interval=[0.1, 0.5]),
+        "b": forest_claim("2.1", "does not hold", effect=-0.2, noise=0.05, interval=[-0.3, -0.1], margin=0.1),
+        "c": forest_claim("1.1.1", "cannot be judged"),  # missing: no noise, a hollow marker at 0
+    }
+    fig = figures.verdict_forest(claims, tmp_path / "forest.png", 20)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "c", "b"]  # grouped by section, then in order
+    assert [t.get_text() for t in ax.texts] == ["1.1.1", "2.1"]
+    drawn = [line for line in ax.get_lines() if line.get_color() in figures.VERDICT_COLORS.values()]
+    whiskers = [line for line in drawn if len(line.get_xdata()) == 2]
+    assert [tuple(w.get_xdata()) for w in whiskers] == [pytest.approx((1.0, 5.0)), pytest.approx((-8.0, -4.0))]
+    assert [w.get_color() for w in whiskers] == ["tab:green", "tab:red"]
+    hollow = [line for line in ax.get_lines() if line.get_markerfacecolor() == "none"]
+    assert len(hollow) == 1 and hollow[0].get_xdata()[0] == 0 and hollow[0].get_color() == "tab:gray"
+    assert (tmp_path / "forest.png").read_bytes()[:8] == PNG
+
+
+def test_the_verdict_forest_of_the_stage_shows_every_claim(rendered, data):
+    ax = rendered[1]["fig18_verdicts"].axes[0]
+    assert sorted(t.get_text() for t in ax.get_yticklabels()) == sorted(data["claims"])
+
+
+def test_accuracy_slices_band_each_split_over_the_cells_seeds(tmp_path):
+    def cell(depth, accs):
+        reps = [{f"final_{s}_acc": a for s in ("train", "validation", "test")} for a in accs]
+        return {
+            "depth": depth,
+            **{f"final_{s}_acc": float(np.mean(accs)) for s in ("train", "validation", "test")},
+            "replicates": reps,
+        }
+
+    rows = [cell(1, [0.5, 0.7]), cell(2, [0.8, 0.9])]
+    fig = figures.accuracy_slice(rows, "depth", "width 32", "Fig. 11", tmp_path / "slice.png", 20)
+    bands = [c for c in fig.axes[0].collections if isinstance(c, PolyCollection)]
+    assert len(bands) == 3
+    ys = bands[0].get_paths()[0].vertices[:, 1]
+    assert ys.min() == pytest.approx(0.5) and ys.max() == pytest.approx(0.9)
+    one = [{**r, "replicates": r["replicates"][:1]} for r in rows]
+    fig = figures.accuracy_slice(one, "depth", "width 32", "Fig. 11", tmp_path / "one.png", 20)
+    assert not [c for c in fig.axes[0].collections if isinstance(c, PolyCollection)]

@@ -131,15 +131,26 @@ def batch_pairs(pairs: dict, key: str, ylabel: str, title: str, path, dpi: int) 
     return fig
 
 
+def _seed_span(row: dict, key: str) -> tuple:
+    """(min, max) of `key` over a grid cell's replicates; (nan, nan) with fewer than two seeds holding a value."""
+    values = [r[key] for r in row.get("replicates") or [] if r.get(key) is not None]
+    return (min(values), max(values)) if len(values) >= 2 else (np.nan, np.nan)
+
+
 def accuracy_slice(rows: list, axis: str, fixed: str, title: str, path, dpi: int) -> Figure:
-    """Final train, validation and test accuracy against depth or width, the other held at `fixed`."""
+    """Final train, validation and test accuracy against depth or width, the other held at `fixed`: each cell's mean
+    over its seeds as a line, their min-max as a band."""
     fig, (ax,) = _axes()
     rows = sorted(rows, key=lambda r: r[axis])
     x = [r[axis] for r in rows]
     for color, split in zip(series_colors(3), SPLIT_STYLES):
-        y = [np.nan if r[f"final_{split}_acc"] is None else r[f"final_{split}_acc"] for r in rows]
+        key = f"final_{split}_acc"
+        y = [np.nan if r[key] is None else r[key] for r in rows]
         style = {**SPLIT_STYLES[split], "marker": SPLIT_STYLES[split].get("marker", "o")}
         ax.plot(x, y, color=color, label=split, **style)
+        low, high = np.array([_seed_span(r, key) for r in rows]).reshape(-1, 2).T
+        if np.isfinite(low).any():
+            ax.fill_between(x, low, high, color=color, alpha=0.15, linewidth=0)
     ax.set_xscale("log", base=2)
     ax.set_xticks(x, [str(v) for v in x])
     _label(ax, f"{title} ({fixed})", axis, "final accuracy")
@@ -365,6 +376,50 @@ def misclassified(wrong: dict, split: dict, title: str, path, dpi: int, limit: i
     return fig
 
 
+VERDICT_COLORS = {"holds": "tab:green", "does not hold": "tab:red", "cannot be judged": "tab:gray"}
+
+
+def _in_noise_units(claim: dict) -> tuple | None:
+    """(mean, low, high) of a claim's effect minus its margin, in units of its noise; None without a noise."""
+    if claim.get("noise") in (None, 0) or claim.get("interval") is None:
+        return None
+    noise, margin = claim["noise"], claim["margin"] or 0.0
+    low, high = claim["interval"]
+    return (claim["effect"] - margin) / noise, (low - margin) / noise, (high - margin) / noise
+
+
+def verdict_forest(claims: dict, path, dpi: int) -> Figure:
+    """Every claim's mean effect minus its margin in units of its noise, with its 95% interval, coloured by verdict
+    and grouped by section (claims without a noise: a hollow marker at 0); right of 0 is the course's direction."""
+    order = list(dict.fromkeys(c["section"] for c in claims.values()))  # sections as the report meets them
+    rows = sorted(claims.items(), key=lambda item: order.index(item[1]["section"]))  # stable within a section
+    fig, (ax,) = _axes(size=(8, 0.9 + 0.24 * (len(rows) + len({c["section"] for _, c in rows}))))
+    y, ticks, names, last = 0.0, [], [], None
+    for cid, claim in rows:
+        if claim["section"] != last:
+            y -= 1.0  # a gap before each section, labelled at its right
+            ax.text(1.01, y - 0.5, claim["section"], transform=ax.get_yaxis_transform(), fontsize=7, va="center")
+            last = claim["section"]
+        y -= 1.0
+        color = VERDICT_COLORS[claim["verdict"]]
+        point = _in_noise_units(claim)
+        if point is None:
+            ax.plot([0], [y], marker="o", markerfacecolor="none", color=color, linestyle="none")
+        else:
+            ax.plot([point[1], point[2]], [y, y], color=color, linewidth=1.5)
+            ax.plot([point[0]], [y], marker="o", color=color, linestyle="none")
+        ticks.append(y)
+        names.append(cid)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(ticks, names, fontsize=6)
+    for verdict, color in VERDICT_COLORS.items():
+        ax.plot([], [], color=color, marker="o", label=verdict)
+    xlabel = "mean effect minus margin, in units of its noise (95% interval)"
+    _label(ax, "Verdicts: every claim's effect, grouped by section", xlabel, "")
+    save(fig, path, dpi)
+    return fig
+
+
 CAPTIONS = {
     "fig01_lr_sweep": "Fig. 1: validation loss per epoch for each learning rate, without BatchNorm (log scale)",
     "fig02_long_run": "Fig. 2: train, validation and test loss over the long run",
@@ -376,13 +431,15 @@ CAPTIONS = {
     "fig08_best_grid_boundary": "Fig. 8: decision boundary of the best model over the map",
     "fig09_worst_grid_loss": "Fig. 9: loss curves of the worst model",
     "fig10_worst_grid_boundary": "Fig. 10: decision boundary of the worst model over the map",
-    "fig11_acc_vs_depth": "Fig. 11: final train, validation and test accuracy against depth",
-    "fig12_acc_vs_width": "Fig. 12: final train, validation and test accuracy against width",
+    "fig11_acc_vs_depth": "Fig. 11: final train, validation and test accuracy against depth (band: min-max over seeds)",
+    "fig12_acc_vs_width": "Fig. 12: final train, validation and test accuracy against width (band: min-max over seeds)",
     "fig13_gradients": "Fig. 13: squared gradient norm and dead units per probed layer, plain and residual, over seeds",
     "fig14_cnn_lr": "Fig. 14: CNN test accuracy per learning rate and baseline, XGBoost as reference",
     "fig15_grid_heatmap": "Extra: validation accuracy over the whole depth x width grid",
     "fig16_sine_boundaries": "Extra: decision boundaries with raw longitude/latitude and with sine features",
     "fig17_faces_samples": "Extra: sample images of each class and their mean power spectra",
+    "fig18_verdicts": "Verdicts: each claim's mean effect minus its margin in units of its noise, with its 95% "
+    "interval, coloured by verdict (green holds, red does not hold, grey cannot be judged), grouped by section",
     "misclassified_best": "Misclassified test images of the best model (best cell of the best baseline)",
     "misclassified_worst": "Misclassified test images of the worst model (best cell of the worst baseline)",
 }
@@ -443,6 +500,7 @@ def render_all(data: dict, out_dir, dpi: int) -> dict:
     }
     figs["fig16_sine_boundaries"] = boundaries(sine, europe, png["fig16_sine_boundaries"], dpi)
     figs["fig17_faces_samples"] = faces_samples(data["faces"], png["fig17_faces_samples"], dpi=dpi)
+    figs["fig18_verdicts"] = verdict_forest(data["claims"], png["fig18_verdicts"], dpi)
     for rank, wrong in facts["cnn"]["selection"]["misclassified"].items():
         figs[f"misclassified_{rank}"] = misclassified(
             wrong, data["faces"], f"{wrong['cell']} ({rank} model)", png[f"misclassified_{rank}"], dpi=dpi
