@@ -438,7 +438,7 @@ CAPTIONS = {
     "fig15_grid_heatmap": "Extra: validation accuracy over the whole depth x width grid",
     "fig16_sine_boundaries": "Extra: decision boundaries with raw longitude/latitude and with sine features",
     "fig17_faces_samples": "Extra: sample images of each class and their mean power spectra",
-    "fig18_verdicts": "Verdicts: each claim's mean effect minus its margin in units of its noise, with its 95% "
+    "fig18_verdicts": "Verdicts: the mean effect of each claim minus its margin in units of its noise, with its 95% "
     "interval, coloured by verdict (green holds, red does not hold, grey cannot be judged), grouped by section",
     "misclassified_best": "Misclassified test images of the best model (best cell of the best baseline)",
     "misclassified_worst": "Misclassified test images of the worst model (best cell of the worst baseline)",
