@@ -359,3 +359,17 @@ def test_replicates_read_back_from_their_table_and_a_damaged_table_is_one_line(t
     (tmp_path / "run" / "replicates.tsv").write_text("step\tloss\n0\t1.0\n")
     with pytest.raises(UserError, match=r"run/replicates.tsv is not a replicates table"):
         readback.replicates(tmp_path / "run")
+
+
+def test_claims_json_gives_each_claim_its_interval_margin_seeds_and_mde_and_no_wall_clock_claim(claims):
+    judged = ["sentence", "verdict", "reason", "undecided", "note", "effect", "noise", "interval", "margin"]
+    judged += ["margin_in_intervals", "seeds_counted", "seeds_above", "min_detectable_effect", "threshold_sensitive"]
+    assert "larger_batches_faster" not in claims  # judged in reports/timings.md
+    for entry in claims.values():
+        assert list(entry)[: len(judged) + 2] == ["claim", "section", *judged]
+        assert {"sensitive_to", "verdict_with_previous", "holds", "evidence"} <= set(entry)
+        if entry["interval"] is not None:
+            low, high = entry["interval"]
+            half = (high - low) / 2
+            assert entry["margin_in_intervals"] == pytest.approx((entry["effect"] - entry["margin"]) / half, rel=1e-3)
+            assert entry["verdict"] != "holds" or entry["margin_in_intervals"] > 1
