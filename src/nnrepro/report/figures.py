@@ -376,6 +376,7 @@ def misclassified(wrong: dict, split: dict, title: str, path, dpi: int, limit: i
     return fig
 
 
+FOREST_LINEAR = 5.0  # the forest plot's x axis is linear within 5 noise units of the margin, logarithmic beyond
 VERDICT_COLORS = {"holds": "tab:green", "does not hold": "tab:red", "cannot be judged": "tab:gray"}
 
 
@@ -398,7 +399,7 @@ def verdict_forest(claims: dict, path, dpi: int) -> Figure:
     for cid, claim in rows:
         if claim["section"] != last:
             y -= 1.0  # a gap before each section, labelled at its right
-            ax.text(1.01, y - 0.5, claim["section"], transform=ax.get_yaxis_transform(), fontsize=7, va="center")
+            ax.text(0.01, y, claim["section"], transform=ax.get_yaxis_transform(), fontsize=7, va="center")
             last = claim["section"]
         y -= 1.0
         color = VERDICT_COLORS[claim["verdict"]]
@@ -411,6 +412,7 @@ def verdict_forest(claims: dict, path, dpi: int) -> Figure:
         ticks.append(y)
         names.append(cid)
     ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xscale("symlog", linthresh=FOREST_LINEAR)  # intervals near 0 readable beside effects of 1000 noises
     ax.set_yticks(ticks, names, fontsize=6)
     for verdict, color in VERDICT_COLORS.items():
         ax.plot([], [], color=color, marker="o", label=verdict)
