@@ -170,3 +170,23 @@ def test_a_previous_threshold_value_is_re_judged():
     assert core.assess(check, views[0], views, th)["verdict"] == HOLDS  # reads SHARE
     assert core.with_previous(check, views[0], views, th, {"SHARE": 0.9}) == {"SHARE": FAILS}
     assert core.with_previous(check, views[0], views, core.Thresholds({"SHARE": 0.8}), {}) == {}
+
+
+def test_a_part_with_fewer_seeds_pairs_only_the_seeds_it_has():
+    cells = [4.0, 4.2, 4.1]  # a CNN cell of 3 seeds compared with a probe cell of 8
+    outcomes = [*cells, *[cannot("the cell has no replicate k")] * 5]
+    check = check_of(outcomes)
+    views = [{"k": k} for k in range(8)]
+    paired = core.assess(check, {"k": 0}, views, core.Thresholds({}), shared=3)
+    assert paired["verdict"] == HOLDS and paired["seeds_counted"] == 3
+    assert core.assess(check, {"k": 0}, views, core.Thresholds({}))["reason"] == core.MISSING  # nothing shared
+    gap = check_of([4.0, cannot("no value"), 4.1, 4.2, 4.3])  # a seed inside the shared ones is missing
+    assert core.assess(gap, {"k": 0}, views[:5], core.Thresholds({}), shared=3)["reason"] == core.MISSING
+
+
+def test_the_shared_seeds_are_those_every_replicated_part_has():
+    from nnrepro.report.claims import seeds
+
+    facts = {"cnn": {"probe": {"replicates": [{}] * 8}, "finetune": {"replicates": [{}] * 3}}}
+    assert seeds.seed_count(facts, seeds.CNN) == 8 and seeds.shared_count(facts, seeds.CNN) == 3
+    assert seeds.shared_count({"long": {"replicates": [{}] * 8}}, seeds.RUNS) == 8

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from nnrepro.report.claims.seeds import CNN, ONE, PROBE, RUNS, seed_views  # noqa: F401  (CNN, ONE, PROBE: sections')
+from nnrepro.report.claims.seeds import CNN, ONE, PROBE, RUNS, seed_views, shared_count  # noqa: F401  (sections')
 
 SIG_DIGITS = 6  # numbers rounded to 6 significant digits: the same facts give the same bytes
 LEVEL = 0.95  # the verdict's interval: 95%, two-sided
@@ -243,11 +243,20 @@ def judge_findings(findings: list) -> dict:
     }
 
 
-def assess(check, facts: dict, views: list, th: Thresholds) -> dict:
-    """The verdict of `check` from its Findings on each seed's view (`views` empty: the facts are the one seed); the
-    check on the facts (the seeds' mean) gives the evidence and numbers."""
+def _paired(outcomes: list, shared: int) -> list:
+    """The outcomes of the seeds every compared part has: where only seeds from `shared` on are missing, the claim
+    reads a part with fewer seeds (a CNN cell of 3 beside the probe's 8) and is judged on the first `shared`."""
+    missing = [k for k, o in enumerate(outcomes) if isinstance(o, Verdict) and o.verdict == CANNOT]
+    missing = [k for k in missing if outcomes[k].reason != COLLAPSED]
+    return outcomes[:shared] if missing and 0 < shared <= min(missing) else outcomes
+
+
+def assess(check, facts: dict, views: list, th: Thresholds, shared: int = 0) -> dict:
+    """The verdict of `check` from its Findings on each seed's view (`views` empty: the facts are the one seed;
+    `shared`: the seeds every replicated part has, see _paired); the check on the facts (the seeds' mean) gives the
+    evidence and numbers."""
     main = _attempt(check, facts, th)
-    outcomes = [_attempt(check, view, th) for view in views or [facts]]
+    outcomes = _paired([_attempt(check, view, th) for view in views or [facts]], shared)
     findings = [o for o in outcomes if isinstance(o, Finding)]
     stop = _stopped(outcomes)
     if stop is None and any(not math.isfinite(f.effect) for f in findings):
@@ -287,21 +296,22 @@ def moves(value) -> list:
     return sorted({_clamped(number * (1 - MOVE), number), _clamped(number * (1 + MOVE), number)} - {number})
 
 
-def sensitive_to(check, facts: dict, views: list, th: Thresholds, verdict: str) -> list:
+def sensitive_to(check, facts: dict, views: list, th: Thresholds, verdict: str, shared: int = 0) -> list:
     """The thresholds the check read whose move either way (moves) changes its verdict."""
     return [
         name
         for name in sorted(th.read)
         if any(
-            assess(check, facts, views, th.with_value(name, m))["verdict"] != verdict for m in moves(th.values[name])
+            assess(check, facts, views, th.with_value(name, m), shared)["verdict"] != verdict
+            for m in moves(th.values[name])
         )
     ]
 
 
-def with_previous(check, facts: dict, views: list, th: Thresholds, previous: dict) -> dict:
+def with_previous(check, facts: dict, views: list, th: Thresholds, previous: dict, shared: int = 0) -> dict:
     """{NAME: verdict} under each earlier value (previous) of a threshold the check read."""
     return {
-        name: assess(check, facts, views, th.with_value(name, previous[name]))["verdict"]
+        name: assess(check, facts, views, th.with_value(name, previous[name]), shared)["verdict"]
         for name in sorted(th.read)
         if previous.get(name) is not None
     }
@@ -321,10 +331,10 @@ def claim(cid: str, section: str, text: str, sentence: str, over: str = RUNS, ti
     def wrap(check):
         @functools.wraps(check)
         def judged(facts: dict, cache: dict | None = None, previous: dict | None = None) -> dict:
-            views = seed_views(facts, over, cache)
+            views, shared = seed_views(facts, over, cache), shared_count(facts, over)
             th = section_thresholds(check)
-            result = assess(check, facts, views, th)
-            moved = sensitive_to(check, facts, views, th, result["verdict"])
+            result = assess(check, facts, views, th, shared)
+            moved = sensitive_to(check, facts, views, th, result["verdict"], shared)
             numbers = {k: rounded(v) for k, v in result.pop("numbers").items()}
             return {
                 "id": cid,
@@ -335,7 +345,7 @@ def claim(cid: str, section: str, text: str, sentence: str, over: str = RUNS, ti
                 **{k: rounded(result[k]) for k in JUDGED_KEYS},
                 "threshold_sensitive": bool(moved),
                 "sensitive_to": moved,
-                "verdict_with_previous": with_previous(check, facts, views, th, previous or {}),
+                "verdict_with_previous": with_previous(check, facts, views, th, previous or {}, shared),
                 "numbers": numbers,
             }
 

@@ -62,6 +62,14 @@ def seed_count(facts: dict, over: str) -> int:
     return 1
 
 
+def shared_count(facts: dict, over: str) -> int:
+    """How many seeds every replicated part of a claim's scope has (the CNN study: its cells run over 3 seeds beside
+    the linear probe's 8); views past it are missing some part."""
+    if over in (RUNS, CNN):
+        return min((len(node["replicates"]) for node in _replicated(_scope(facts, over))), default=1)
+    return seed_count(facts, over)
+
+
 def seed_views(facts: dict, over: str, cache: dict | None = None) -> list:
     """Each seed's view of the facts, [] with one seed; `cache` shares them between the claims of one check_all."""
     if cache is not None and over in cache:
