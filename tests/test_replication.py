@@ -82,8 +82,38 @@ def test_a_commit_and_an_experiment_are_read_from_their_committed_claims(tmp_pat
         replication.read_claims("replicate-7")
 
 
-def test_make_replicate_runs_a_temporary_named_experiment_then_compares_with_head():
-    makefile = (ROOT / "Makefile").read_text()
-    recipe = makefile.split("\nreplicate:", 1)[1].split("\n\n", 1)[0]
-    assert "dvc exp run --temp -n replicate-$(FIRST) -S replicates.first=$(FIRST)" in recipe
-    assert "python -m nnrepro.report.replication HEAD replicate-$(FIRST)" in recipe
+STAGE = """\
+import json, yaml
+first = yaml.safe_load(open("params.yaml"))["replicates"]["first"]
+verdicts = {"a": "holds", "b": "holds" if first == 0 else "does not hold", "c": "cannot be judged"}
+json.dump({k: {"verdict": v} for k, v in verdicts.items()}, open("metrics/claims.json", "w"))
+"""
+
+
+def test_the_make_replicate_recipe_runs_a_temporary_experiment_and_leaves_the_workspace_as_committed(tmp_path):
+    """The Makefile's recipe, run in a one-stage DVC repository whose claims depend on replicates.first."""
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "config", "user.name", "t")
+    git(tmp_path, "config", "user.email", "t@t")
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "stage.py").write_text(STAGE)
+    (tmp_path / "params.yaml").write_text("replicates:\n  first: 0\n")
+    (tmp_path / "dvc.yaml").write_text(
+        "stages:\n  claims:\n    cmd: python stage.py\n    deps: [stage.py]\n    params: [replicates.first]\n"
+        "    metrics:\n      - metrics/claims.json:\n          cache: false\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    run = {"cwd": tmp_path, "env": env, "capture_output": True, "text": True, "timeout": 120}
+    assert subprocess.run(["dvc", "init", "-q"], **run).returncode == 0
+    assert subprocess.run(["dvc", "repro", "-q"], **run).returncode == 0
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-qm", "seeds from 0")
+    recipe = (ROOT / "Makefile").read_text().split("\nreplicate:", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+    outputs = [
+        subprocess.run(line.strip().lstrip("-").replace("$(FIRST)", "100"), shell=True, **run) for line in recipe
+    ]
+    assert outputs[-1].returncode == 0, outputs[-1].stderr
+    assert outputs[-1].stdout.startswith("1 of 3 verdicts changed, 1 opposite")
+    assert "| b | holds | does not hold | yes |" in outputs[-1].stdout
+    assert git(tmp_path, "status", "--porcelain") == ""  # the workspace is as committed
+    assert "first: 0" in (tmp_path / "params.yaml").read_text()
