@@ -190,3 +190,26 @@ def test_the_shared_seeds_are_those_every_replicated_part_has():
     facts = {"cnn": {"probe": {"replicates": [{}] * 8}, "finetune": {"replicates": [{}] * 3}}}
     assert seeds.seed_count(facts, seeds.CNN) == 8 and seeds.shared_count(facts, seeds.CNN) == 3
     assert seeds.shared_count({"long": {"replicates": [{}] * 8}}, seeds.RUNS) == 8
+
+
+SHARE = 0.8  # a threshold of this module, as a section module has them
+THRESHOLDS = ("SHARE",)
+
+
+def test_a_registered_claim_gives_every_field_and_its_verdict_under_a_previous_threshold():
+    @core.claim("planted", "1.1.1", "A share above SHARE.", "no words")
+    def planted_claim(facts, th):
+        return Finding(get_share(facts) - th.SHARE, f"share {get_share(facts)}", {"share": get_share(facts)})
+
+    def get_share(facts):
+        return facts["long"]["share"]
+
+    core.REGISTRY.remove(planted_claim)
+    runs = [{"share": 0.85 + 0.001 * k} for k in range(8)]
+    facts = {"long": {"share": 0.8535, "replicates": runs}}
+    result = planted_claim(facts, None, {"SHARE": 0.9})
+    assert result["verdict"] == HOLDS and result["seeds_counted"] == 8
+    assert result["verdict_with_previous"] == {"SHARE": FAILS}
+    assert result["sensitive_to"] == ["SHARE"] and result["numbers"] == {"share": 0.8535}
+    assert result["interval"][0] > 0 and result["margin_in_intervals"] > 1 and result["min_detectable_effect"] > 0
+    assert planted_claim(facts)["verdict_with_previous"] == {}
