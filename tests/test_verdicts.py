@@ -98,12 +98,12 @@ def test_a_varying_side_adds_its_spread_to_the_single_runs_noise():
 
 def test_a_missing_seed_cannot_be_judged():
     result = assessed([1.0, cannot("no run"), 1.1, 1.2])
-    assert (result["verdict"], result["reason"]) == (CANNOT, core.MISSING) and "seed 1" in result["evidence"]
+    assert (result["verdict"], result["reason"]) == (CANNOT, core.MISSING) and "replicate 1" in result["evidence"]
 
 
 def test_a_failing_seed_does_not_hold_and_is_named():
     result = assessed([5.0, 5.1, fails("lr 0.1 diverged"), 5.2, 5.3])
-    assert result["verdict"] == FAILS and result["evidence"].startswith("seed 2 of 5: lr 0.1 diverged")
+    assert result["verdict"] == FAILS and result["evidence"].startswith("replicate 2 of 5: lr 0.1 diverged")
 
 
 def test_a_collapsed_comparison_drops_its_seed_and_too_few_left_cannot_be_judged():
@@ -111,7 +111,9 @@ def test_a_collapsed_comparison_drops_its_seed_and_too_few_left_cannot_be_judged
     assert kept["verdict"] == HOLDS and kept["seeds_counted"] == 4
     dropped = [cannot("rival collapsed", core.COLLAPSED)] * 3
     few = assessed([5.0, 5.1, *dropped])
-    assert (few["verdict"], few["reason"]) == (CANNOT, core.COLLAPSED) and "seeds 2, 3, 4 dropped" in few["evidence"]
+    assert (few["verdict"], few["reason"]) == (CANNOT, core.COLLAPSED) and "replicates 2, 3, 4 dropped" in few[
+        "evidence"
+    ]
 
 
 def test_a_non_finite_effect_cannot_be_judged():

@@ -176,7 +176,8 @@ def _attempt(check, facts: dict, th: Thresholds):
 
 
 def _seeds(labels: list) -> str:
-    return f"seed{'s' if len(labels) > 1 else ''} {', '.join(map(str, labels))}"
+    """Replicates by index k (rep<k>, whose seed is replicates.first + k): 'replicates 2, 3'."""
+    return f"replicate{'s' if len(labels) > 1 else ''} {', '.join(map(str, labels))}"
 
 
 def _stopped(outcomes: list):
@@ -192,7 +193,11 @@ def _stopped(outcomes: list):
         return FAILS, None, f"{_seeds([k for k, _ in failing])} of {len(outcomes)}: {failing[0][1].evidence}"
     if dropped and len(outcomes) - len(dropped) < LEAST_SEEDS:
         left, named = len(outcomes) - len(dropped), _seeds([k for k, _ in dropped])
-        return CANNOT, COLLAPSED, f"{left} of {len(outcomes)} seeds left ({named} dropped): {dropped[0][1].evidence}"
+        return (
+            CANNOT,
+            COLLAPSED,
+            f"{left} of {len(outcomes)} replicates left ({named} dropped): {dropped[0][1].evidence}",
+        )
     return None
 
 
