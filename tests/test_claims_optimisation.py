@@ -92,7 +92,7 @@ def batch_history(k, first_acc, final_acc, first_loss, tau, epochs, jitter=0.000
     """Ten evaluations over the first epoch, then one per epoch; the loss falls first_loss -> 0.5 (time constant
     tau epochs), the accuracy rises alike from first_acc to final_acc."""
     steps = np.array([round(0.1 * i, 1) for i in range(1, 11)] + [float(e) for e in range(2, epochs + 1)])
-    fall = np.exp(-(steps - 0.1) / (tau * spread(k)))
+    fall = np.exp(-(steps - 0.1) / (tau * spread(k, 0.15)))
     loss = 0.5 + (first_loss * spread(k, 0.02) - 0.5) * fall + noise(k, len(steps), jitter)
     loss = spikes(loss, [int(np.searchsorted(steps, e)) for e in peaks], 0.05)
     acc = final_acc * spread(k, 0.01) - (final_acc - first_acc * spread(k, 0.02)) * fall
@@ -117,7 +117,7 @@ def facts() -> dict:
             "b1-e1": pair(1, 1, 0.8, 0.81, 1.0, 0.3),
             "b16-e1": pair(16, 1, 0.5, 0.6, 1.5, 0.5),
             "b128-e50": pair(128, 50, 0.3, 0.9, 2.0, 1.0, jitter=0.002, peaks=(15, 30, 45)),
-            "b1024-e50": pair(1024, 50, 0.1, 0.85, 2.5, 33.0),
+            "b1024-e50": pair(1024, 50, 0.1, 0.85, 2.5, 33.0, jitter=0.004),
         },
         "course": copy.deepcopy(COURSE),
     }
@@ -222,7 +222,9 @@ COUNTER = {  # claim id -> an edit after which the claim does not hold
     "initial_acc_falls": batch_pair("b1024-e50", 1024, 50, 0.4, 0.85, 2.5, 33.0),
     "initial_loss_rises": batch_pair("b1024-e50", 1024, 50, 0.1, 0.85, 1.8, 33.0),
     "b128_beats_b1024": batch_pair("b1024-e50", 1024, 50, 0.1, 0.97, 2.5, 2.0),
-    "b128_stabilises_faster": batch_pair("b128-e50", 128, 50, 0.3, 0.9, 2.0, 40.0),
+    "b128_stabilises_faster": edits(  # the two pairs' paces swapped
+        batch_pair("b128-e50", 128, 50, 0.3, 0.9, 2.0, 33.0), batch_pair("b1024-e50", 1024, 50, 0.1, 0.85, 2.5, 1.0)
+    ),
     "b128_some_noise": batch_pair("b128-e50", 128, 50, 0.3, 0.9, 2.0, 1.0, jitter=0.002),
     "b1024_not_noisy": batch_pair("b1024-e50", 1024, 50, 0.1, 0.85, 2.5, 33.0, jitter=0.01, peaks=(15, 30, 45)),
     "b1024_needs_more_epochs": batch_pair("b1024-e50", 1024, 50, 0.1, 0.85, 2.5, 5.0),
@@ -430,3 +432,14 @@ def test_first_evaluations_a_few_steps_apart_still_compare():
     assert judge("initial_acc_falls", nearby)["verdict"] == HOLDS
     far = everywhere(*BATCH, "b1024-e50", "epoch", [0.2] + epochs[1:])
     assert judge("initial_acc_falls", far)["verdict"] == CANNOT
+
+
+def test_curves_compared_settle_on_one_scale():
+    """BatchNorm near its level from epoch 1, wiggling by a twentieth of plain's fall: settled at once on the scale
+    they share, never on its own tiny change."""
+    plain_curve = 0.4 + 0.8 * np.exp(-(EPOCHS - 1) / 6)
+    normed_curve = 0.36 + 0.04 * (EPOCHS % 2)
+    scale = trends.common_scale((EPOCHS, plain_curve), (EPOCHS, normed_curve))
+    assert trends.settle_epoch(EPOCHS, normed_curve, 0.1, 0.1, scale) == 1
+    assert trends.settle_epoch(EPOCHS, normed_curve, 0.1, 0.1) > 40
+    assert trends.settle_epoch(EPOCHS, plain_curve, 0.1, 0.1, scale) > 10

@@ -200,18 +200,18 @@ def _loss(run: dict, name: str, subject: bool) -> tuple[np.ndarray, np.ndarray]:
     "b128_stabilises_faster",
     "1.1.4",
     f"Batch size {LONG_BATCHES[0]} stabilises faster than {LONG_BATCHES[1]}: its test loss settles (stays within "
-    f"{SETTLE_BAND:.0%} of its change of its last-10-epoch level, bar {SETTLE_OUTSIDE:.0%} of the later "
+    f"{SETTLE_BAND:.0%} of the larger curve's change of its last-10-epoch level, bar {SETTLE_OUTSIDE:.0%} of the later "
     "evaluations) at an earlier epoch.",
     "(128, 50) is stabilizing faster",
 )
 def b128_stabilises_faster(facts: dict, th) -> Finding:
-    """Effect (epochs): batch 1024's settling epoch minus batch 128's. Batch 128 diverged or collapsed: does not
+    """Effect (epochs): batch 1024's settling epoch minus batch 128's, both in a band of the larger of their changes.
+    Batch 128 diverged or collapsed: does not
     hold; batch 1024 diverged or collapsed: cannot be judged."""
     small, large = _long_pairs(facts)
-    settle = []
-    for (name, run), subject in ((small, True), (large, False)):
-        epochs, loss = _loss(run, name, subject)
-        settle.append(trends.settle_epoch(epochs, loss, th.SETTLE_BAND, th.SETTLE_OUTSIDE))
+    curves = [_loss(run, name, subject) for (name, run), subject in ((small, True), (large, False))]
+    scale = trends.common_scale(*curves)
+    settle = [trends.settle_epoch(e, v, th.SETTLE_BAND, th.SETTLE_OUTSIDE, scale) for e, v in curves]
     return Finding(
         settle[1] - settle[0],
         f"test loss settled from epoch: {small[0]} {settle[0]:g}, {large[0]} {settle[1]:g}",

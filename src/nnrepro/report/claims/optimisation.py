@@ -343,15 +343,15 @@ def _bn_pairs(facts: dict) -> dict:
     "bn_stabilises_faster",
     "1.1.3",
     f"With BatchNorm the middle learning rates stabilise in fewer epochs: each one's validation loss settles (stays "
-    f"within {SETTLE_BAND:.0%} of its change of its last-10-epoch level, bar {SETTLE_OUTSIDE:.0%} of the later "
-    "evaluations) at an earlier epoch than the plain network's at that rate.",
+    f"within {SETTLE_BAND:.0%} of the larger curve's change of its last-10-epoch level, bar {SETTLE_OUTSIDE:.0%} of "
+    "the later evaluations) at an earlier epoch than the plain network's at that rate.",
     "both LRs are stabilizing faster (with less epochs)",
 )
 def bn_stabilises_faster(facts: dict, th) -> Finding:
-    """Effect (epochs): the smallest gain over the middle lrs, plain's settling epoch minus BatchNorm's. As _bn_pairs
-    for broken runs."""
+    """Effect (epochs): the smallest gain over the middle lrs, plain's settling epoch minus BatchNorm's, both in a band
+    of the larger of their changes (the curves compared on one scale). As _bn_pairs for broken runs."""
     settle = {
-        lr: [trends.settle_epoch(e, v, th.SETTLE_BAND, th.SETTLE_OUTSIDE) for e, v in pair]
+        lr: [trends.settle_epoch(e, v, th.SETTLE_BAND, th.SETTLE_OUTSIDE, trends.common_scale(*pair)) for e, v in pair]
         for lr, pair in _bn_pairs(facts).items()
     }
     return Finding(
@@ -366,22 +366,22 @@ def bn_stabilises_faster(facts: dict, th) -> Finding:
     "bn_remains_stable",
     "1.1.3",
     f"With BatchNorm the middle learning rates' validation loss stays closer to its level after epoch {STEEP_EPOCH} "
-    "than the plain network's: its largest distance from its last-10-epoch level, in units of the curve's change, "
-    "is smaller at each rate.",
+    "than the plain network's: its largest distance from its last-10-epoch level, in units of the larger curve's "
+    "change, is smaller at each rate.",
     "remains stable throughout the training",
 )
 def bn_remains_stable(facts: dict, th) -> Finding:
-    """Effect (shares of each curve's change): the smallest margin over the middle lrs, plain's largest stray from
-    its level after epoch 20 minus BatchNorm's. As _bn_pairs for broken runs; nothing after epoch 20: cannot be
+    """Effect (shares of the larger curve's change): the smallest margin over the middle lrs, plain's largest stray
+    from its level after epoch 20 minus BatchNorm's. As _bn_pairs for broken runs; nothing after epoch 20: cannot be
     judged."""
     stray = {}
     for lr, pair in _bn_pairs(facts).items():
         if not all((e > th.STEEP_EPOCH).any() for e, _ in pair):
             raise cannot(f"lr {lr:g} has no validation loss after epoch {th.STEEP_EPOCH}")
-        stray[lr] = [trends.largest_stray(e, v, th.STEEP_EPOCH) for e, v in pair]
+        stray[lr] = [trends.largest_stray(e, v, th.STEEP_EPOCH, trends.common_scale(*pair)) for e, v in pair]
     return Finding(
         min(p - b for p, b in stray.values()),
-        f"largest distance from the level after epoch {th.STEEP_EPOCH}, in units of the curve's change "
+        f"largest distance from the level after epoch {th.STEEP_EPOCH}, in units of the larger curve's change "
         "(plain/BatchNorm): " + ", ".join(f"lr {lr:g}: {p:.3g}/{b:.3g}" for lr, (p, b) in stray.items()),
         {f"{v}_stray_lr{lr:g}": s for lr, pair in stray.items() for v, s in zip(("plain", "batchnorm"), pair)},
     )

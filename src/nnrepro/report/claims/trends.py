@@ -1,5 +1,6 @@
 """The shape of one curve, as sections 1.1.x read it: where it settles, how far it strays once settled, and its peaks
-against its own jitter. Pure functions of (epochs, values) arrays; no thresholds of their own."""
+against its own jitter. Pure functions of (epochs, values) arrays; no thresholds of their own. Curves compared with
+each other are measured on one scale, the larger of their changes: the height of the figure that shows both."""
 
 import numpy as np
 
@@ -16,11 +17,12 @@ def level_and_change(epochs: np.ndarray, values: np.ndarray) -> tuple:
     return level, abs(float(values[0]) - level)
 
 
-def settle_epoch(epochs: np.ndarray, values: np.ndarray, band: float, outside: float) -> float:
-    """The first epoch from which the curve stays within `band` x its change of its level, a share `outside` of the
-    later evaluations excepted (a late spike does not undo the settling); the epoch must itself be within the band.
-    A flat curve is settled from its first epoch; one never settled, at its last."""
+def settle_epoch(epochs: np.ndarray, values: np.ndarray, band: float, outside: float, scale: float = 0.0) -> float:
+    """The first epoch from which the curve stays within `band` x `scale` (default: its own change) of its level, a
+    share `outside` of the later evaluations excepted (a late spike does not undo the settling); the epoch must
+    itself be within the band. A flat curve is settled from its first epoch; one never settled, at its last."""
     level, change = level_and_change(epochs, values)
+    change = scale or change
     if change == 0:
         return float(epochs[0])
     away = np.abs(values - level) > band * change
@@ -30,9 +32,11 @@ def settle_epoch(epochs: np.ndarray, values: np.ndarray, band: float, outside: f
     return float(epochs[settled[0]] if len(settled) else epochs[-1])
 
 
-def largest_stray(epochs: np.ndarray, values: np.ndarray, after: float) -> float:
-    """The largest distance from the level of an evaluation after epoch `after`, in units of the curve's change."""
+def largest_stray(epochs: np.ndarray, values: np.ndarray, after: float, scale: float = 0.0) -> float:
+    """The largest distance from the level of an evaluation after epoch `after`, in units of `scale` (default: the
+    curve's own change)."""
     level, change = level_and_change(epochs, values)
+    change = scale or change
     late = values[epochs > after]
     return float(np.abs(late - level).max() / change) if change > 0 and len(late) else 0.0
 
@@ -65,3 +69,8 @@ def tail_decline(epochs: np.ndarray, values: np.ndarray, share: float) -> float:
         return 0.0
     slope = float(np.polyfit(epochs[tail], values[tail], 1)[0])
     return -slope * float(epochs[-1] - start) / change
+
+
+def common_scale(*curves: tuple) -> float:
+    """The larger change of the (epochs, values) curves: the scale they are compared on."""
+    return max(level_and_change(epochs, values)[1] for epochs, values in curves)
