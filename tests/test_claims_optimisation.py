@@ -311,6 +311,17 @@ def test_degenerate_input_gives_the_promised_verdict(claim_id, edit, verdict, wo
     assert word.lower() in result["evidence"].lower(), result["evidence"]
 
 
+def test_a_collapsed_subject_with_a_loss_is_judged_on_it():
+    """A collapsed middle lr or BatchNorm run still has a loss: every seed's real effect is judged."""
+    stuck = [normed(0.0001, lambda k: list(2.5 + noise(k, 50, 0.01))), collapse(*LR, "batchnorm", 0.0001)]
+    result = judge("bn_smallest_lr_faster", *stuck)
+    assert result["verdict"] == FAILS and result["seeds_counted"] == SEEDS and result["effect"] < 0, result
+    result = judge(
+        "lr_middle_best", plain(0.01, lambda k: list(2.5 + noise(k, 50, 0.01))), collapse(*LR, "plain", 0.01)
+    )
+    assert result["verdict"] == FAILS and result["seeds_counted"] == SEEDS, result
+
+
 def test_a_collapsed_subject_with_an_accuracy_is_judged_on_it():
     """A collapsed batch-1 run still has an accuracy: every seed's real effect is judged, not an early exit."""
     low = put(*BATCH, "b1-e1", pair(1, 1, 0.2, 0.25, 1.0, 0.3))

@@ -157,11 +157,15 @@ def lr_smallest_slow(facts: dict, th) -> Finding:
     "large descent early on (i.e. with less epochs)",
 )
 def lr_middle_best(facts: dict, th) -> Finding:
-    """Effect: the extremes' lowest early loss minus the middles' highest (loss). A middle lr diverged or collapsed:
-    does not hold. An extreme lr diverged: cannot be judged; the largest lr collapsed is judged (the course saw it
-    fail), the smallest collapsed cannot be judged."""
+    """Effect (loss): the extremes' lowest early loss minus the middles' highest. A middle lr diverged: does not hold;
+    collapsed: judged on its loss (it has one; a run that learns nothing does not descend early). An extreme lr
+    diverged: cannot be judged; the largest lr collapsed is judged (the course saw it fail), the smallest collapsed
+    cannot be judged."""
     runs = _sweep(facts, "plain")
-    middle = {r: _early_best(live(runs[r], _label("plain", r), True), _label("plain", r), th) for r in _middles(runs)}
+    middle = {
+        r: _early_best(live(runs[r], _label("plain", r), True, failing=True), _label("plain", r), th)
+        for r in _middles(runs)
+    }
     extreme = {
         r: _early_best(live(runs[r], _label("plain", r), False, failing=r == max(runs)), _label("plain", r), th)
         for r in (min(runs), max(runs))
@@ -171,6 +175,7 @@ def lr_middle_best(facts: dict, th) -> Finding:
         min(extreme.values()) - max(middle.values()),
         f"lowest validation loss by epoch {th.EARLY_EPOCH}: " + ", ".join(f"lr {r:g}: {fmt(v)}" for r, v in every),
         {f"early_best_loss_lr{r:g}": v for r, v in every},
+        note=note(*(runs[r] for r in middle)),
     )
 
 
@@ -395,19 +400,20 @@ def bn_remains_stable(facts: dict, th) -> Finding:
     "the lowest LR also learns faster",
 )
 def bn_smallest_lr_faster(facts: dict, th) -> Finding:
-    """Effect: plain's early loss minus BatchNorm's. BatchNorm diverged or collapsed: does not hold; plain diverged or
-    collapsed: cannot be judged."""
+    """Effect (loss): plain's early loss minus BatchNorm's. BatchNorm diverged: does not hold; collapsed: judged on its
+    loss. Plain diverged or collapsed: cannot be judged."""
     plain, batchnorm = _sweep(facts, "plain"), _sweep(facts, "batchnorm")
     common = set(plain) & set(batchnorm)
     if not common:
         raise cannot("no learning rate is in both sweeps")
     lr = min(common)
-    bn = _early_best(live(batchnorm[lr], _label("BatchNorm", lr), True), _label("BatchNorm", lr), th)
+    bn = _early_best(live(batchnorm[lr], _label("BatchNorm", lr), True, failing=True), _label("BatchNorm", lr), th)
     base = _early_best(live(plain[lr], _label("plain", lr), False), _label("plain", lr), th)
     return Finding(
         base - bn,
         f"lr {lr:g}, lowest validation loss by epoch {th.EARLY_EPOCH}: plain {fmt(base)}, BatchNorm {fmt(bn)}",
         {"lr": lr, "plain_early_best_loss": base, "batchnorm_early_best_loss": bn},
+        note=note(batchnorm[lr]),
     )
 
 
