@@ -529,14 +529,6 @@ def test_cnn_seed_views_project_only_the_cnn_cells_run_over_seeds():
     assert seeds.seed_views(data, seeds.CNN) == []  # no cell over seeds: one seed
 
 
-def test_a_verdict_near_its_threshold_is_flagged_and_a_robust_one_is_not():
-    near = judge("lr_largest_stalls", put("lr_sweep", "plain", 1.0, run([3.0, 2.73] * 15)))  # drop 9%, STALL_DROP 10%
-    assert near["verdict"] == HOLDS and near["threshold_sensitive"] and near["sensitive_to"] == ["STALL_DROP"]
-    robust = judge("lr_largest_stalls")  # drop 3.3%
-    assert robust["verdict"] == HOLDS and not robust["threshold_sensitive"] and robust["sensitive_to"] == []
-    assert not judge("b128_beats_b1024")["threshold_sensitive"]  # a claim without a threshold never is
-
-
 def test_every_claim_quotes_the_course_exactly():
     course = Path(__file__).resolve().parents[1] / "reference/course_report.md"  # the course's text, as given
     if not course.exists():

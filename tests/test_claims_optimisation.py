@@ -329,6 +329,14 @@ def test_a_collapsed_subject_with_an_accuracy_is_judged_on_it():
     assert result["verdict"] == FAILS and result["seeds_counted"] == SEEDS and result["effect"] < 0, result
 
 
+def test_a_verdict_near_its_threshold_is_flagged_and_a_robust_one_is_not():
+    near = plain(1.0, lambda k: list(np.array([3.0, 2.73] * 25) + noise(k, 50, 0.002)))  # drop 9%, STALL_DROP 10%
+    result = judge("lr_largest_stalls", near)
+    assert result["verdict"] == HOLDS and result["sensitive_to"] == ["STALL_DROP"], result
+    robust = judge("lr_largest_stalls")  # a drop of about 1%
+    assert robust["verdict"] == HOLDS and robust["sensitive_to"] == [], robust
+
+
 # --- The readings behind the checks --------------------------------------------------------------------------------
 EPOCHS = np.arange(1.0, 51.0)
 
