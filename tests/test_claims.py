@@ -177,7 +177,8 @@ def facts() -> dict:
     }
 
 
-BY_ID = {c.claim_id: c for c in claims.CLAIMS}
+MOVED = ("evaluation", "gradients", "cnn")  # their claims are tested in tests/test_claims_evaluation.py
+BY_ID = {c.claim_id: c for c in claims.CLAIMS if c.__wrapped__.__module__.rsplit(".", 1)[-1] not in MOVED}
 
 
 def judge(claim_id: str, edit=None) -> dict:
@@ -295,35 +296,6 @@ COUNTER = {  # claim id -> an edit after which the claim does not hold
     "b128_beats_b1024": put("batch", "b1024-e50", batch_run(1024, 50, 0.1, 2.5, 0.95, 0.2, rate=0.1)),
     "b128_stabilises_faster": put("batch", "b128-e50", batch_run(128, 50, 0.3, 2.0, 0.9, 0.8, rate=0.05)),
     "b1024_not_noisy": put("batch", "b1024-e50", batch_run(1024, 50, 0.1, 2.5, 0.85, 0.2, noise=0.04)),
-    "best_generalises": put(*CELLS, "d6-w32", cell(6, 32, 0.99, 0.93, 0.92)),
-    "best_accurate_small_countries": put("grid", "best_points", points(right=False)),
-    "worst_underfits": put(*CELLS, "d1-w16", cell(1, 16, 0.95, 0.78, 0.77)),
-    "worst_not_too_inaccurate": put(*CELLS, "d1-w16", cell(1, 16, 0.6, 0.6, 0.6)),
-    "worst_is_one_layer": put(*CELLS, "d6-w8", cell(6, 8, 0.7, 0.7, 0.7)),
-    "shallow_below_deep": put(*CELLS, "d2-w16", cell(2, 16, 0.95, 0.95, 0.94)),
-    "depth10_no_gain": put(*CELLS, "d10-w16", cell(10, 16, 0.95, 0.95, 0.94)),
-    "width32_sweet_spot": put(*CELLS, "d6-w16", cell(6, 16, 0.96, 0.95, 0.94)),
-    "width32_best_all_splits": put(*CELLS, "d6-w64", cell(6, 64, 0.97, 0.88, 0.87)),
-    "width64_overfits": put(*CELLS, "d6-w64", cell(6, 64, 0.89, 0.88, 0.87)),
-    "plain_vanishing": put("probe", "plain", probe([1e-2] * 6)),
-    "plain_not_dead_units": put("probe", "plain", probe([1e-9, 1e-9, 1e-8, 1e-7, 1e-2, 1e-1], dead=0.75)),
-    "residual_alive": put("probe", "residual", probe([1e-9, 1e-2, 1e-2, 1e-2, 1e-2, 1e-2], dead=0.1, acc=0.6)),
-    "residual_better_results": put("probe", "residual", "final_validation_acc", [0.2] * 5),
-    "finetune_best_low_lr": put(*TUNE, 0.1, cnn_cell(0.95)),
-    "probe_best_high_lr": put(*PROBE, 0.001, cnn_cell(0.9)),
-    "probe_beats_finetune_high_lr": put(*TUNE, 0.01, cnn_cell(0.7)),
-    "probe_beats_scratch": put(*SCRATCH, 0.001, cnn_cell(0.8)),
-    "scratch_near_chance": put(*SCRATCH, 0.1, cnn_cell(0.7)),
-    "xgboost_vs_probe": put("cnn", "xgboost", {"validation_acc": 0.6, "test_acc": 0.6}),
-    "finetune_best_overall": put("cnn", "xgboost", {"validation_acc": 0.95, "test_acc": 0.95}),
-    "table_scratch_best_lr": put(*SCRATCH, 0.1, cnn_cell(0.62)),
-    "table_scratch_worst_lr": put(*SCRATCH, 0.1, cnn_cell(0.40)),
-    "table_probe_best_lr": put(*PROBE, 0.01, cnn_cell(0.75)),
-    "table_probe_worst_lr": put(*PROBE, 0.0001, cnn_cell(0.45)),
-    "table_finetune_best_lr": put(*TUNE, 0.001, cnn_cell(0.95)),
-    "table_finetune_worst_lr": put(*TUNE, 0.01, cnn_cell(0.40)),
-    "best_pick": put(*PROBE, 0.1, cnn_cell(0.95)),
-    "worst_pick": put(*PROBE, cnn([0.52, 0.5, 0.5, 0.5, 0.5])),
 }
 
 DEGENERATE = [  # (claim id, edit, the verdict its docstring promises, a word of the evidence)
@@ -360,54 +332,6 @@ DEGENERATE = [  # (claim id, edit, the verdict its docstring promises, a word of
     ("b128_beats_b1024", diverge("batch", "b128-e50"), FAILS, "diverged"),
     ("b128_stabilises_faster", diverge("batch", "b1024-e50"), CANNOT, "diverged"),
     ("b1024_not_noisy", put("batch", "b128-e50", batch_run(128, 50, 0.3, 2.0, 0.9, 0.8)), FAILS, "no noise"),
-    ("best_generalises", put("grid", "best", "d9-w99"), CANNOT, "d9-w99"),
-    ("best_generalises", put(*CELLS, "d6-w32", "final_train_acc", float("nan")), CANNOT, "train accuracy"),
-    ("best_accurate_small_countries", put("grid", "best_points", None), CANNOT, "best_test_predictions.csv"),
-    (
-        "worst_underfits",
-        edits(diverge(*CELLS, "d1-w16"), put(*CELLS, "d1-w16", "final_train_acc", None)),
-        CANNOT,
-        "diverged",
-    ),
-    ("worst_underfits", put("grid", "worst", "d6-w32"), CANNOT, "same"),
-    ("worst_not_too_inaccurate", diverge(*CELLS, "d6-w32"), CANNOT, "diverged"),
-    ("worst_is_one_layer", diverge(*CELLS, "d2-w16"), CANNOT, "diverged"),
-    ("shallow_below_deep", drop(*CELLS, "d2-w16"), CANNOT, "depth 2"),
-    ("depth10_no_gain", diverge(*CELLS, "d10-w16"), CANNOT, "diverged"),
-    ("width32_sweet_spot", diverge(*CELLS, "d6-w32"), FAILS, "diverged"),
-    ("width32_sweet_spot", drop("grid", "width_slice_depth"), CANNOT, "width_slice_depth"),
-    ("width32_best_all_splits", drop(*CELLS, "d6-w32"), CANNOT, "width 32"),
-    ("width64_overfits", diverge(*CELLS, "d6-w64"), FAILS, "diverged"),
-    ("width64_overfits", diverge(*CELLS, "d6-w8"), CANNOT, "diverged"),
-    ("plain_vanishing", pmutate("plain", all_zero), FAILS, "dead"),
-    ("plain_vanishing", put("probe", "plain", "grad_sq_norm", []), CANNOT, "empty"),
-    ("plain_vanishing", put("probe", "plain", probe([None] * 6)), CANNOT, "missing values"),
-    (
-        "plain_not_dead_units",
-        put("probe", "plain", probe([1e-9, 1e-9, 1e-8, 1e-7, 1e-2, 1e-1], dead=1.0)),
-        FAILS,
-        "layer 0: 1",
-    ),
-    ("residual_alive", pmutate("residual", zero_from_epoch_2), FAILS, "from epoch 2"),
-    ("residual_alive", pmutate("residual", all_zero), FAILS, "dead"),
-    ("residual_alive", drop("probe", "residual"), CANNOT, "probe.residual"),
-    ("residual_better_results", put("probe", "plain", "final_validation_acc", [None] * 5), CANNOT, "plain"),
-    ("finetune_best_low_lr", put(*TUNE, {lr: DIVERGED_CNN for lr in (0.1, 0.01, 0.001)}), CANNOT, "finetune"),
-    ("probe_best_high_lr", edits(put(*PROBE, 0.1, DIVERGED_CNN), put(*PROBE, 0.01, DIVERGED_CNN)), CANNOT, "high"),
-    ("probe_beats_finetune_high_lr", put(*TUNE, 0.1, DIVERGED_CNN), CANNOT, "diverged"),
-    ("probe_beats_finetune_high_lr", put(*PROBE, 0.1, DIVERGED_CNN), FAILS, "diverged"),
-    ("probe_beats_scratch", put(*SCRATCH, {}), CANNOT, "empty"),
-    ("scratch_near_chance", put(*SCRATCH, 0.01, DIVERGED_CNN), CANNOT, "diverged"),
-    ("xgboost_vs_probe", drop("cnn", "xgboost"), CANNOT, "xgboost"),
-    ("finetune_best_overall", put("cnn", "xgboost", "test_acc", None), CANNOT, "XGBoost"),
-    ("table_scratch_best_lr", put(*SCRATCH, 0.1, DIVERGED_CNN), CANNOT, "diverged"),
-    ("table_scratch_worst_lr", drop(*SCRATCH, 0.01), CANNOT, "not among"),
-    ("table_probe_best_lr", drop("course", "2.1"), CANNOT, "course"),
-    ("table_probe_worst_lr", put(*PROBE, 0.00001, DIVERGED_CNN), CANNOT, "diverged"),
-    ("table_finetune_best_lr", put(*TUNE, 0.01, DIVERGED_CNN), CANNOT, "diverged"),
-    ("table_finetune_worst_lr", drop(*TUNE, 0.1), CANNOT, "not among"),
-    ("best_pick", put(*TUNE, 0.0001, DIVERGED_CNN), CANNOT, "diverged"),
-    ("worst_pick", put(*SCRATCH, 0.001, DIVERGED_CNN), CANNOT, "diverged"),
 ]
 
 COLLAPSE = "holds (collapsed: one class predicted)"
@@ -440,43 +364,6 @@ COLLAPSED = [  # (claim id, the run or cell to collapse, the verdict shown, as i
     ("b128_stabilises_faster", ("batch", "b128-e50"), NO),
     ("b1024_not_noisy", ("batch", "b1024-e50"), NO),
     ("b1024_not_noisy", ("batch", "b128-e50"), UNJUDGED),
-    ("best_generalises", (*CELLS, "d6-w32"), NO),
-    ("best_accurate_small_countries", (*CELLS, "d6-w32"), NO),
-    ("worst_underfits", (*CELLS, "d1-w16"), COLLAPSE),
-    ("worst_underfits", (*CELLS, "d6-w32"), UNJUDGED),
-    ("worst_not_too_inaccurate", (*CELLS, "d1-w16"), NO),
-    ("worst_is_one_layer", (*CELLS, "d1-w16"), COLLAPSE),
-    ("worst_is_one_layer", (*CELLS, "d6-w8"), UNJUDGED),
-    ("shallow_below_deep", (*CELLS, "d2-w16"), UNJUDGED),
-    ("shallow_below_deep", (*CELLS, "d6-w16"), NO),
-    ("depth10_no_gain", (*CELLS, "d10-w16"), UNJUDGED),
-    ("width32_sweet_spot", (*CELLS, "d6-w32"), NO),
-    ("width32_best_all_splits", (*CELLS, "d6-w8"), UNJUDGED),
-    ("width64_overfits", (*CELLS, "d6-w64"), NO),
-    ("plain_vanishing", ("probe", "plain"), COLLAPSE),
-    ("plain_not_dead_units", ("probe", "plain"), COLLAPSE),
-    ("residual_alive", ("probe", "residual"), NO),
-    ("residual_better_results", ("probe", "plain"), COLLAPSE),
-    ("residual_better_results", ("probe", "residual"), NO),
-    ("finetune_best_low_lr", (*TUNE, 0.0001), NO),
-    ("finetune_best_low_lr", (*TUNE, 0.01), COLLAPSE),
-    ("probe_best_high_lr", (*PROBE, 0.1), NO),
-    ("probe_beats_finetune_high_lr", (*PROBE, 0.1), NO),
-    ("probe_beats_finetune_high_lr", (*TUNE, 0.1), COLLAPSE),
-    ("probe_beats_scratch", (*SCRATCH, 0.001), COLLAPSE),
-    ("probe_beats_scratch", (*PROBE, 0.1), NO),
-    ("scratch_near_chance", (*SCRATCH, 0.01), COLLAPSE),
-    ("xgboost_vs_probe", ("cnn", "xgboost"), NO),
-    ("xgboost_vs_probe", (*PROBE, 0.1), UNJUDGED),
-    ("finetune_best_overall", (*TUNE, 0.0001), NO),
-    ("table_scratch_best_lr", (*SCRATCH, 0.001), NO),
-    ("table_scratch_worst_lr", (*SCRATCH, 0.01), COLLAPSE),
-    ("table_probe_best_lr", (*PROBE, 0.1), NO),
-    ("table_probe_worst_lr", (*PROBE, 0.00001), COLLAPSE),
-    ("table_finetune_best_lr", (*TUNE, 0.0001), NO),
-    ("table_finetune_worst_lr", (*TUNE, 0.1), COLLAPSE),
-    ("best_pick", (*TUNE, 0.0001), NO),
-    ("worst_pick", (*SCRATCH, 0.001), COLLAPSE),
 ]
 
 
@@ -529,9 +416,9 @@ def test_nothing_holds_vacuously_when_every_run_and_cell_collapsed():
         ("cnn", "xgboost"),
     ]:
         collapse(*path)(data)
-    results = claims.check_all(data)
+    results = [r for r in claims.check_all(data) if r["id"] in BY_ID]
     vacuous = [r["id"] for r in results if r["verdict"] == HOLDS and not r["note"] and not r["timing"]]
-    assert vacuous == [] and claims.verdict_counts(results)[HOLDS] == 6, [claims.shown_verdict(r) for r in results]
+    assert vacuous == [] and claims.verdict_counts(results)[HOLDS] == 2, [claims.shown_verdict(r) for r in results]
 
 
 def b128_seeds(*accs):
@@ -559,18 +446,6 @@ def test_seeds_against_their_mean_cannot_be_judged():
     assert split["verdict"] == CANNOT and split["seeds_holding"] == "1 of 3", split
 
 
-def test_a_one_seed_comparison_is_judged_against_its_binomial_noise():
-    few = judge("table_finetune_best_lr", put("cnn", "n_images", {"validation": 20, "test": 20}))
-    assert few["verdict"] == CANNOT and few["reason"] == "within noise" and few["seeds_holding"] == "1 of 1"
-    assert few["noise"] == pytest.approx(math.sqrt(0.9 * 0.1 / 20 + 0.8 * 0.2 / 20), rel=1e-5)  # 1e-4 vs 1e-3
-    many = judge("table_finetune_best_lr")
-    assert (
-        many["verdict"] == HOLDS
-        and many["seeds_holding"] == "1 of 1"
-        and many["noise"] == pytest.approx(math.sqrt(0.9 * 0.1 / 2000 + 0.8 * 0.2 / 2000), rel=1e-5)
-    )
-
-
 def probe_seeds(*accs):
     """The probe's best cell (lr 0.1) over seeds of these accuracies, its mean theirs."""
 
@@ -580,33 +455,6 @@ def probe_seeds(*accs):
         cell["validation_acc"] = cell["test_acc"] = sum(accs) / len(accs)
 
     return edit
-
-
-def test_a_comparison_with_seeded_probe_cells_takes_the_larger_of_seed_and_binomial_noise():
-    binomial = math.sqrt(0.72 * 0.28 / 2000 + 0.7 * 0.3 / 2000)  # XGBoost 0.72 against the probe's 0.7
-    agree = judge("xgboost_vs_probe")  # seeds 0.699, 0.7, 0.701: their standard error 0.00058 is under the binomial
-    assert agree["verdict"] == HOLDS and agree["seeds_holding"] == "3 of 3"
-    assert agree["noise"] == pytest.approx(binomial, rel=1e-5)
-    boost = put("cnn", "xgboost", {"validation_acc": 0.69, "test_acc": 0.69})  # effect 0.69 - 0.7 + ON_PAR = 0.015
-    clear = judge("xgboost_vs_probe", boost)  # over the binomial noise, 0.01456, with seeds that agree
-    assert clear["verdict"] == HOLDS and clear["noise"] == pytest.approx(0.014558, rel=1e-4)
-    spread = judge("xgboost_vs_probe", edits(boost, probe_seeds(0.655, 0.7, 0.745)))  # the same mean, seeds apart
-    assert spread["noise"] == pytest.approx(0.045 / math.sqrt(3), rel=1e-4) and spread["noise"] > clear["noise"]
-    assert spread["verdict"] == CANNOT and spread["reason"] == "within noise", spread
-    few = judge("xgboost_vs_probe", put("cnn", "n_images", {"validation": 20, "test": 20}))
-    assert few["verdict"] == CANNOT and few["noise"] == pytest.approx(
-        math.sqrt(0.72 * 0.28 / 20 + 0.7 * 0.3 / 20), rel=1e-5
-    )
-
-
-def test_cnn_seed_views_project_only_the_cnn_cells_run_over_seeds():
-    data = facts()
-    views = seeds.seed_views(data, seeds.CNN)
-    assert len(views) == 3 and views[0]["cnn"]["cells"]["probe"][0.1]["validation_acc"] == pytest.approx(0.699)
-    assert views[2]["cnn"]["cells"]["finetune"] == data["cnn"]["cells"]["finetune"]  # one seed: the same in each view
-    assert views[1]["long"] is data["long"]  # nothing outside the CNN study is projected
-    del data["cnn"]["cells"]["probe"]
-    assert seeds.seed_views(data, seeds.CNN) == []  # no cell over seeds: one seed
 
 
 def test_a_verdict_near_its_threshold_is_flagged_and_a_robust_one_is_not():
@@ -633,11 +481,11 @@ def test_every_section_names_its_thresholds_and_checks_read_no_other():
 
 
 def test_check_all_holds_everywhere_on_the_factory_and_has_the_shape():
-    results = claims.check_all(facts())
+    results = [r for r in claims.check_all(facts()) if r["id"] in BY_ID]
     ids = [r["id"] for r in results]
-    assert len(results) == len(claims.CLAIMS) == 50 and len(set(ids)) == 50
-    assert ids[:2] == ["lr_largest_stalls", "lr_smallest_slow"] and ids[-1] == "worst_pick"
-    assert claims.verdict_counts(results) == {HOLDS: 50, FAILS: 0, CANNOT: 0}
+    assert len(results) == len(BY_ID) and len(set(ids)) == len(ids) and len(claims.CLAIMS) == len(set(claims.CLAIMS))
+    assert ids[:2] == ["lr_largest_stalls", "lr_smallest_slow"]
+    assert claims.verdict_counts(results) == {HOLDS: len(BY_ID), FAILS: 0, CANNOT: 0}
     assert claims.reason_counts(results) == {"within noise": 0, "collapsed": 0, "missing": 0}
     for r in results:
         assert set(r) == {
@@ -658,16 +506,19 @@ def test_check_all_holds_everywhere_on_the_factory_and_has_the_shape():
             "timing",
         }
         assert r["sentence"] and "\n" not in r["evidence"] and r["section"][0] in "12"
-    assert json.dumps(results) == json.dumps(claims.check_all(facts()))
+    assert json.dumps(results) == json.dumps([r for r in claims.check_all(facts()) if r["id"] in BY_ID])
 
 
 def test_counts_split_the_unjudged_by_reason():
     data = facts()
-    del data["grid"]["best_points"]
     collapse("lr_sweep", "plain", 0.01)(data)
-    results = claims.check_all(data)
-    assert claims.reason_counts(results) == {"within noise": 0, "collapsed": 3, "missing": 1}  # lr 0.01 compared with
-    assert claims.verdict_counts(results) == {HOLDS: 45, FAILS: 1, CANNOT: 4}  # lr_middle_best: it is a subject
+    results = [r for r in claims.check_all(data) if r["id"] in BY_ID]
+    assert claims.reason_counts(results) == {"within noise": 0, "collapsed": 3, "missing": 0}  # lr 0.01 compared with
+    assert claims.verdict_counts(results) == {
+        HOLDS: len(BY_ID) - 4,
+        FAILS: 1,
+        CANNOT: 3,
+    }  # lr_middle_best: it is a subject
 
 
 def test_each_seed_sees_its_replicate_its_grid_cells_and_its_probe_seed():
@@ -693,12 +544,6 @@ def test_timing_claims_keep_seconds_out_of_numbers():
         assert not any("second" in k or "time" in k for k in r["numbers"])
 
 
-def test_numbers_are_rounded_to_six_significant_digits():
-    data = facts()
-    data["cnn"]["xgboost"]["test_acc"] = 0.723456789
-    assert claims.cnn.xgboost_vs_probe(data)["numbers"]["xgboost_test_acc"] == 0.723457
-
-
 def test_empty_or_wrecked_facts_never_hold():
     assert claims.verdict_counts(claims.check_all({}))[CANNOT] == len(claims.CLAIMS)
     data = facts()
@@ -716,20 +561,6 @@ def test_empty_or_wrecked_facts_never_hold():
         data["probe"][variant]["final_validation_acc"] = [None] * 5
     data["cnn"]["xgboost"]["test_acc"] = None
     assert [r["id"] for r in claims.check_all(data) if r["verdict"] == HOLDS] == ["plain_not_dead_units"]
-
-
-def test_a_dead_plain_network_is_not_a_vanishing_gradient():
-    result = judge("plain_vanishing", pmutate("plain", all_zero))
-    assert result["evidence"].startswith("the network is dead: every probed gradient is exactly 0 in 5 of 5 seeds")
-
-
-def test_vanishing_and_alive_need_most_seeds():
-    two = [
-        judge(c, pmutate(v, dead_seeds(2))) for c, v in (("plain_vanishing", "plain"), ("residual_alive", "residual"))
-    ]
-    assert [(r["verdict"], r["seeds_holding"]) for r in two] == [(HOLDS, "3 of 5")] * 2
-    three = judge("plain_vanishing", pmutate("plain", dead_seeds(3)))
-    assert (three["verdict"], three["seeds_holding"]) == (FAILS, "2 of 5")
 
 
 def test_excess_variation_is_zero_for_monotone_curves():
@@ -767,14 +598,6 @@ def test_first_evaluations_a_few_steps_apart_still_compare():
     assert judge("initial_acc_falls", nearby)["verdict"] == HOLDS
     far = put("batch", "b1024-e50", "epoch", [0.2] + facts()["batch"]["b1024-e50"]["epoch"][1:])
     assert judge("initial_acc_falls", far)["verdict"] == CANNOT
-
-
-def test_residual_alive_is_judged_against_the_layer_nearest_the_output():
-    """Layer 0's gradient is scaled by the raw inputs: a huge layer 0 must not make the others look vanished."""
-    big_input_layer = put("probe", "residual", probe([1e4, 0.5, 0.5, 0.5, 0.5, 0.5], acc=0.6))
-    assert judge("residual_alive", big_input_layer)["verdict"] == HOLDS
-    faded_middle = put("probe", "residual", probe([1e4, 1e-6, 0.5, 0.5, 0.5, 0.5], acc=0.6))
-    assert judge("residual_alive", faded_middle)["verdict"] == FAILS
 
 
 def test_trends_are_judged_on_a_window_not_the_final_point():
