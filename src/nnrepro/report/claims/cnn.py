@@ -1,9 +1,9 @@
 """2.1-2.2 CNN baselines: scratch, linear probe, fine-tuning and XGBoost over the learning-rate sweep, the course's
 table of best and worst learning rates, and its best and worst picks. Every claim is judged over the CNN cells'
 replicates (over=CNN): view k holds replicate k of every cell, paired by index. A cell with fewer replicates is
-empty in the later views, and a claim that reads it drops those seeds, so a claim over cells with different seed
-counts counts the fewer. A side that is a single run (a cell without replicates, or XGBoost) gives its binomial
-standard error, which the core combines with run-to-run noise."""
+empty in the later views, where a claim reading it is missing, and the core judges it on the seeds every cell has:
+a claim over cells with different seed counts counts the fewer. A side that is a single run (a cell without
+replicates, or XGBoost) gives its binomial standard error, which the core combines with run-to-run noise."""
 
 import math
 
@@ -24,13 +24,12 @@ TABLE = ("scratch", "probe", "finetune")  # the course's table rows, each with i
 
 
 def _baseline(facts: dict, name: str) -> dict:
-    """{lr: cell} of a baseline in this view; a cell without replicate k here drops the seed (counts the fewer)."""
+    """{lr: cell} of a baseline in this view; a cell without replicate k here (fewer replicates than the probe's) is
+    missing, and the core judges the claim on the seeds every cell it reads has (core._paired)."""
     cells = {float(lr): cell for lr, cell in get(facts, "cnn", "cells", name).items()}
     short = [lr for lr, cell in cells.items() if cell == {}]
     if short:
-        raise cannot(
-            f"{name} lr {short[0]:g} has fewer replicates than this seed's index: counted over the fewer", COLLAPSED
-        )
+        raise cannot(f"{name} lr {short[0]:g} has fewer replicates than this seed's index: counted over the fewer")
     return cells
 
 
@@ -50,12 +49,13 @@ def _best(facts: dict, name: str) -> tuple:
     return lr, cell
 
 
-def _single_run_noise(facts: dict, split: str, *sides: tuple):
-    """Binomial standard error of the sides (accuracy, cell) that are single runs (`runs` 1 or absent: the seeds
-    do not vary them); None when every side is replicated or the split's size is unknown."""
+def _single_run_noise(facts: dict, split: str, *sides: tuple) -> dict:
+    """{binomial, sides} for Finding: the binomial standard error of the sides (accuracy, cell) that are single runs
+    (`runs` 1 or absent: the seeds do not vary them) and how many there are, each of which the core gives
+    run-to-run noise; no binomial when every side is replicated or the split's size is unknown."""
     n = (get(facts, "cnn").get("n_images") or {}).get(split)
     single = [(acc, n) for acc, cell in sides if (cell.get("runs") or 1) == 1]
-    return binomial(*single) if n and single else None
+    return {"binomial": binomial(*single), "sides": len(single)} if n and single else {}
 
 
 def _group_best(cells: dict, keep, name: str) -> tuple:
@@ -80,7 +80,7 @@ def _low_vs_high(facts: dict, name: str, low_wins: bool, th) -> Finding:
         v_win - v_lose,
         f"{name} best validation accuracy: lr {win[0]:g} {fmt(v_win)}, lr {lose[0]:g} {fmt(v_lose)}",
         {"lr": win[0], "validation_acc": v_win, "other_lr": lose[0], "other_validation_acc": v_lose},
-        binomial=_single_run_noise(facts, "validation", (v_win, win[1]), (v_lose, lose[1])),
+        **_single_run_noise(facts, "validation", (v_win, win[1]), (v_lose, lose[1])),
         note=note(lose[1]),
     )
 
@@ -134,7 +134,7 @@ def finetune_inaccurate_high_lr(facts: dict, th) -> Finding:
         CHANCE + th.NEAR_CHANCE - acc[lr],
         "fine-tune test accuracy: " + ", ".join(f"lr {r:g}: {fmt(a)}" for r, a in sorted(acc.items(), reverse=True)),
         {f"test_acc_lr{r:g}": a for r, a in acc.items()},
-        binomial=_single_run_noise(facts, "test", (acc[lr], high[lr])),
+        **_single_run_noise(facts, "test", (acc[lr], high[lr])),
         note=note(*high.values()),
     )
 
@@ -174,7 +174,7 @@ def probe_beats_finetune_high_lr(facts: dict, th) -> Finding:
             **{f"probe_test_acc_lr{r:g}": p for r, (p, _) in acc.items()},
             **{f"finetune_test_acc_lr{r:g}": t for r, (_, t) in acc.items()},
         },
-        binomial=_single_run_noise(facts, "test", (acc[lr][0], probe[lr]), (acc[lr][1], tune[lr])),
+        **_single_run_noise(facts, "test", (acc[lr][0], probe[lr]), (acc[lr][1], tune[lr])),
         note=note(*(tune[r] for r in lrs)),
     )
 
@@ -204,7 +204,7 @@ def finetune_much_better_than_scratch(facts: dict, th) -> Finding:
         t_acc - s_acc - th.MUCH_BETTER,
         f"test accuracy: fine-tune (lr {t_lr:g}) {fmt(t_acc)}, scratch (lr {s_lr:g}) {fmt(s_acc)}",
         {"finetune_lr": t_lr, "finetune_test_acc": t_acc, "scratch_lr": s_lr, "scratch_test_acc": s_acc},
-        binomial=_single_run_noise(facts, "test", (t_acc, tune), (s_acc, scratch)),
+        **_single_run_noise(facts, "test", (t_acc, tune), (s_acc, scratch)),
         note=note(scratch),
     )
 
@@ -225,7 +225,7 @@ def probe_beats_scratch(facts: dict, th) -> Finding:
         p_acc - s_acc,
         f"test accuracy: probe (lr {p_lr:g}) {fmt(p_acc)}, scratch (lr {s_lr:g}) {fmt(s_acc)}",
         {"probe_lr": p_lr, "probe_test_acc": p_acc, "scratch_lr": s_lr, "scratch_test_acc": s_acc},
-        binomial=_single_run_noise(facts, "test", (p_acc, probe), (s_acc, scratch)),
+        **_single_run_noise(facts, "test", (p_acc, probe), (s_acc, scratch)),
         note=note(scratch),
     )
 
@@ -249,7 +249,7 @@ def xgboost_vs_probe(facts: dict, th) -> Finding:
         boost - probe["test_acc"] + th.ON_PAR,
         f"test accuracy: XGBoost {fmt(boost)}, best probe (lr {lr:g}) {fmt(probe['test_acc'])}",
         {"xgboost_test_acc": boost, "probe_lr": lr, "probe_test_acc": probe["test_acc"]},
-        binomial=_single_run_noise(facts, "test", (boost, xgboost), (probe["test_acc"], probe)),
+        **_single_run_noise(facts, "test", (boost, xgboost), (probe["test_acc"], probe)),
     )
 
 
@@ -274,7 +274,7 @@ def finetune_best_overall(facts: dict, th) -> Finding:
         acc["finetune"] - acc[rival],
         "best test accuracy: " + ", ".join(f"{n} {fmt(a)}" for n, a in acc.items()),
         {f"{n}_test_acc": a for n, a in acc.items()},
-        binomial=_single_run_noise(facts, "test", (acc["finetune"], best["finetune"]), (acc[rival], best[rival])),
+        **_single_run_noise(facts, "test", (acc["finetune"], best["finetune"]), (acc[rival], best[rival])),
         note=note(best[rival]),
     )
 
@@ -311,7 +311,7 @@ def _table_check(baseline: str, rank: str):
             f"{baseline} validation accuracy at the course's {rank} lr {lr}: {fmt(ours['validation_acc'])}; "
             f"{rank} other lr {r_lr:g} {fmt(rival)}",
             {"lr": float(lr), "validation_acc": ours["validation_acc"], "rival_validation_acc": rival},
-            binomial=_single_run_noise(facts, "validation", (ours["validation_acc"], ours), (rival, others[r_lr])),
+            **_single_run_noise(facts, "validation", (ours["validation_acc"], ours), (rival, others[r_lr])),
             note=note(ours),
         )
 
@@ -362,9 +362,7 @@ def best_pick(facts: dict, th) -> Finding:
         f"validation accuracy: {baseline} lr {lr} {fmt(pick['validation_acc'])}; best other {name} lr {r:g} "
         f"{fmt(rival['validation_acc'])}",
         {"validation_acc": pick["validation_acc"], "rival_validation_acc": rival["validation_acc"]},
-        binomial=_single_run_noise(
-            facts, "validation", (pick["validation_acc"], pick), (rival["validation_acc"], rival)
-        ),
+        **_single_run_noise(facts, "validation", (pick["validation_acc"], pick), (rival["validation_acc"], rival)),
     )
 
 
@@ -402,8 +400,6 @@ def worst_pick(facts: dict, th) -> Finding:
             "rivals_min_validation_acc": low["validation_acc"],
             "inside_max_validation_acc": high["validation_acc"],
         },
-        binomial=_single_run_noise(
-            facts, "validation", (ours["validation_acc"], ours), (binding["validation_acc"], binding)
-        ),
+        **_single_run_noise(facts, "validation", (ours["validation_acc"], ours), (binding["validation_acc"], binding)),
         note=note(*_baseline(facts, baseline).values()),
     )

@@ -156,7 +156,8 @@ def _recall(points: dict, country: str, lons: tuple, lats: tuple) -> tuple:
 )
 def best_accurate_small_countries(facts: dict, th) -> Finding:
     """Effect: the lower spot's accuracy minus VERY_ACCURATE; binomial noise over the spot's few points (the seeds
-    share them). No per-point predictions: cannot be judged (missing). The best cell collapsed: judged (its spot
+    share them; no run-to-run term, the seeds vary). No per-point predictions: cannot be judged (missing). The best
+    cell collapsed: judged (its spot
     accuracy is what it is), the verdict says so; diverged: does not hold."""
     points = facts.get("grid", {}).get("best_points") if isinstance(facts.get("grid"), dict) else None
     if not points:
@@ -170,6 +171,7 @@ def best_accurate_small_countries(facts: dict, th) -> Finding:
         ", ".join(f"{s}: {fmt(acc)} of {n} test points right" for s, (acc, n) in spots.items()),
         {f"{s.lower()}_acc": acc for s, (acc, _) in spots.items()},
         binomial=binomial(spots[low]),
+        sides=0,  # test-point noise only: every seed is a run of its own, no single-run side
         note=note(cell),
     )
 
