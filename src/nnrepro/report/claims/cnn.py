@@ -8,7 +8,7 @@ replicates, or XGBoost) gives its binomial standard error, which the core combin
 import math
 
 from nnrepro import selection
-from nnrepro.report.claims.core import CNN, COLLAPSED, Finding, cannot, claim, fmt
+from nnrepro.report.claims.core import CNN, COLLAPSED, Finding, cannot, claim, fails, fmt
 from nnrepro.report.claims.reading import binomial, get, live, note, number
 
 # Thresholds, each a reading of the course's words (reference/thresholds.yaml says which were set before and which
@@ -58,9 +58,16 @@ def _single_run_noise(facts: dict, split: str, *sides: tuple) -> dict:
     return {"binomial": binomial(*single), "sides": len(single)} if n and single else {}
 
 
-def _group_best(cells: dict, keep, name: str) -> tuple:
-    """(lr, cell) of the highest validation accuracy among the trained cells whose lr passes `keep`."""
-    chosen = {lr: c for lr, c in cells.items() if keep(lr) and _trained(c)}
+def _group_best(cells: dict, keep, name: str, subject: bool) -> tuple:
+    """(lr, cell) of the highest validation accuracy among the trained cells whose lr passes `keep`. No cell there:
+    cannot be judged (missing); every one diverged: does not hold on the winning side (subject), else the seed is
+    dropped."""
+    side = {lr: c for lr, c in cells.items() if keep(lr)}
+    chosen = {lr: c for lr, c in side.items() if _trained(c)}
+    if not chosen and any(c.get("diverged") for c in side.values()):
+        if subject:
+            raise fails(f"every {name} cell on the winning side of the comparison diverged")
+        raise cannot(f"every {name} cell on the other side of the comparison diverged", COLLAPSED)
     if not chosen:
         raise cannot(f"no trained {name} cell on one side of the comparison (low or high lr)")
     lr = max(chosen, key=lambda r: (chosen[r]["validation_acc"], chosen[r]["test_acc"], -r))
@@ -72,7 +79,8 @@ def _low_vs_high(facts: dict, name: str, low_wins: bool, th) -> Finding:
     rest). Its best cell collapsed: does not hold; the other side's best collapsed: judged (the course saw it fail)."""
     cells = _baseline(facts, name)
     rest = (lambda lr: lr > th.LOW_LR) if low_wins else (lambda lr: lr >= th.HIGH_LR)
-    low, high = _group_best(cells, lambda lr: lr <= th.LOW_LR, name), _group_best(cells, rest, name)
+    low = _group_best(cells, lambda lr: lr <= th.LOW_LR, name, low_wins)
+    high = _group_best(cells, rest, name, not low_wins)
     win, lose = (low, high) if low_wins else (high, low)
     live(win[1], f"{name} lr {win[0]:g}", True)
     v_win, v_lose = win[1]["validation_acc"], lose[1]["validation_acc"]
@@ -290,18 +298,21 @@ def _course_cell(facts: dict, baseline: str, lr) -> dict:
 def _table_check(baseline: str, rank: str):
     def table_lr(facts: dict, th) -> Finding:
         """Effect: the course's cell's validation lead over the best other lr (best) or the other lrs' lowest lead
-        over it (worst). A cell diverged: the seed is dropped (no full ranking); missing: cannot be judged; every
-        cell collapsed: the seed is dropped (a tie of one-class predictors); the course's best cell collapsed: does
-        not hold; its worst collapsed: judged."""
+        over it (worst). The course's best cell diverged or collapsed: does not hold; another cell (or the course's
+        worst) diverged: the seed is dropped (no full ranking); every cell collapsed: the seed is dropped (a tie of
+        one-class predictors); the course's worst collapsed: judged; missing: cannot be judged."""
         lr = (get(facts, "course", "2.1", baseline).get(rank) or [None])[0]
         cells = _baseline(facts, baseline)
+        ours = _course_cell(facts, baseline, lr)
+        if rank == "best" and ours.get("diverged"):
+            raise fails(f"the course's best {baseline} lr {lr} diverged, so it is not the best")
         if any(c.get("diverged") for c in cells.values()):
             raise cannot(f"a {baseline} cell diverged: no full ranking", COLLAPSED)
         if not all(_trained(c) for c in cells.values()):
             raise cannot(f"a {baseline} cell lacks an accuracy: no full ranking")
         if all(c.get("collapsed") for c in cells.values()):
             raise cannot(f"every {baseline} cell collapsed (one class predicted): their order is a tie", COLLAPSED)
-        ours = live(_course_cell(facts, baseline, lr), f"{baseline} lr {lr}", True, failing=rank == "worst")
+        live(ours, f"{baseline} lr {lr}", True, failing=rank == "worst")
         others = {r: c for r, c in cells.items() if r != float(lr)}
         r_lr = max(others, key=lambda r: others[r]["validation_acc"] * (1 if rank == "best" else -1))
         rival = others[r_lr]["validation_acc"]
