@@ -577,3 +577,21 @@ def test_the_thresholds_are_the_module_constants_listed():
 
 def test_dropped_duplicates_are_gone():
     assert not {"width32_best_all_splits", "table_finetune_best_lr", "scratch_near_chance"} & set(BY_ID)
+
+
+def test_losses_converge_eventually_noise_in_early_epochs_does_not_count():
+    """'some noise in some epochs, but the calculations eventually converge': a spike before the last epochs is no
+    gap; the same spike kept to the end is."""
+
+    def spike(epochs):
+        def edit(data):
+            for record in (data["grid"]["best_history"], *data["grid"]["best_history"]["replicates"]):
+                record["validation_loss"] = [
+                    v * (3 if i in epochs else 1) for i, v in enumerate(record["validation_loss"])
+                ]
+
+        return edit
+
+    calm = effects(per_seed("best_losses_converge"))
+    assert effects(per_seed("best_losses_converge", spike({3, 4}))) == pytest.approx(calm)
+    assert all(e < 0 for e in effects(per_seed("best_losses_converge", spike(set(range(20))))))
