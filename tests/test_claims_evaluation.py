@@ -559,6 +559,7 @@ def test_only_a_single_run_side_gives_its_binomial():
             del cell["replicates"], cell["runs"]
 
     single = per_seed("probe_beats_scratch", one_seed_scratch)
+    assert all(o.sides == 1 for o in effects_and_findings(single))
     assert all(
         o.binomial == pytest.approx(math.sqrt(0.56 * 0.44 / 2000), rel=0.05) for o in effects_and_findings(single)
     )
@@ -595,3 +596,19 @@ def test_losses_converge_eventually_noise_in_early_epochs_does_not_count():
     calm = effects(per_seed("best_losses_converge"))
     assert effects(per_seed("best_losses_converge", spike({3, 4}))) == pytest.approx(calm)
     assert all(e < 0 for e in effects(per_seed("best_losses_converge", spike(set(range(20))))))
+
+
+def test_a_cells_replicates_are_counted_from_the_selection_where_it_has_no_runs():
+    """readback's facts today: no `runs` on a cell, its cnn_evaluate selection row keeps every replicate."""
+
+    def from_selection(data):
+        rows = []
+        for name, cells in data["cnn"]["cells"].items():
+            for lr, cell in cells.items():
+                cell["cell"] = f"{name}-{lr:g}"
+                rows.append({**cell})
+                del cell["runs"]
+        data["cnn"]["selection"] = {"cells": rows}
+
+    assert all(o.binomial is None for o in effects_and_findings(per_seed("probe_beats_scratch", from_selection)))
+    assert cnn._runs({"cnn": {"cells": {}}}, {"validation_acc": 0.5}) == 1  # nothing says more: one run

@@ -49,12 +49,22 @@ def _best(facts: dict, name: str) -> tuple:
     return lr, cell
 
 
+def _runs(facts: dict, cell: dict) -> int:
+    """How many replicates a cell ran: its `runs`, else its row of the cnn_evaluate selection (views keep the mean's
+    rows whole), else 1."""
+    if cell.get("runs"):
+        return int(cell["runs"])
+    rows = ((get(facts, "cnn").get("selection") or {}).get("cells")) or []
+    row: dict = next((r for r in rows if r.get("cell") is not None and r.get("cell") == cell.get("cell")), {})
+    return len(row.get("replicates") or [row])
+
+
 def _single_run_noise(facts: dict, split: str, *sides: tuple) -> dict:
     """{binomial, sides} for Finding: the binomial standard error of the sides (accuracy, cell) that are single runs
-    (`runs` 1 or absent: the seeds do not vary them) and how many there are, each of which the core gives
-    run-to-run noise; no binomial when every side is replicated or the split's size is unknown."""
+    (the seeds do not vary them: XGBoost, a cell of one replicate) and how many there are, each of which the core
+    gives run-to-run noise; nothing when every side is replicated or the split's size is unknown."""
     n = (get(facts, "cnn").get("n_images") or {}).get(split)
-    single = [(acc, n) for acc, cell in sides if (cell.get("runs") or 1) == 1]
+    single = [(acc, n) for acc, cell in sides if _runs(facts, cell) == 1]
     return {"binomial": binomial(*single), "sides": len(single)} if n and single else {}
 
 
