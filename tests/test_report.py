@@ -170,7 +170,7 @@ def planted_claim(**fields) -> dict:
         "seeds_above": "8 of 8",
         "min_detectable_effect": 0.07,
         "threshold_sensitive": True,
-        "sensitive_to": "PEAK_RISE",
+        "sensitive_to": "PEAK_Z",
         "verdict_with_previous": {},
         "evidence": "last-10-epoch validation loss",
     }
@@ -195,16 +195,19 @@ def test_a_claim_paragraph_gives_its_note_seeds_interval_mde_and_sensitivity():
         "8 counted, 8 of 8 above the margin",
         "0.19 [0.14, 0.24] vs margin 0",
         "0.07",
-        "yes (PEAK_RISE)",
+        "yes (PEAK_Z)",
     ]
 
 
 def test_html_styles_each_of_the_three_verdicts(page, claims):
     verdicts = [c["verdict"] for c in claims.values()]
     assert set(verdicts) == set(VERDICT_CLASSES)  # the synthetic tree yields all three
+    _, rows = render.previous_table(claims)
+    assert rows  # the registered previous values re-judge some claims: the table of verdicts before and after
+    styled = verdicts + [verdict for row in rows for verdict in row[2:]]
     for verdict, css in VERDICT_CLASSES.items():
         assert f".{css}{{" in page  # the class has a style
-        assert page.count(f'<span class="{css}">{verdict}') == verdicts.count(verdict)  # with its note or reason
+        assert page.count(f'<span class="{css}">{verdict}') == styled.count(verdict)  # with its note or reason
 
 
 def test_course_numbers_beside_ours(markdown):
@@ -265,7 +268,7 @@ def test_provenance_lists_sources_devices_versions_and_params(markdown):
 def test_no_wall_clock_number_in_the_report(built, markdown, page):
     timings = (built / "timings/mlp_batch.json").read_text()
     seconds = [*synth.SECONDS_PER_EPOCH.values(), synth.WALL_SECONDS]
-    assert all(str(s) in timings for s in seconds)  # the claims stage read them (larger_batches_faster)
+    assert all(str(s) in timings for s in seconds)  # the tree has them: none may reach the report
     for value in [*seconds, *(round(s * 3, 3) for s in synth.SECONDS_PER_EPOCH.values())]:
         assert str(value) not in markdown and str(value) not in page
     assert "reports/timings.md" in section(markdown, "1.1.4")

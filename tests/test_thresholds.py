@@ -36,6 +36,15 @@ def test_previous_values_are_those_re_derived():
     assert thresholds.previous_values(thresholds.load(FILE))["core"] == {}
 
 
+def test_a_previous_value_is_in_the_unit_of_the_current_one():
+    """Re-judging a claim with a value of another unit means nothing: NOT_TOO_INACCURATE's old 0.8 (a ratio of
+    accuracies) is no previous value of its share of the best's lead; its old rule and verdicts are in its reading."""
+    entry = thresholds.load(FILE)["evaluation"]["NOT_TOO_INACCURATE"]
+    assert entry["previous"] is None and "0.8 as a ratio" in entry["reading"] and "972250d" in entry["reading"]
+    for entries in thresholds.load(FILE).values():
+        assert all(e["previous"] is None or e["previous"] != e["value"] for e in entries.values())
+
+
 def written(tmp_path, data) -> Path:
     path = tmp_path / "thresholds.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -49,6 +58,8 @@ def written(tmp_path, data) -> Path:
         (lambda d: d["core"]["RUN_TO_RUN"].update(registered="later"), "write before or after"),
         (lambda d: d["core"]["RUN_TO_RUN"].pop("commit"), "exactly the fields"),
         (lambda d: d["core"]["RUN_TO_RUN"].update(words=" "), "must not be empty"),
+        (lambda d: d["core"]["RUN_TO_RUN"].update(previous=0.057), "previous equals value"),
+        (lambda d: d["core"]["RUN_TO_RUN"].update(previous="0.8 as a ratio"), "is not a value like"),
     ],
 )
 def test_a_malformed_file_is_one_user_error(tmp_path, edit, message):

@@ -1,6 +1,7 @@
 """The registered thresholds (reference/thresholds.yaml): each claim module's THRESHOLDS with the course's words,
 our reading, its value, whether it was set before or after a committed result showed its quantity, the commit
-that set it, and its previous value where it was re-derived from the course's text alone."""
+that set it, and its previous value where it was re-derived from the course's text alone (a value in the unit of its
+current one, that the claim is re-judged with; null otherwise)."""
 
 from pathlib import Path
 
@@ -21,7 +22,19 @@ def _entry(path: Path, block: str, name: str, entry) -> dict:
         raise UserError(f"{where}: registered is {entry['registered']!r}; write before or after")
     if not str(entry["words"]).strip() or not str(entry["reading"]).strip() or not entry["commit"]:
         raise UserError(f"{where}: words, reading and commit must not be empty")
+    previous, value = entry["previous"], entry["value"]
+    if previous is not None and not (_numbers(previous, value) or type(previous) is type(value)):
+        raise UserError(
+            f"{where}: previous {previous!r} is not a value like {value!r}; write null and the old rule in reading"
+        )
+    if previous is not None and previous == value:
+        raise UserError(f"{where}: previous equals value; write null (previous is a value the threshold moved from)")
     return entry
+
+
+def _numbers(*values) -> bool:
+    """Every value a number (a bool is none)."""
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
 def load(path: Path) -> dict:

@@ -12,12 +12,13 @@ from nnrepro.report.claims.core import Finding, cannot, claim, fails, fmt
 from nnrepro.report.claims.reading import curve, excess_variation, final, get, live, note, number
 
 # Thresholds: each a reading of the course's words; reference/thresholds.yaml says for each whether it was set before
-# or after a committed result showed its quantity, and what it was before being re-derived from the words alone.
+# or after a committed result showed its quantity, and what it was before being re-derived from the words alone
+# (a previous value in its unit, or the old rule in words).
 FIRST_EVAL_SPREAD = 0.1  # "initial" values compare when the first evaluations lie within 10% of each other's epoch
 # (each pair's first evaluation is a tenth of an epoch rounded to whole steps: one step of batch 1024 is ~10% of it)
 ABOUT_ACC = 0.05  # "about 0.81": the same to its first decimal, within 5 points of the course's number
 OVER_TIME_SHARE = 1.0  # "over time ... achieves better result": the time-average over the whole run
-SETTLE_BAND = 0.10  # "stabilizing": within a tenth of the curve's change (first value to level) of its level
+SETTLE_BAND = 0.10  # "stabilizing": within a tenth of the larger change of the curves compared of its level
 SETTLE_OUTSIDE = 0.10  # "stays" settled: at most a tenth of the later evaluations outside the band
 STEADIER_RATIO = 0.5  # "not noisy" against the other pair's "some noise": at most half its excess variation
 PEAK_Z = 3.5  # "some noise (seen as the peaks)": a rise 3.5 robust z over the run's own steps (modified z-score)
@@ -91,7 +92,7 @@ def batch1_beats_16(facts: dict, th) -> Finding:
 )
 def batch1_about_course(facts: dict, th) -> Finding:
     """Effect (accuracy): ABOUT_ACC minus the distance to the course's number. Diverged: does not hold; collapsed:
-    judged on its accuracy. The course's number missing from the facts: cannot be judged."""
+    judged on its accuracy, the verdict says so. The course's number missing from the facts: cannot be judged."""
     course = number(get(facts, "course", "1.1.4").get("batch_1_one_epoch_test_acc"), "the course's batch-1 accuracy")
     name, run = _pair(facts, ONE_EPOCH_BATCHES[0], True)
     acc = final(live(run, name, True, failing=True), "test_acc", name)
@@ -99,6 +100,7 @@ def batch1_about_course(facts: dict, th) -> Finding:
         th.ABOUT_ACC - abs(acc - course),
         f"{name} test accuracy {fmt(acc)}; course {fmt(course)}",
         {"test_acc": acc, "course_test_acc": course},
+        note=note(run),
     )
 
 

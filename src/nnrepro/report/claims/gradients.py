@@ -10,7 +10,8 @@ from nnrepro.report.claims.core import COLLAPSED, COLLAPSED_NOTE, PROBE, Finding
 from nnrepro.report.claims.reading import get
 
 # Thresholds, each a reading of the course's words (reference/thresholds.yaml says which were set before and which
-# after a committed result showed their quantity, and the value each re-derived one had before).
+# after a committed result showed their quantity, and what each re-derived one was before: a value in its unit, or
+# the old rule in words).
 GRADIENT_RATIO = 1e-3  # squared norms: under 1e-3x the last layers' a layer has vanished ("y = 0"); at/above, alive
 DEAD_SHARE = 0.5  # "a vanishing gradient", not a dead network: every early layer keeps most (> 50%) of its units alive
 THRESHOLDS = ("GRADIENT_RATIO", "DEAD_SHARE")

@@ -11,7 +11,8 @@ from nnrepro.report.claims.core import Finding, cannot, claim, fails, fmt
 from nnrepro.report.claims.reading import after, curve, excess_variation, get, last_epochs, live, note
 
 # Thresholds: each a reading of the course's words; reference/thresholds.yaml says for each whether it was set before
-# or after a committed result showed its quantity, and what it was before being re-derived from the words alone.
+# or after a committed result showed its quantity, and what it was before being re-derived from the words alone
+# (a previous value in its unit, or the old rule in words).
 STALL_DROP = 0.10  # "stable (in a bad way)": best validation loss less than 10% under the first evaluation's
 STILL_FALLING_TAIL = 0.25  # "is indeed descending": a new lowest validation loss in the run's last quarter
 EARLY_EPOCH = 5  # "early on (i.e. with less epochs)": the evaluations up to epoch 5, a tenth of the sweep's 50
@@ -23,7 +24,7 @@ STEADIER_RATIO = 1.0  # "there aren't as many peaks": BatchNorm's excess variati
 # seeds, not a ratio margin, keeps a tie from passing)
 PEAK_Z = 3.5  # "a peaking loss": a rise 3.5 robust z over the run's own steps (Iglewicz & Hoaglin's outlier cut)
 PEAK_COUNT = 2  # "sometimes": more than once
-SETTLE_BAND = 0.10  # "stabilizing": within a tenth of the curve's change (first value to level) of its level
+SETTLE_BAND = 0.10  # "stabilizing": within a tenth of the larger change of the curves compared of its level
 SETTLE_OUTSIDE = 0.10  # "stays" settled: at most a tenth of the later evaluations outside the band ("sometimes there
 # is a peaking loss" on a curve the course calls without dramatic change)
 THRESHOLDS = (

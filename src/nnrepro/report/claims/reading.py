@@ -31,13 +31,13 @@ def number(value, label: str) -> float:
 def live(
     run: dict, label: str, subject: bool, why: str = "nothing sound to compare with", failing: bool = False
 ) -> dict:
-    """The run itself when sound. Diverged or collapsed: does not hold if the claim is about it (subject), cannot be
-    judged (for `why`) if it is only compared with; a collapsed run the course describes failing (failing) is
-    judged as it is."""
+    """The run itself when sound. Diverged or collapsed: does not hold if the claim is about it (subject), the seed
+    is dropped (for `why`: cannot(..., COLLAPSED)) if it is only compared with; a collapsed run the course describes
+    failing (failing) is judged as it is."""
     if run.get("diverged"):
         if subject:
             raise fails(f"{label} diverged, so it does not behave as the course saw")
-        raise cannot(f"{label} diverged: {why}")
+        raise cannot(f"{label} diverged: {why}", COLLAPSED)
     if run.get("collapsed") and not failing:
         if subject:
             raise fails(f"{label} collapsed (one class predicted), so it does not learn as the course saw")
@@ -89,20 +89,6 @@ def excess_variation(values) -> float:
     """Total variation beyond the net change: 0 for a monotone curve, grows with every peak."""
     v = np.asarray(values, float)
     return float(np.abs(np.diff(v)).sum() - abs(v[-1] - v[0])) if len(v) > 1 else 0.0
-
-
-def largest_rise(values) -> float:
-    """The largest rise of a (positive) curve from one evaluation to the next, relative to the earlier value."""
-    v = np.asarray(values, float)
-    return float(np.max((v[1:] - v[:-1]) / np.abs(v[:-1]))) if len(v) > 1 else 0.0
-
-
-def settle_epoch(run: dict, key: str, label: str, band: float) -> float:
-    """The first epoch from which `key` stays within `band` (relative) of its last-LAST_EPOCHS level."""
-    epochs, values = curve(run, key, label, least=2)
-    level = values[epochs > epochs[-1] - LAST_EPOCHS].mean()
-    outside = np.flatnonzero(np.abs(values - level) > band * abs(level))
-    return float(epochs[0] if not len(outside) else epochs[min(outside[-1] + 1, len(epochs) - 1)])
 
 
 def binomial(*accuracies: tuple) -> float:
