@@ -65,14 +65,16 @@ GOALS = {
 }
 
 
-def timed(fn, device: torch.device = CPU):
-    """(seconds, fn()), a GPU synchronised on both sides."""
+def timed(fn, device: torch.device = CPU, cpu_time: bool = False):
+    """(seconds, fn()), a GPU synchronised on both sides. cpu_time: on the CPU, the process's CPU seconds instead of
+    wall seconds; for one thread, the same on a quiet machine and steadier on a shared one."""
     sync = torch.cuda.synchronize if device.type == "cuda" else lambda: None
+    clock = time.process_time if cpu_time and device.type == "cpu" else time.perf_counter
     sync()
-    start = time.perf_counter()
+    start = clock()
     result = fn()
     sync()
-    return time.perf_counter() - start, result
+    return clock() - start, result
 
 
 # ---------------------------------------------------------------- the reference loop and the stacked runs
@@ -127,8 +129,8 @@ def stacked_case(splits: dict, batchnorm: bool, repeats: int, device: torch.devi
     """Reference one by one and stacked, alternating `repeats` times; the median of the pairs' ratios."""
     pairs = []
     for repeat in range(repeats):
-        one_by_one, reference = timed(lambda: reference_runs(splits, batchnorm, 1, device), device)
-        together, ours = timed(lambda: stacked_runs(splits, batchnorm, 1, device), device)
+        one_by_one, reference = timed(lambda: reference_runs(splits, batchnorm, 1, device), device, cpu_time=True)
+        together, ours = timed(lambda: stacked_runs(splits, batchnorm, 1, device), device, cpu_time=True)
         pairs.append((one_by_one, together))
         print(
             f"stacked{' BatchNorm' if batchnorm else ''} pair {repeat + 1}: reference one by one {one_by_one:.2f} "
@@ -272,7 +274,7 @@ def steps_case(repeats: int, device: torch.device, mac_s: float, steps: int = ST
                 stack = candidate(models, [1e-3] * RUNS)
                 stack.step(x[0], y[0])  # warm-up
                 times[name].append(
-                    timed(lambda stack=stack: [stack.step(x[i], y[i]) for i in range(steps)], device)[0] / steps
+                    timed(lambda stack=stack: [stack.step(x[i], y[i]) for i in range(steps)], device, True)[0] / steps
                 )
         results[f"d{depth}-w{width}"] = {
             name: {
@@ -296,7 +298,7 @@ def sgemm_mac_s(device: torch.device, repeats: int = 5) -> float:
     n = 8192 if device.type == "cuda" else 1024
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     torch.mm(a, b)
-    return max(n**3 * 4 / timed(lambda: [torch.mm(a, b) for _ in range(4)], device)[0] for _ in range(repeats))
+    return max(n**3 * 4 / timed(lambda: [torch.mm(a, b) for _ in range(4)], device, True)[0] for _ in range(repeats))
 
 
 # ---------------------------------------------------------------- the MLP stages' multiply-adds
