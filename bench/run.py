@@ -516,6 +516,11 @@ def table(results: dict) -> str:
         (f"{name} efficiency", f"{f['efficiency']:.3f}", f"{f['tmac']:.2f} TMAC in {f['seconds']:.1f} s")
         for name, f in results.get("stage_efficiency", {}).items()
     ]
+    rows += [
+        (f"{cell} step, {name}", f"{r['step_ms']:.3f} ms", f"{r['efficiency']:.2f} of sgemm")
+        for cell, candidates in results.get("steps", {}).items()
+        for name, r in candidates.items()
+    ]
     rows += [(f"{name} s", f"{seconds:.1f}", "") for name, seconds in results.get("stages", {}).items()]
     width = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, width)).rstrip() for row in rows)

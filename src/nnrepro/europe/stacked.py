@@ -166,7 +166,8 @@ class _Stack:
         denom = torch.sqrt(self.exp_avg_sq, out=self.denom).add_(ADAM_EPS * root)
         if self.lr is None:  # runs at different lrs: each element's own
             denom.div_(self.lrs)
-        self.flat.addcdiv_(self.exp_avg, denom, value=-(self.lr or 1.0) * root / (1 - BETA1**self.steps))
+        lr = 1.0 if self.lr is None else self.lr
+        self.flat.addcdiv_(self.exp_avg, denom, value=-lr * root / (1 - BETA1**self.steps))
 
     def evaluate(self, feats: torch.Tensor, y: torch.Tensor) -> list[tuple[float, float]]:
         """Per run: mean cross-entropy and accuracy on a whole split (features (in, N)) in eval mode, in chunks
