@@ -132,6 +132,11 @@ def test_other_seeds_fail_the_tolerance(splits):
         _assert_weights_close(net, models[0], PLAIN)
 
 
+def test_a_batch_larger_than_the_data_is_one_ragged_batch(splits):
+    histories = _compare(splits, {"depth": 2, "width": 8}, [0.01, 0.03], [1, 2], epochs=2, batch_size=512)
+    assert [row["epoch"] for row in histories[0]] == [1.0, 2.0]
+
+
 def test_a_diverging_run_ends_alone_and_the_others_still_match(splits):
     histories = _compare(splits, {"depth": 3, "width": 8}, [0.01, 1e15, 0.003], [1, 2, 3], epochs=4)
     diverged = histories[1]

@@ -221,10 +221,12 @@ def _batches(feats: torch.Tensor, y: torch.Tensor, generators: list, batch_size:
     """An epoch's batches (x (K, in, B), y (K, B)), each run's in the order of its own generator's
     torch.randperm, gathered in one go; the last batch may be smaller."""
     order = torch.stack([torch.randperm(len(y), generator=g, device=feats.device) for g in generators])
-    k, full = len(generators), len(y) // batch_size * batch_size
+    k, whole = len(generators), len(y) // batch_size
+    full = whole * batch_size
     xs, ys = feats[order], y[order]  # (K, n, in), (K, n)
-    x_full = xs[:, :full].view(k, -1, batch_size, xs.shape[2]).permute(1, 0, 3, 2).contiguous()
-    batches = list(zip(x_full.unbind(), ys[:, :full].view(k, -1, batch_size).transpose(0, 1).contiguous().unbind()))
+    x_full = xs[:, :full].view(k, whole, batch_size, xs.shape[2]).permute(1, 0, 3, 2).contiguous()
+    y_full = ys[:, :full].view(k, whole, batch_size).transpose(0, 1).contiguous()
+    batches = list(zip(x_full.unbind(), y_full.unbind()))
     if full < len(y):
         batches.append((xs[:, full:].transpose(1, 2).contiguous(), ys[:, full:].contiguous()))
     return batches
