@@ -56,19 +56,21 @@ def test_runs_with_other_seeds_fail_the_tolerance(bench):
 
 
 def test_the_step_candidates_train_alike(bench):
-    """The autograd candidate takes the trainer's steps: after a few, the same parameters (so their timings compare
-    the same work); a candidate at another lr does not."""
+    """The autograd and earlier-loss candidates take the trainer's steps: after a few, the same parameters (so their
+    timings compare the same work); a candidate at another lr does not."""
     generator = torch.Generator().manual_seed(0)
     x, y = torch.rand(5, 3, 2, 16, generator=generator) * 40, torch.randint(33, (5, 3, 16), generator=generator)
     flats = []
-    for candidate, lr in ((bench.HandWrittenStack, 0.01), (bench.AutogradStack, 0.01), (bench.AutogradStack, 0.02)):
+    candidates = (bench.HandWrittenStack, bench.AutogradStack, bench.LogSoftmaxCandidate, bench.AutogradStack)
+    for candidate, lr in zip(candidates, (0.01, 0.01, 0.01, 0.02)):
         models = [bench.runs.build({"depth": 3, "width": 8, "features": "xy"}, s, 33, CPU) for s in range(3)]
         stack = candidate(models, [lr] * 3)
         for i in range(5):
             stack.step(x[i], y[i])
         flats.append((stack.stack if hasattr(stack, "stack") else stack).flat.detach())
     torch.testing.assert_close(flats[1], flats[0], rtol=1e-4, atol=1e-6)
-    assert not torch.allclose(flats[2], flats[0], rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(flats[2], flats[0], rtol=1e-4, atol=1e-6)
+    assert not torch.allclose(flats[3], flats[0], rtol=1e-4, atol=1e-6)
 
 
 def test_the_steps_case_reports_each_cell_and_candidate(bench, monkeypatch):

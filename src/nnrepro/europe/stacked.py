@@ -84,6 +84,7 @@ class _Stack:
             ]
             for n in norms
         ]  # per layer (K, width, 1) each
+        self.minus_one = torch.full((1, 1, 1), -1.0, dtype=self.flat.dtype, device=self.flat.device)
         self.steps = 0
 
     def forward(self, h: torch.Tensor, training: bool, keep=()) -> tuple[torch.Tensor, list, dict]:
@@ -118,17 +119,27 @@ class _Stack:
         xhat = centred.mul_(inverse)
         return torch.addcmul(self.beta[i], xhat, self.gamma[i]), (xhat, inverse)
 
-    def step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Gradients of each run's mean cross-entropy on its batch x (K, in, B), y (K, B) into self.grad; each
-        run's summed loss and count of right predictions (K,)."""
+    def step(self, x: torch.Tensor, y: torch.Tensor, loss_sum: torch.Tensor, correct: torch.Tensor) -> None:
+        """Gradients of each run's mean cross-entropy on its batch x (K, in, B), y (K, B) into self.grad; adds each
+        run's summed loss and count of right predictions to loss_sum and correct (K,).
+
+        One softmax serves both: a row's loss is log(sum(exp(z - max))) + max - z_y, as log_softmax computes it,
+        with sum(exp(z - max)) = 1 / (the largest probability), which never underflows. A row counts right when its
+        target's logit is the largest, which is argmax save where a row's largest logit is tied (a tie with an earlier
+        class counts right here). In a step where some row's loss is not finite (a run diverging) the rows are counted
+        by torch.max's indices, as argmax counts them (NaN as the largest)."""
         logits, tape, _ = self.forward(x, True)
-        logp = torch.log_softmax(logits, 1)
         target = y.unsqueeze(1)
-        picked = logp.gather(1, target)
-        right = (_predicted(logits) == y).sum(1)
-        grad = logp.exp_().scatter_add_(1, target, torch.full_like(picked, -1.0)).div_(y.shape[1])
+        top, chosen = logits.amax(1, keepdim=True), logits.gather(1, target)
+        right = (chosen >= top).sum((1, 2))
+        grad = torch.softmax(logits, 1)
+        losses = top.sub_(chosen).sub_(grad.amax(1, keepdim=True).log_()).sum((1, 2))
+        if not bool(losses.isfinite().all()):
+            right = (_predicted(logits) == y).sum(1)
+        loss_sum.add_(losses)
+        correct.add_(right)
+        grad.scatter_add_(1, target, self.minus_one.expand(target.shape)).div_(y.shape[1])
         self.backward(grad, tape)
-        return -picked.sum((1, 2)), right
 
     def backward(self, grad: torch.Tensor, tape: list) -> None:
         """The logits' gradient back through the layers into self.grad: `grad` is in turn each hidden layer's
@@ -286,9 +297,7 @@ def train_stacked(
     for epoch in range(epochs):
         evals, seen, start = eval_steps(steps, first_epoch_evals) if epoch == 0 else {steps}, 0, time.perf_counter()
         for step, (xb, yb) in enumerate(_batches(feats, y, generators, batch_size), 1):
-            losses, right = stack.step(xb, yb)
-            loss_sum.add_(losses)
-            correct.add_(right)
+            stack.step(xb, yb, loss_sum, correct)
             seen += yb.shape[1]
             if probe is not None:
                 probe.accumulate()
