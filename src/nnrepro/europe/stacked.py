@@ -228,18 +228,19 @@ class _Probe:
         self.running[runs] = 0
 
 
-def _batches(feats: torch.Tensor, y: torch.Tensor, generators: list, batch_size: int) -> list[tuple]:
-    """An epoch's batches (x (K, in, B), y (K, B)), each run's in the order of its own generator's
-    torch.randperm, gathered in one go; the last batch may be smaller."""
-    order = torch.stack([torch.randperm(len(y), generator=g, device=feats.device) for g in generators])
+def _batches(feats_t: torch.Tensor, y: torch.Tensor, generators: list, batch_size: int) -> list[tuple]:
+    """An epoch's batches (x (K, in, B), y (K, B)) of features feats_t (in, n), each run's in the order of its own
+    generator's torch.randperm, gathered in one go along the rows' contiguous axis; the last batch may be smaller."""
+    order = torch.stack([torch.randperm(len(y), generator=g, device=y.device) for g in generators])
     k, whole = len(generators), len(y) // batch_size
-    full = whole * batch_size
-    xs, ys = feats[order], y[order]  # (K, n, in), (K, n)
-    x_full = xs[:, :full].view(k, whole, batch_size, xs.shape[2]).permute(1, 0, 3, 2).contiguous()
-    y_full = ys[:, :full].view(k, whole, batch_size).transpose(0, 1).contiguous()
+    full, width = whole * batch_size, feats_t.shape[0]
+    rows = order[:, :full].reshape(-1)
+    x_full = feats_t.index_select(1, rows).view(width, k, whole, batch_size).permute(2, 1, 0, 3).contiguous()
+    y_full = y.index_select(0, rows).view(k, whole, batch_size).transpose(0, 1).contiguous()
     batches = list(zip(x_full.unbind(), y_full.unbind()))
     if full < len(y):
-        batches.append((xs[:, full:].transpose(1, 2).contiguous(), ys[:, full:].contiguous()))
+        rest = order[:, full:]
+        batches.append((feats_t[:, rest].transpose(0, 1).contiguous(), y[rest]))
     return batches
 
 
@@ -283,6 +284,7 @@ def train_stacked(
     if stack.bn and (batch_size == 1 or len(y) % batch_size == 1):
         raise ValueError("BatchNorm in training mode needs more than one row in every batch")
     feats = stack.featurize(x)  # elementwise per row: featurising once and gathering equals featurising each batch
+    feats_t = feats.T.contiguous()
     evaluated = {s: (stack.featurize(sx).T.contiguous(), sy) for s, (sx, sy) in splits.items() if s != "train"}
     generators = [torch.Generator(device=x.device).manual_seed(seed) for seed in seeds]
     steps = math.ceil(len(y) / batch_size)
@@ -296,7 +298,7 @@ def train_stacked(
     loss_sum, correct = torch.zeros(len(models), device=x.device), torch.zeros(len(models), device=x.device)
     for epoch in range(epochs):
         evals, seen, start = eval_steps(steps, first_epoch_evals) if epoch == 0 else {steps}, 0, time.perf_counter()
-        for step, (xb, yb) in enumerate(_batches(feats, y, generators, batch_size), 1):
+        for step, (xb, yb) in enumerate(_batches(feats_t, y, generators, batch_size), 1):
             stack.step(xb, yb, loss_sum, correct)
             seen += yb.shape[1]
             if probe is not None:
