@@ -164,8 +164,8 @@ class _Stack:
         torch.sum(grad, 2, out=self.dbeta[i])
         torch.sum(grad * xhat, 2, out=self.dgamma[i])
         n = grad.shape[2]
-        centred = grad - self.dbeta[i].unsqueeze(2) / n
-        return centred.sub_(xhat * (self.dgamma[i].unsqueeze(2) / n)).mul_(self.gamma[i] * inverse)
+        centred = torch.addcmul(grad, xhat, self.dgamma[i].unsqueeze(2), value=-1 / n)  # one pass, not two
+        return centred.sub_(self.dbeta[i].unsqueeze(2) / n).mul_(self.gamma[i] * inverse)
 
     def adam(self) -> None:
         """torch.optim.Adam's update of every run at once, each at its own lr: lr / (1 - beta1^t) * m / (sqrt(v) /
