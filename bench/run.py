@@ -5,8 +5,9 @@
            one by one, alternating
   steps    the training step of the candidates tried for the stacked trainer, K = 8 runs a cell, on one core, as
            multiply-adds per second against one core's sgemm measured beside them: the hand-written backward the
-           trainer uses, and autograd through the same stacked baddbmm products (torch.compile was not tried here:
-           the issue's prototype found it did not lower small nets' per-step cost)
+           trainer uses, the same with its earlier log_softmax loss, and autograd through the same stacked baddbmm
+           products (torch.compile was not tried here: the issue's prototype found it did not lower small nets'
+           per-step cost)
   repro    the whole default `dvc repro` in a fresh clone of the committed repository: seconds, naive epochs,
            per-stage seconds, each MLP stage's multiply-adds per second against one core's sgemm
   exp      `dvc exp run -S lr=0.01` in that clone, as a fraction of the repro (the clone is restored after it)
