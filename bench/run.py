@@ -1,7 +1,13 @@
 """The benchmarks that justify the code, in one run on one machine; writes bench/results.json and prints a table.
 
   stacked  8 runs of the 6x16 MLP for one epoch, stacked (europe.stacked, what the MLP stages train with) against
-           a plain reference loop (nn.Sequential + torch.optim.Adam) running them one by one, alternating
+           the independent reference loop (tests/reference_loop.py: nn.Sequential + torch.optim.Adam) running them
+           one by one, alternating
+  steps    the training step of the candidates tried for the stacked trainer, K = 8 runs a cell, on one core, as
+           multiply-adds per second against one core's sgemm measured beside them: the hand-written backward the
+           trainer uses, the same with its earlier log_softmax loss, and autograd through the same stacked baddbmm
+           products (torch.compile was not tried here: the issue's prototype found it did not lower small nets'
+           per-step cost)
   repro    the whole default `dvc repro` in a fresh clone of the committed repository: seconds, naive epochs,
            per-stage seconds, each MLP stage's multiply-adds per second against one core's sgemm
   exp      `dvc exp run -S lr=0.01` in that clone, as a fraction of the repro (the clone is restored after it)
@@ -12,6 +18,7 @@
 
 import argparse
 import datetime
+import gc
 import json
 import math
 import os
@@ -24,7 +31,6 @@ import sys
 import tempfile
 import time
 from importlib import metadata
-from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -42,11 +48,15 @@ from nnrepro.europe.points import LAT_RANGE, LON_RANGE, NUM_CLASSES
 from nnrepro.runtime.device import thread_count
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from reference_loop import reference_net, reference_run  # noqa: E402  (the independent reference lives in tests)
+
 CPU, DVC = torch.device("cpu"), str(Path(sys.executable).parent / "dvc")
-PARTS = ("stacked", "repro", "exp", "noop")
+PARTS = ("stacked", "steps", "repro", "exp", "noop")
 SIZES = {"train": 106897, "validation": 13363, "test": 13363}  # params.yaml's europe sizes
 LRS, SEEDS = [1.0, 0.01, 0.001, 0.0001] * 2, list(range(8))  # the 8 stacked runs
 ARCH, BATCH, EXP = {"depth": 6, "width": 16, "features": "xy"}, 256, ("exp", "run", "-S", "lr=0.01")
+CELLS, RUNS, STEPS = ((1, 8), (6, 16), (10, 64)), 8, 100  # the steps part: (depth, width) cells, K, steps timed
 MLP_STAGES = ("mlp_lr", "mlp_long", "mlp_batch", "mlp_grid", "grad_probe", "mlp_sine")
 GOALS = {
     "stacked_ratio": ">= 10",
@@ -57,14 +67,19 @@ GOALS = {
 }
 
 
-def timed(fn, device: torch.device = CPU):
-    """(seconds, fn()), a GPU synchronised on both sides."""
+def timed(fn, device: torch.device = CPU, cpu_time: bool = False):
+    """(seconds, fn()), a GPU synchronised on both sides. cpu_time: on the CPU, the process's CPU seconds instead of
+    wall seconds; for one thread, the same on a quiet machine and steadier on a shared one. Python's garbage is
+    collected before the clock starts, so that no case pays for a collection of what the one before it left (a full
+    collection of this process's heap costs about 0.1 s)."""
     sync = torch.cuda.synchronize if device.type == "cuda" else lambda: None
+    clock = time.process_time if cpu_time and device.type == "cpu" else time.perf_counter
+    gc.collect()
     sync()
-    start = time.perf_counter()
+    start = clock()
     result = fn()
     sync()
-    return time.perf_counter() - start, result
+    return clock() - start, result
 
 
 # ---------------------------------------------------------------- the reference loop and the stacked runs
@@ -84,73 +99,10 @@ def random_splits(sizes: dict, device: torch.device, seed: int = 0) -> dict:
     }
 
 
-def reference_net(depth: int, width: int, batchnorm: bool, seed: int, device: torch.device) -> nn.Sequential:
-    """The MLP as a course writes it; its Linear layers are made in nnrepro's MLP's order, so under the same seed
-    they start from the same weights."""
-    torch.manual_seed(seed)
-    layers = []
-    for a, b in pairwise([2] + [width] * depth):
-        layers += [nn.Linear(a, b), *([nn.BatchNorm1d(b)] if batchnorm else []), nn.ReLU()]
-    return nn.Sequential(*layers, nn.Linear(width, NUM_CLASSES)).to(device)
-
-
-class Rows(Dataset):
-    """A course's Dataset: numpy rows, new tensors for every item."""
-
-    def __init__(self, x: torch.Tensor, y: torch.Tensor):
-        self.x, self.y = x.cpu().numpy(), y.cpu().numpy()
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def __getitem__(self, i: int):
-        return torch.tensor(self.x[i]), torch.tensor(self.y[i])
-
-
-def reference_run(
-    net: nn.Module, splits: dict, *, lr: float, epochs: int, batch_size: int, seed: int, course: bool = False
-) -> list[dict]:
-    """One run, one row per epoch: torch.optim.Adam, batch order from its own generator, validation and test at
-    each epoch's end. course: a row-by-row Dataset through shuffling DataLoaders, .item() every batch."""
-    x, y = splits["train"]
-    rows = {split: Rows(*pair) for split, pair in splits.items()} if course else {}
-    generator = torch.Generator(device="cpu" if course else x.device).manual_seed(seed)
-    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
-    history = []
-    for epoch in range(1, epochs + 1):
-        if course:
-            batches = DataLoader(rows["train"], batch_size=batch_size, shuffle=True, generator=generator)
-        else:
-            batches = [
-                (x[i], y[i]) for i in torch.randperm(len(y), generator=generator, device=x.device).split(batch_size)
-            ]
-        net.train()
-        loss_sum, correct = torch.zeros((), device=x.device), torch.zeros((), device=x.device)
-        for xb, yb in batches:
-            xb, yb = xb.to(x.device), yb.to(x.device)
-            logits = net(xb)
-            loss = F.cross_entropy(logits, yb)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            loss_sum += (loss.item() if course else loss.detach()) * len(yb)
-            correct += (logits.argmax(1) == yb).sum()
-        row = {"epoch": epoch, "train_loss": float(loss_sum) / len(y), "train_acc": float(correct) / len(y)}
-        net.eval()
-        with torch.no_grad():
-            for split in ("validation", "test"):
-                xs, ys = splits[split]
-                parts = DataLoader(rows[split], batch_size=1024) if course else [(xs, ys)]
-                logits = torch.cat([net(xb.to(xs.device)) for xb, _ in parts])
-                row[f"{split}_loss"] = F.cross_entropy(logits, ys).item()
-                row[f"{split}_acc"] = (logits.argmax(1) == ys).float().mean().item()
-        history.append(row)
-    return history
-
-
 def reference_runs(splits: dict, batchnorm: bool, epochs: int, device: torch.device, lrs=LRS, seeds=SEEDS):
     """The runs one by one through the reference loop: [(net, history)]."""
-    nets = [reference_net(ARCH["depth"], ARCH["width"], batchnorm, seed, device) for seed in seeds]
+    depth, width = ARCH["depth"], ARCH["width"]
+    nets = [reference_net(depth, width, NUM_CLASSES, seed=seed, batchnorm=batchnorm).to(device) for seed in seeds]
     return [
         (net, reference_run(net, splits, lr=lr, epochs=epochs, batch_size=BATCH, seed=seed))
         for net, lr, seed in zip(nets, lrs, seeds)
@@ -169,7 +121,7 @@ def differences(reference: list, ours: list) -> dict:
     gaps = {"loss_rel": 0.0, "acc_abs": 0.0}
     for (_, want), (_, got) in zip(reference, ours):
         for a, b in zip(want, [row for row in got if float(row["epoch"]).is_integer()]):
-            for key in a.keys() - {"epoch"}:
+            for key in a.keys() - {"epoch", "diverged"}:
                 gap = abs(a[key] - b[key]) / (1 if key.endswith("_acc") else max(abs(a[key]), 1e-12))
                 if math.isnan(gap):  # a loss finite on one side only differs without bound
                     gap = 0.0 if math.isnan(a[key]) and math.isnan(b[key]) else math.inf
@@ -182,8 +134,8 @@ def stacked_case(splits: dict, batchnorm: bool, repeats: int, device: torch.devi
     """Reference one by one and stacked, alternating `repeats` times; the median of the pairs' ratios."""
     pairs = []
     for repeat in range(repeats):
-        one_by_one, reference = timed(lambda: reference_runs(splits, batchnorm, 1, device), device)
-        together, ours = timed(lambda: stacked_runs(splits, batchnorm, 1, device), device)
+        one_by_one, reference = timed(lambda: reference_runs(splits, batchnorm, 1, device), device, cpu_time=True)
+        together, ours = timed(lambda: stacked_runs(splits, batchnorm, 1, device), device, cpu_time=True)
         pairs.append((one_by_one, together))
         print(
             f"stacked{' BatchNorm' if batchnorm else ''} pair {repeat + 1}: reference one by one {one_by_one:.2f} "
@@ -198,9 +150,41 @@ def stacked_case(splits: dict, batchnorm: bool, repeats: int, device: torch.devi
     }
 
 
+class Rows(Dataset):
+    """A course's Dataset: numpy rows, new tensors for every item."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor):
+        self.x, self.y = x.cpu().numpy(), y.cpu().numpy()
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, i: int):
+        return torch.tensor(self.x[i]), torch.tensor(self.y[i])
+
+
+def course_epoch(net: nn.Module, splits: dict, device: torch.device) -> dict:
+    """One epoch as a course writes it: a row-by-row Dataset through a shuffling DataLoader, .item() every batch,
+    validation and test through DataLoaders."""
+    optimizer, rows = torch.optim.Adam(net.parameters(), lr=1e-3), {s: Rows(*pair) for s, pair in splits.items()}
+    net.train()
+    loss_sum = 0.0
+    for xb, yb in DataLoader(rows["train"], batch_size=BATCH, shuffle=True):
+        loss = F.cross_entropy(net(xb.to(device)), yb.to(device))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.item() * len(yb)
+    row, _ = {"train_loss": loss_sum / len(rows["train"])}, net.eval()
+    with torch.no_grad():
+        for split in ("validation", "test"):
+            logits = torch.cat([net(xb.to(device)) for xb, _ in DataLoader(rows[split], batch_size=1024)])
+            row[f"{split}_loss"] = F.cross_entropy(logits, splits[split][1]).item()
+    return row
+
+
 def naive_epoch_seconds(splits: dict, repeats: int, device: torch.device, folder: Path) -> float:
-    """One course-style epoch of the 6x16 net: its CSVs read with pandas, a row-by-row DataLoader, .item() per
-    batch, validation and test through DataLoaders. The unit of repro_naive_epochs."""
+    """One course-style epoch of the 6x16 net, its CSVs read with pandas first. The unit of repro_naive_epochs."""
     folder.mkdir(parents=True)
     for split, (x, y) in splits.items():
         pd.DataFrame({"long": x[:, 0].cpu(), "lat": x[:, 1].cpu(), "country": y.cpu()}).to_csv(folder / f"{split}.csv")
@@ -214,11 +198,132 @@ def naive_epoch_seconds(splits: dict, repeats: int, device: torch.device, folder
             )
             for split, f in frames.items()
         }
-        reference_run(
-            reference_net(6, 16, False, 0, device), data, lr=1e-3, epochs=1, batch_size=BATCH, seed=0, course=True
-        )
+        course_epoch(reference_net(6, 16, NUM_CLASSES, seed=0).to(device), data, device)
 
     return statistics.median(timed(epoch, device)[0] for _ in range(repeats))
+
+
+# ---------------------------------------------------------------- the candidates for the stacked step
+
+
+class AutogradStack:
+    """Candidate: the trainer's stacked baddbmm forward and flat-buffer Adam, with autograd's backward (plain
+    nets): every parameter a leaf viewing the flat buffer, its .grad a view of the flat gradient."""
+
+    def __init__(self, models: list, lrs: list[float]):
+        self.flat = torch.cat(
+            [torch.stack([p.detach() for p in ps]).reshape(-1) for ps in zip(*(m.parameters() for m in models))]
+        )
+        self.grad, self.exp_avg, self.exp_avg_sq = (torch.zeros_like(self.flat) for _ in range(3))
+        self.neg_lr = torch.cat([-torch.tensor(lrs).repeat_interleave(p.numel()) for p in models[0].parameters()])
+        self.leaves, offset = [], 0
+        for p in models[0].parameters():
+            size, shape = len(models) * p.numel(), (len(models), *p.shape, *(() if p.dim() == 2 else (1,)))
+            leaf = self.flat[offset : offset + size].view(shape).requires_grad_()
+            leaf.grad, offset = self.grad[offset : offset + size].view(shape), offset + size
+            self.leaves.append(leaf)
+        self.steps = 0
+
+    def step(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        h, layers = x, list(zip(self.leaves[::2], self.leaves[1::2]))
+        for w, b in layers[:-1]:
+            h = torch.relu(torch.baddbmm(b, w, h))
+        logits = torch.baddbmm(layers[-1][1], layers[-1][0], h)
+        losses = -torch.log_softmax(logits, 1).gather(1, y.unsqueeze(1)).sum((1, 2))
+        self.grad.zero_()
+        (losses.sum() / y.shape[1]).backward()
+        (torch.max(logits.detach(), 1).indices == y).sum(1)  # the trainer's step counts right predictions too
+        with torch.no_grad():
+            self.steps += 1
+            self.exp_avg.lerp_(self.grad, 0.1)
+            self.exp_avg_sq.mul_(0.999).addcmul_(self.grad, self.grad, value=0.001)
+            denom = self.exp_avg_sq.sqrt().div_(math.sqrt(1 - 0.999**self.steps)).add_(1e-8)
+            self.flat.addcmul_(torch.div(self.exp_avg, denom, out=denom), self.neg_lr, value=1 / (1 - 0.9**self.steps))
+
+
+class HandWrittenStack:
+    """The trainer's own step (europe.stacked): the backward written out."""
+
+    stack_class = stacked._Stack
+
+    def __init__(self, models: list, lrs: list[float]):
+        self.stack = self.stack_class(models, lrs)
+        self.loss_sum, self.correct = torch.zeros(len(models)), torch.zeros(len(models))
+
+    @torch.no_grad()
+    def step(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        self.stack.step(x, y, self.loss_sum, self.correct)
+        self.stack.adam()
+
+
+class LogSoftmaxStack(stacked._Stack):
+    """The trainer's earlier loss: log_softmax, its exp for the gradient, and torch.max's indices for the right
+    predictions (three full passes over the logits, against one softmax and two cheap amax now)."""
+
+    def step(self, x: torch.Tensor, y: torch.Tensor, loss_sum: torch.Tensor, correct: torch.Tensor) -> None:
+        logits, tape, _ = self.forward(x, True)
+        logp = torch.log_softmax(logits, 1)
+        target = y.unsqueeze(1)
+        picked = logp.gather(1, target)
+        correct.add_((torch.max(logits, 1).indices == y).sum(1))
+        grad = logp.exp_().scatter_add_(1, target, torch.full_like(picked, -1.0)).div_(y.shape[1])
+        self.backward(grad, tape)
+        loss_sum.sub_(picked.sum((1, 2)))
+
+
+class LogSoftmaxCandidate(HandWrittenStack):
+    """Candidate: the hand-written backward with the earlier log_softmax loss."""
+
+    stack_class = LogSoftmaxStack
+
+
+CANDIDATES = {
+    "hand-written backward (the trainer)": HandWrittenStack,
+    "hand-written, log_softmax loss (before)": LogSoftmaxCandidate,
+    "autograd": AutogradStack,
+}
+
+
+def step_macs(depth: int, width: int) -> int:
+    """Multiply-adds of one step of one run: forward and backward (3x forward) on a batch."""
+    return 3 * BATCH * forward_macs(depth, width, "xy")
+
+
+def steps_case(repeats: int, device: torch.device, mac_s: float, steps: int = STEPS) -> dict:
+    """Per cell and candidate: seconds a step of K = RUNS stacked runs and its multiply-adds per second against one
+    core's sgemm (mac_s), the candidates alternating; the median over repeats."""
+    generator = torch.Generator().manual_seed(0)
+    x = (torch.rand(steps, RUNS, 2, BATCH, generator=generator) * 40).to(device)
+    y = torch.randint(NUM_CLASSES, (steps, RUNS, BATCH), generator=generator).to(device)
+    results = {}
+    for depth, width in CELLS:
+        times: dict[str, list[float]] = {name: [] for name in CANDIDATES}
+        for _ in range(repeats):
+            for name, candidate in CANDIDATES.items():
+                models = [
+                    runs.build({"depth": depth, "width": width, "features": "xy"}, s, NUM_CLASSES, device)
+                    for s in range(RUNS)
+                ]
+                stack = candidate(models, [1e-3] * RUNS)
+                stack.step(x[0], y[0])  # warm-up
+                times[name].append(
+                    timed(lambda stack=stack: [stack.step(x[i], y[i]) for i in range(steps)], device, True)[0] / steps
+                )
+        results[f"d{depth}-w{width}"] = {
+            name: {
+                "step_ms": 1e3 * statistics.median(t),
+                "efficiency": RUNS * step_macs(depth, width) / statistics.median(t) / mac_s,
+            }
+            for name, t in times.items()
+        }
+        print(
+            f"steps d{depth}-w{width}: "
+            + ", ".join(
+                f"{n} {r['step_ms']:.3f} ms ({r['efficiency']:.2f})" for n, r in results[f"d{depth}-w{width}"].items()
+            ),
+            flush=True,
+        )
+    return results
 
 
 def sgemm_mac_s(device: torch.device, repeats: int = 5) -> float:
@@ -226,7 +331,7 @@ def sgemm_mac_s(device: torch.device, repeats: int = 5) -> float:
     n = 8192 if device.type == "cuda" else 1024
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     torch.mm(a, b)
-    return max(n**3 * 4 / timed(lambda: [torch.mm(a, b) for _ in range(4)], device)[0] for _ in range(repeats))
+    return max(n**3 * 4 / timed(lambda: [torch.mm(a, b) for _ in range(4)], device, True)[0] for _ in range(repeats))
 
 
 # ---------------------------------------------------------------- the MLP stages' multiply-adds
@@ -238,12 +343,20 @@ def forward_macs(depth: int, width: int, features: str) -> int:
     return sum(m.in_features * m.out_features for m in model.modules() if isinstance(m, nn.Linear))
 
 
+def replicate_counts(values: dict) -> tuple[int, int]:
+    """Replicates per MLP run and per gradient-probe variant: params.yaml's replicates block (or the older seed
+    counts, `seeds` and grad_probe.seeds, so that older commits still bench)."""
+    if "replicates" in values:
+        return values["replicates"]["mlp"], values["replicates"]["grad_probe"]
+    return values["seeds"], values["grad_probe"]["seeds"]
+
+
 def stage_macs(values: dict) -> dict:
     """Stage -> multiply-adds of its training from params.yaml: forward and backward (3x forward) on every train
     row each epoch, forward on validation and test at every evaluation, per run x seed."""
     europe, m = values["europe"], values["mlp"]
     n_train, n_eval = europe["n_train"], europe["n_validation"] + europe["n_test"]
-    seeds = values["seeds"] if isinstance(values["seeds"], int) else len(values["seeds"])
+    seeds, probe_seeds = replicate_counts(values)
 
     def work(
         runs=1,
@@ -272,7 +385,7 @@ def stage_macs(values: dict) -> dict:
             probe["width"],
             epochs=probe["epochs"],
             batch_size=probe["batch_size"],
-            seeds=probe["seeds"],
+            seeds=probe_seeds,
         ),
         "mlp_sine": work(features="xy") + work(features="sine"),
     }
@@ -404,6 +517,8 @@ def measure(device: torch.device, repeats: int, skip: set, workdir: Path) -> dic
     splits = random_splits(SIZES, device)
     results["sgemm_mac_s"] = sgemm_mac_s(device)
     results["naive_epoch_s"] = naive_epoch_seconds(splits, repeats, device, workdir / "naive")
+    if "steps" not in skip:
+        results["steps"] = steps_case(repeats, device, results["sgemm_mac_s"])
     if "stacked" not in skip:
         plain, bn = (stacked_case(splits, batchnorm, repeats, device) for batchnorm in (False, True))
         results.update(
@@ -433,6 +548,11 @@ def table(results: dict) -> str:
     rows += [
         (f"{name} efficiency", f"{f['efficiency']:.3f}", f"{f['tmac']:.2f} TMAC in {f['seconds']:.1f} s")
         for name, f in results.get("stage_efficiency", {}).items()
+    ]
+    rows += [
+        (f"{cell} step, {name}", f"{r['step_ms']:.3f} ms", f"{r['efficiency']:.2f} of sgemm")
+        for cell, candidates in results.get("steps", {}).items()
+        for name, r in candidates.items()
     ]
     rows += [(f"{name} s", f"{seconds:.1f}", "") for name, seconds in results.get("stages", {}).items()]
     width = [max(len(row[i]) for row in rows) for i in range(3)]

@@ -5,7 +5,7 @@ import logging
 
 from nnrepro import io, params, replicates
 from nnrepro.errors import exit_on_user_error
-from nnrepro.europe import gradients, loop, mlp, points, runs, stacked
+from nnrepro.europe import gradients, mlp, points, runs, schedule, stacked
 from nnrepro.runtime import parallel, stage
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def main() -> None:
     layers = ctx.params.items("grad_probe.layers", lambda value, name: params.integer(value, name, 0))
     gradients.probed_weights(mlp.MLP(num_classes=points.NUM_CLASSES, **arch), layers)  # bad layers: one line, now
     seeds = replicates.seeds_of(ctx.seed, ctx.params.integer("grad_probe.seeds"))
-    sched = loop.schedule(ctx.params, epochs_key="grad_probe.epochs", batch_key="grad_probe.batch_size")
+    sched = schedule.read(ctx.params, epochs_key="grad_probe.epochs", batch_key="grad_probe.batch_size")
     splits = points.load_splits(args.data, ctx.device)
     variants = {name: runs.Run({**arch, "residual": residual}, sched) for name, residual in VARIANTS.items()}
     jobs = [(run, splits, layers, seeds, f"grad_probe {name}") for name, run in variants.items()]

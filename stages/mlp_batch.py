@@ -4,7 +4,7 @@ import math
 
 from nnrepro import cells, params, replicates
 from nnrepro.errors import UserError, exit_on_user_error
-from nnrepro.europe import loop, mlp, points, runs
+from nnrepro.europe import mlp, points, runs, schedule
 from nnrepro.runtime import stage
 
 
@@ -26,7 +26,7 @@ def main() -> None:
     evals = ctx.params.integer("mlp_batch.first_epoch_evals")
     todo = {
         cells.batch_run(batch_size, epochs): runs.Run(
-            arch, loop.schedule(ctx.params, batch_size=batch_size, epochs=epochs), evals
+            arch, schedule.read(ctx.params, batch_size=batch_size, epochs=epochs), evals
         )
         for batch_size, epochs in pairs(ctx.params)
     }

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from nnrepro import cells, params, replicates
 from nnrepro.errors import exit_on_user_error
-from nnrepro.europe import loop, mlp, points, runs
+from nnrepro.europe import mlp, points, runs, schedule
 from nnrepro.runtime import stage
 
 logger = logging.getLogger(__name__)
@@ -19,7 +19,7 @@ def main() -> None:
     args = parser.parse_args()
     ctx = stage.start(threads=1)
     features = ctx.params.choice("mlp.features", mlp.FEATURES)
-    sched = loop.schedule(ctx.params)
+    sched = schedule.read(ctx.params)
     todo = {
         cells.grid_cell(depth, width): runs.Run({"depth": depth, "width": width, "features": features}, sched)
         for depth in ctx.params.items("mlp_grid.depths", params.integer)

@@ -3,7 +3,7 @@ and 4)."""
 
 from nnrepro import replicates
 from nnrepro.errors import exit_on_user_error
-from nnrepro.europe import loop, mlp, points, runs
+from nnrepro.europe import mlp, points, runs, schedule
 from nnrepro.runtime import stage
 
 
@@ -12,7 +12,7 @@ def main() -> None:
     args = stage.parser(__doc__, "data", "live", "models").parse_args()
     ctx = stage.start(threads=1)
     arch = mlp.architecture(ctx.params)
-    sched = loop.schedule(ctx.params, epochs_key="mlp_long.epochs")
+    sched = schedule.read(ctx.params, epochs_key="mlp_long.epochs")
     splits = points.load_splits(args.data, ctx.device)
     todo = {name: runs.Run({**arch, "batchnorm": bn}, sched) for name, bn in (("plain", False), ("batchnorm", True))}
     seeds = replicates.seeds_of(ctx.seed, ctx.params.integer("seeds"))

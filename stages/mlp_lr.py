@@ -5,7 +5,7 @@ from pathlib import Path
 
 from nnrepro import cells, params, replicates
 from nnrepro.errors import exit_on_user_error
-from nnrepro.europe import loop, mlp, points, runs
+from nnrepro.europe import mlp, points, runs, schedule
 from nnrepro.runtime import stage
 
 
@@ -17,7 +17,7 @@ def main() -> None:
     ctx = stage.start(threads=1)  # models this small lose more to intra-op threads than they gain
     arch = mlp.architecture(ctx.params)
     todo = {
-        cells.lr_cell(lr, batchnorm): runs.Run({**arch, "batchnorm": batchnorm}, loop.schedule(ctx.params, lr=lr))
+        cells.lr_cell(lr, batchnorm): runs.Run({**arch, "batchnorm": batchnorm}, schedule.read(ctx.params, lr=lr))
         for batchnorm in ctx.params.items("mlp_lr.batchnorm", params.boolean)
         for lr in ctx.params.items("mlp_lr.lrs", params.positive)
     }

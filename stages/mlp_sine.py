@@ -2,7 +2,7 @@
 
 from nnrepro import replicates
 from nnrepro.errors import exit_on_user_error
-from nnrepro.europe import boundary, loop, mlp, points, runs
+from nnrepro.europe import boundary, mlp, points, runs, schedule
 from nnrepro.runtime import stage
 
 
@@ -11,7 +11,7 @@ def main() -> None:
     args = stage.parser(__doc__, "data", "live", "models").parse_args()
     ctx = stage.start(threads=1)
     resolution = ctx.params.integer("evaluate.mesh", 2)
-    sched = loop.schedule(ctx.params)
+    sched = schedule.read(ctx.params)
     splits = points.load_splits(args.data, ctx.device)
     bounds = boundary.extent(splits["train"][0])
     todo = {features: runs.Run(mlp.architecture(ctx.params, features=features), sched) for features in ("xy", "sine")}

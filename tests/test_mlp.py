@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nnrepro.europe import gradients, loop
+from nnrepro.europe import gradients, stacked, summary
 from nnrepro.europe.mlp import MLP
 
 
@@ -58,18 +58,23 @@ def test_loss_at_initialisation_is_near_log_k():
     assert abs(loss.item() - math.log(33)) < 0.5
 
 
+def train(model: MLP, data: dict, **schedule):
+    """One run through the stacked trainer (K = 1), as the stages train."""
+    return stacked.train_stacked([model], data, lrs=[schedule.pop("lr")], seeds=[schedule.pop("seed")], **schedule)
+
+
 def test_small_model_overfits_a_small_batch():
     torch.manual_seed(0)
     x, y = blobs(32, 4)
     model = MLP(2, 64, 4)
-    loop.train(model, {"train": (x, y)}, lr=0.003, epochs=1500, batch_size=32, seed=0)
-    loss, accuracy = loop.evaluate(model, x, y)
-    assert accuracy == 1.0 and loss < 0.05
+    train(model, {"train": (x, y)}, lr=0.003, epochs=1500, batch_size=32, seed=0)
+    logits = model.eval()(x)
+    assert (logits.argmax(1) == y).all() and F.cross_entropy(logits, y) < 0.05
 
 
 def test_history_has_one_row_per_evaluation_with_every_key():
     data = splits()
-    history = loop.train(MLP(2, 8, 5), data, lr=0.01, epochs=3, batch_size=50, seed=0)
+    (history,) = train(MLP(2, 8, 5), data, lr=0.01, epochs=3, batch_size=50, seed=0)
     assert [r["epoch"] for r in history] == [1.0, 2.0, 3.0]
     assert set(history[0]) == {
         "epoch",
@@ -82,14 +87,14 @@ def test_history_has_one_row_per_evaluation_with_every_key():
         "seconds",
         "diverged",
     }
-    inner = loop.train(MLP(2, 8, 5), data, lr=0.01, epochs=3, batch_size=10, seed=0, first_epoch_evals=4)
+    (inner,) = train(MLP(2, 8, 5), data, lr=0.01, epochs=3, batch_size=10, seed=0, first_epoch_evals=4)
     assert [r["epoch"] for r in inner] == [0.25, 0.5, 0.75, 1.0, 2.0, 3.0]
 
 
 def test_same_seed_same_history_other_seed_differs():
     def run(seed):
         torch.manual_seed(seed)
-        history = loop.train(MLP(2, 8, 5), splits(), lr=0.01, epochs=2, batch_size=32, seed=seed)
+        (history,) = train(MLP(2, 8, 5), splits(), lr=0.01, epochs=2, batch_size=32, seed=seed)
         return [{k: v for k, v in r.items() if k != "seconds"} for r in history]
 
     assert run(1) == run(1) and run(1) != run(2)
@@ -100,21 +105,10 @@ def test_divergence_is_recorded_not_raised():
     model = MLP(2, 8, 5)
     with torch.no_grad():
         model.output.weight.fill_(float("nan"))
-    history = loop.train(model, splits(), lr=0.01, epochs=5, batch_size=50, seed=0)
+    (history,) = train(model, splits(), lr=0.01, epochs=5, batch_size=50, seed=0)
     assert len(history) == 1 and history[0]["diverged"]
-    summary = loop.summarize(history)
-    assert summary["diverged"] and summary["final_train_loss"] is None
-
-
-def test_probe_matches_direct_autograd():
-    torch.manual_seed(0)
-    model = MLP(12, 4, 5)
-    x, y = blobs(64, 5)
-    weights = gradients.probed_weights(model, [0, 5, 11])
-    loss = F.cross_entropy(model(x), y)
-    direct = [g.pow(2).sum() for g in torch.autograd.grad(loss, weights)]
-    F.cross_entropy(model(x), y).backward()
-    assert torch.allclose(gradients.squared_grad_norms(weights), torch.stack(direct))
+    result = summary.summarize(history)
+    assert result["diverged"] and result["final_train_loss"] is None
 
 
 def test_residual_keeps_early_gradients_alive():
@@ -123,33 +117,27 @@ def test_residual_keeps_early_gradients_alive():
     for residual in (False, True):
         torch.manual_seed(0)
         model = MLP(60, 4, 5, residual=residual)
-        _, per_epoch, _ = gradients.train_with_probe(model, data, [0, 59], lr=1e-3, epochs=1, batch_size=128, seed=0)
-        norms[residual] = per_epoch[0][0]
+        _, grads, _ = stacked.train_stacked(
+            [model], data, lrs=[1e-3], seeds=[0], epochs=1, batch_size=128, probe_layers=[0, 59]
+        )
+        norms[residual] = grads[0][0][0]
     assert norms[True] > 0 and norms[True] > 1e6 * max(norms[False], 1e-30)
 
 
 def test_probe_rejects_a_layer_beyond_the_depth():
     with pytest.raises(Exception, match="grad_probe.layers has 7, outside 0..4"):
         gradients.probed_weights(MLP(5, 4, 3), [0, 7])
+    with pytest.raises(Exception, match="grad_probe.layers has 7, outside 0..4"):
+        stacked.train_stacked([MLP(5, 4, 3)], splits(), lrs=[0.01], seeds=[0], epochs=1, batch_size=8, probe_layers=[7])
 
 
-def test_flat_parameter_adam_matches_per_parameter_adam():
-    x, y = blobs(64, 5)
-    torch.manual_seed(0)
-    flat = MLP(3, 8, 5, batchnorm=True)
-    torch.manual_seed(0)
-    plain = MLP(3, 8, 5, batchnorm=True)
-    loop.train(flat, {"train": (x, y)}, lr=0.01, epochs=3, batch_size=8, seed=0)
-    optimizer = torch.optim.Adam(plain.parameters(), lr=0.01, fused=True)
-    order = torch.Generator().manual_seed(0)
-    for _ in range(3):
-        perm = torch.randperm(64, generator=order)
-        for i in range(0, 64, 8):
-            optimizer.zero_grad()
-            F.cross_entropy(plain(x[perm][i : i + 8]), y[perm][i : i + 8]).backward()
-            optimizer.step()
-    for a, b in zip(flat.parameters(), plain.parameters()):
-        assert torch.allclose(a, b, atol=1e-6)
+def _dead(model: MLP, layers: list[int], x: torch.Tensor) -> list[float]:
+    """The probe's dead fractions after one epoch at an lr too small to move anything."""
+    y = torch.zeros(len(x), dtype=torch.long)
+    _, _, dead = stacked.train_stacked(
+        [model], {"train": (x, y)}, lrs=[1e-20], seeds=[0], epochs=1, batch_size=64, probe_layers=layers
+    )
+    return dead[0][-1]
 
 
 def test_dead_fraction_counts_units_zero_on_every_input():
@@ -161,20 +149,20 @@ def test_dead_fraction_counts_units_zero_on_every_input():
     with torch.no_grad():
         for layer in alive.hidden:
             layer.bias.fill_(1e6)  # every unit positive on every input
-    assert gradients.dead_fractions(dead, x, [1]).tolist() == [1.0]
-    assert gradients.dead_fractions(alive, x, [0, 1, 2]).tolist() == [0.0, 0.0, 0.0]
+    assert _dead(dead, [1], x) == [1.0]
+    assert _dead(alive, [0, 1, 2], x) == [0.0, 0.0, 0.0]
     half = MLP(1, 2, 5)
     with torch.no_grad():
         half.hidden[0].weight.zero_()
         half.hidden[0].bias.copy_(torch.tensor([-1.0, 1.0]))
-    assert gradients.dead_fractions(half, x, [0]).tolist() == [0.5]
+    assert _dead(half, [0], x) == [0.5]
 
 
 def test_probe_returns_one_row_per_epoch_and_layer():
     data = {"train": blobs(256, 5)}
     torch.manual_seed(0)
-    history, grads, dead = gradients.train_with_probe(
-        MLP(12, 4, 5), data, [0, 6, 11], lr=1e-3, epochs=2, batch_size=64, seed=0
+    (history,), (grads,), (dead,) = stacked.train_stacked(
+        [MLP(12, 4, 5)], data, lrs=[1e-3], seeds=[0], epochs=2, batch_size=64, probe_layers=[0, 6, 11]
     )
     assert len(history) == len(grads) == len(dead) == 2
     assert all(len(row) == 3 for row in grads + dead)
@@ -217,16 +205,14 @@ def test_a_saved_model_is_the_same_bytes_at_every_save(tmp_path):
     assert all(torch.equal(loaded[k], v) for k, v in state.items())
 
 
-@pytest.mark.parametrize("shape, dim", [((256, 33), 1), ((3, 256, 33), 2), ((3, 4, 33), 2), ((1, 33), 1)])
-def test_predicted_is_argmax_with_ties_nan_and_inf(shape, dim):
+@pytest.mark.parametrize("shape", [(3, 33, 256), (3, 33, 4), (1, 33, 1)])
+def test_predicted_is_argmax_with_ties_nan_and_inf(shape):
     torch.manual_seed(0)
     logits = torch.round(torch.randn(*shape))  # many ties: the first maximum must win
-    rows = logits.view(-1, shape[-1])
-    rows[0, [3, 7]] = float("nan")
-    rows[-1] = float("inf")
-    rows[len(rows) // 2] = float("-inf")
-    last_max = shape[-1] - 1 - logits.flip(dim).argmax(dim)
-    assert not torch.equal(last_max, logits.argmax(dim))  # the ties tell first from last
-    assert torch.equal(loop.predicted(logits, dim), logits.argmax(dim))
-    out = torch.empty(shape[:-1], dtype=torch.long)
-    assert loop.predicted(logits, dim, out=out) is out and torch.equal(out, logits.argmax(dim))
+    rows = logits.transpose(1, 2)  # a view: classes last
+    rows[0, 0, [3, 7]] = float("nan")
+    rows[-1, -1] = float("inf")
+    rows[0, -1] = float("-inf")
+    last_max = shape[1] - 1 - logits.flip(1).argmax(1)
+    assert shape[2] < 256 or not torch.equal(last_max, logits.argmax(1))  # the ties tell first from last
+    assert torch.equal(stacked._predicted(logits), logits.argmax(1))

@@ -8,7 +8,7 @@ import torch
 from conftest import ROOT, run_bounded
 
 from nnrepro.errors import UserError
-from nnrepro.europe import loop
+from nnrepro.europe import runs, stacked
 from nnrepro.runtime import parallel
 
 CPU = torch.device("cpu")
@@ -31,6 +31,15 @@ def _jobs():
     return [(arch, sched, _splits(), 0, f"job {k}", 4) for k, arch in enumerate(archs)]
 
 
+def _fit(arch, sched, splits, seed, label, num_classes):
+    """One run (K = 1) through the stacked trainer: (model, history)."""
+    model = runs.build(arch, seed, num_classes, CPU)
+    (history,) = stacked.train_stacked(
+        [model], splits, lrs=[sched["lr"]], seeds=[seed], epochs=sched["epochs"], batch_size=sched["batch_size"]
+    )
+    return model, history
+
+
 def _comparable(results):
     return [
         ([{k: v for k, v in row.items() if k != "seconds"} for row in history], model.state_dict())
@@ -39,8 +48,8 @@ def _comparable(results):
 
 
 def test_two_workers_give_the_results_of_one_by_one():
-    alone, _ = parallel.run_all(loop.fit, _jobs(), CPU, workers=1)
-    side_by_side, seconds = parallel.run_all(loop.fit, _jobs(), CPU, workers=2)
+    alone, _ = parallel.run_all(_fit, _jobs(), CPU, workers=1)
+    side_by_side, seconds = parallel.run_all(_fit, _jobs(), CPU, workers=2)
     assert len(seconds) == 3 and all(s > 0 for s in seconds)
     for (h1, s1), (h2, s2) in zip(_comparable(alone), _comparable(side_by_side)):
         assert h1 == h2 and s1.keys() == s2.keys() and all(torch.equal(s1[k], s2[k]) for k in s1)
@@ -72,11 +81,10 @@ def _in_fresh_process(code: str) -> str:
 def test_a_stage_forks_its_workers_and_they_give_the_results_of_one_by_one():
     out = _in_fresh_process("""
         from nnrepro.runtime import parallel
-        from nnrepro.europe import loop
         import test_parallel as t
         print(parallel.start_method())
-        forked, _ = parallel.run_all(loop.fit, t._jobs(), t.CPU, workers=2)
-        alone, _ = parallel.run_all(loop.fit, t._jobs(), t.CPU, workers=1)
+        forked, _ = parallel.run_all(t._fit, t._jobs(), t.CPU, workers=2)
+        alone, _ = parallel.run_all(t._fit, t._jobs(), t.CPU, workers=1)
         same = [h1 == h2 and all(torch.equal(s1[k], s2[k]) for k in s1)
                 for (h1, s1), (h2, s2) in zip(t._comparable(forked), t._comparable(alone))]
         print(len(same), all(same))

@@ -1,1 +1,1 @@
-"""The Europe study's training side: data, MLPs, the loop, the gradient probe, the grid."""
+"""The Europe study's training side: data, MLPs, the stacked trainer, the gradient probe, the grid."""

@@ -1,11 +1,9 @@
-"""The per-layer gradient probe: how gradient magnitudes fade (or not) through a deep MLP, and which units die."""
-
-import math
+"""The per-layer gradient probe's layers and curves: how gradient magnitudes fade (or not) through a deep MLP, and
+which units die (measured during training by europe.stacked)."""
 
 import torch
 
 from nnrepro.errors import UserError
-from nnrepro.europe.loop import train
 from nnrepro.europe.mlp import MLP
 
 DEAD_ROWS = 4096  # training rows on which a unit must be zero everywhere to count as dead (a fixed subsample)
@@ -18,66 +16,6 @@ def probed_weights(model: MLP, layers: list[int]) -> list[torch.Tensor]:
     if bad:
         raise UserError(f"grad_probe.layers has {bad[0]}, outside 0..{depth - 1} for grad_probe.depth {depth}")
     return [model.linears()[i].weight for i in layers]
-
-
-def squared_grad_norms(weights: list[torch.Tensor]) -> torch.Tensor:
-    """Squared L2 norm of each weight's current gradient, as one tensor (no host sync)."""
-    grads = [w.grad for w in weights if w.grad is not None]
-    if len(grads) < len(weights):
-        raise ValueError("squared_grad_norms needs every probed weight's gradient (none before the first step)")
-    return torch.stack(torch._foreach_norm(grads)) ** 2
-
-
-@torch.no_grad()
-def dead_fractions(model: MLP, x: torch.Tensor, layers: list[int]) -> torch.Tensor:
-    """Per probed layer: the fraction of its ReLU units whose input is <= 0 on every row of `x` (eval mode)."""
-    pre_relu: dict[int, torch.Tensor] = {}
-    hooks = [
-        model.norms[i].register_forward_hook(lambda _m, _in, out, i=i: pre_relu.__setitem__(i, out)) for i in layers
-    ]
-    was_training = model.training
-    model.eval()
-    try:
-        model(x)
-    finally:
-        model.train(was_training)
-        for hook in hooks:
-            hook.remove()
-    return torch.stack([(pre_relu[i] <= 0).all(0).float().mean() for i in layers])
-
-
-def train_with_probe(
-    model: MLP, splits: dict, layers: list[int], *, lr: float, epochs: int, batch_size: int, seed: int, report=None
-) -> tuple[list[dict], list[list[float]], list[list[float]]]:
-    """Train as usual; also return per epoch each probed layer's squared gradient norm averaged over batches,
-    and its fraction of dead units at the end of the epoch."""
-    weights = probed_weights(model, layers)
-    sample = splits["train"][0][:DEAD_ROWS]
-    steps = math.ceil(len(splits["train"][1]) / batch_size)
-    running = torch.zeros(len(layers), device=weights[0].device)
-    grads, dead = [], []
-
-    def accumulate() -> None:
-        running.add_(squared_grad_norms(weights))
-
-    def close_epoch(row: dict) -> None:
-        grads.append((running / steps).tolist())
-        dead.append(dead_fractions(model, sample, layers).tolist())
-        running.zero_()
-        if report is not None:
-            report(row)
-
-    history = train(
-        model,
-        splits,
-        lr=lr,
-        epochs=epochs,
-        batch_size=batch_size,
-        seed=seed,
-        after_backward=accumulate,
-        report=close_epoch,
-    )
-    return history, grads, dead
 
 
 def _sig(value: float) -> float:

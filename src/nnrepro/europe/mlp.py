@@ -74,7 +74,7 @@ def architecture(
 def save(model: MLP, arch: dict, path) -> None:
     from nnrepro import io
 
-    # Clones: the parameters are views into one flat training buffer (train.flatten_parameters).
+    # Clones: each tensor saved with a storage of its own, whatever it views.
     io.save_torch({"arch": arch, "state_dict": {k: v.clone() for k, v in model.state_dict().items()}}, path)
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import torch
 
 from nnrepro import io
-from nnrepro.europe import loop, mlp, stacked
+from nnrepro.europe import mlp, stacked
 from nnrepro.europe.mlp import MLP
+from nnrepro.europe.summary import summarize
 from nnrepro.replicates import REPLICATE, live_means, mean_history
 from nnrepro.runtime import parallel
 
@@ -138,9 +139,9 @@ def save_runs(
         io.log_replicates(histories, live_dir / name)
         replicates = {}
         for k, (model, history) in enumerate(fitted):
-            replicates[REPLICATE.format(k)] = loop.summarize(history)
+            replicates[REPLICATE.format(k)] = summarize(history)
             mlp.save(model, runs[name].arch, models_dir / f"{name}-{REPLICATE.format(k)}.pt")
-        metrics[name] = {**loop.summarize(mean), "seeds": seeds, "replicates": replicates}
+        metrics[name] = {**summarize(mean), "seeds": seeds, "replicates": replicates}
         timings[f"{name}_seconds"] = took
     for table, names in (tables or {}).items():
         io.log_cells(live_dir / table, {name: means[name] for name in names})

@@ -1,291 +1,261 @@
-"""K independent MLPs of one shape trained as one computation, stacked along a leading axis of length K: each
-layer of all K runs is one torch.baddbmm/bmm (see runwise), as per-call overhead dominates these tiny nets. Each
-run keeps its own batch order (its own generator), lr, Adam state and BatchNorm statistics.
+"""K MLP runs of one shape trained as one computation, in public PyTorch: each layer of all K runs is one
+torch.baddbmm over parameters stacked along a leading axis, the backward pass is written out (a few dozen ops a
+step: autograd's graph costs more than these tiny products), and Adam is a few in-place ops over one flat buffer
+holding every run's parameters. Each run keeps its own lr, seed, batch order, Adam state and BatchNorm statistics;
+a single run is K = 1. Activations are laid out (K, features, batch): a layer is W @ h, BatchNorm reduces dim 2,
+cross-entropy reads classes along dim 1. bench/run.py times this against the alternatives tried.
 
-Equality with loop.train run alone, per run: bit for bit (weights, BatchNorm buffers, every history row but
-train_loss, probe values) for plain, residual, sine and BatchNorm nets, as tested with torch's MKL on one thread at
-widths 3..64, batch sizes 1..256 and ragged last batches; train_loss to ~1e-7 relative (summed per row, not per
-batch mean). Under another BLAS or CPU, where runwise's rules may not hold, expect rtol 1e-5 over short runs of
-plain nets, but drift in BatchNorm nets' pre-norm biases: their true gradient is zero, so Adam turns rounding noise
-in it into lr-sized steps.
+Agreement with a plain nn.Sequential + torch.optim.Adam loop run alone (tests/reference_loop.py; tested over a few
+epochs, batch sizes 1 to 150, ragged last batches): plain, residual and sine nets within rtol 1e-4 / atol 1e-5 on
+every weight and history row (sums and products round in another order). BatchNorm nets: train rows and every
+weight that has a gradient within rtol 1e-3 / atol 1e-4. Their hidden biases before BatchNorm have a true gradient
+of zero, so Adam turns rounding noise into lr-sized steps, on each side its own; BatchNorm removes them in
+training, but the running means follow them, so validation and test rows agree only to a few 1e-2.
 """
 
+import contextlib
+import gc
 import math
 import time
-from typing import Any
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
-from nnrepro.europe import gradients, runwise
-from nnrepro.europe.loop import eval_steps, gc_paused, predicted
+from nnrepro.europe import gradients
 from nnrepro.europe.mlp import MLP
+from nnrepro.europe.schedule import eval_steps
 
-NONE, IGNORE = 0, -100  # ATen's reduction code for "none"; cross_entropy's default ignore_index
 EPS, MOMENTUM = 1e-5, 0.1  # nn.BatchNorm1d's defaults
-ADAM: dict[str, Any] = {
-    "amsgrad": False,
-    "beta1": 0.9,
-    "beta2": 0.999,
-    "weight_decay": 0.0,
-    "eps": 1e-8,
-    "maximize": False,
-}
-ROW = 16  # floats a run's row of the flat buffers is padded to, so that its parameters lie as in its own
-VECTOR = 16  # floats in ATen's widest CPU vector: BatchNorm rounds a block of another width otherwise
+BETA1, BETA2, ADAM_EPS = 0.9, 0.999, 1e-8  # torch.optim.Adam's defaults
+EVAL_ROWS = 1024  # rows a chunk of evaluation: a width-64 stack of 8 runs' activations in 2 MB
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Python's cyclic collector off during the step loop: it makes no cycles, and each periodic full scan of a
+    large heap costs as much as hundreds of small steps."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _predicted(logits: torch.Tensor) -> torch.Tensor:
+    """Each row's class (K, B): logits.argmax(1), the first maximum, NaN counting as the maximum; torch.max's
+    indices are the same and several times faster over classes along dim 1."""
+    return torch.max(logits, 1).indices
 
 
 class _Stack:
-    """The K runs' parameters as the rows of one (K, P) buffer, with their gradients, Adam state and BatchNorm
-    statistics, and the hand-written stacked forward and backward passes."""
+    """The K runs' parameters as views into one flat buffer (each parameter's K copies side by side), their
+    gradients as views into one flat gradient, Adam's state, BatchNorm's running statistics; the stacked forward
+    and backward passes."""
 
     def __init__(self, models: list[MLP], lrs: list[float]):
-        m, self.k, self.lrs = models[0], len(models), lrs
-        self.depth, self.width, self.features = len(m.hidden), m.output.in_features, m.featurize
-        self.residual, self.scale, self.bn = m.residual, m.branch_scale, isinstance(m.norms[0], nn.BatchNorm1d)
-        self.ragged = self.bn and self.width % VECTOR != 0
-        rows = torch.stack([torch.cat([p.detach().reshape(-1) for p in model.parameters()]) for model in models])
-        self.size = rows.shape[1]
-        self.flat = F.pad(rows, (0, -self.size % ROW))
+        m, self.k = models[0], len(models)
+        self.depth, self.featurize = len(m.hidden), m.featurize
+        self.residual, self.scale, self.bn = m.residual, m.branch_scale, not isinstance(m.norms[0], torch.nn.Identity)
+        named = [dict(model.named_parameters()) for model in models]
+        self.shapes = {name: p.shape for name, p in m.named_parameters()}
+        self.flat = torch.cat([torch.stack([n[name].detach() for n in named]).reshape(-1) for name in self.shapes])
         self.grad, self.exp_avg, self.exp_avg_sq = (torch.zeros_like(self.flat) for _ in range(3))
-        self.steps = torch.zeros(self.k, dtype=torch.float32, device=rows.device)  # fused Adam's step counters
-        views, offset = {}, 0
-        for name, p in m.named_parameters():
-            views[name] = (self.flat[:, offset : offset + p.numel()].view(self.k, *p.shape), offset)
-            offset += p.numel()
+        self.denom = torch.empty_like(self.flat)
+        rates = torch.tensor(lrs, dtype=self.flat.dtype, device=self.flat.device)
+        self.lr = lrs[0] if len(set(lrs)) == 1 else None
+        self.lrs = torch.cat([rates.repeat_interleave(shape.numel()) for shape in self.shapes.values()])
+        params, grads, offset = {}, {}, 0
+        for name, shape in self.shapes.items():
+            size = self.k * shape.numel()
+            params[name] = self.flat[offset : offset + size].view(self.k, *shape)
+            grads[name], offset = self.grad[offset : offset + size].view(self.k, *shape), offset + size
         names = [f"hidden.{i}" for i in range(self.depth)] + ["output"]
-        self.w = [views[f"{n}.weight"][0] for n in names]
-        self.wt = [w.transpose(1, 2) for w in self.w]
-        self.b = [views[f"{n}.bias"][0].unsqueeze(1) for n in names]
-        # Gradient buffers, joined into self.grad by one cat per step, placed as loop.train's: in the flat gradient
-        # (fastmlp, for plain nets) or fresh (autograd, for BatchNorm nets).
-        self.dw = [
-            runwise.buffer(self.k, w.shape[1:], 0 if self.bn else views[f"{n}.weight"][1], w.device)
-            for n, w in zip(names, self.w)
-        ]
-        self.db = [torch.empty(b.shape[0], b.shape[2], device=b.device) for b in self.b]
-        self.pieces = [t.view(self.k, -1) for pair in zip(self.dw, self.db) for t in pair]
-        self.pad = [rows.new_zeros(self.k, self.flat.shape[1] - self.size)]
-        self.inverse: dict[int, torch.Tensor] = {}  # nll_loss's per-row weights by batch size
-        self.total = rows.new_empty(())  # and its total
-        if self.bn:  # the norms' weights and biases are one block of each row; gathered per layer as (2, K, width)
-            start = views["norms.0.weight"][1]
-            self.bn_rows = (
-                self.flat[:, start : start + 2 * self.depth * self.width]
-                .view(self.k, self.depth, 2, self.width)
-                .permute(1, 2, 0, 3)
-            )
-            self.bn_params = rows.new_empty(self.bn_rows.shape)
-            self.running = torch.stack(
-                [
-                    torch.stack(
-                        [
-                            torch.cat([getattr(model.norms[i], f"running_{s}") for model in models])
-                            for i in range(self.depth)
-                        ]
-                    )
-                    for s in ("mean", "var")
-                ]
-            )  # (2, depth, K * width)
-            params = self.bn_params.view(self.depth, 2, -1)  # per layer: weight, bias, running mean and variance
-            self.norms = [
-                (params[i, 0], params[i, 1], self.running[0, i], self.running[1, i]) for i in range(self.depth)
+        self.w, self.dw = [params[f"{n}.weight"] for n in names], [grads[f"{n}.weight"] for n in names]
+        self.b, self.db = [params[f"{n}.bias"].unsqueeze(2) for n in names], [grads[f"{n}.bias"] for n in names]
+        self.params = params
+        norms = [f"norms.{i}" for i in range(self.depth)] if self.bn else []
+        self.gamma, self.beta = ([params[f"{n}.{s}"].unsqueeze(2) for n in norms] for s in ("weight", "bias"))
+        self.dgamma, self.dbeta = ([grads[f"{n}.{s}"] for n in norms] for s in ("weight", "bias"))
+        self.running = [
+            [
+                torch.stack([model.get_buffer(f"{n}.running_{s}") for model in models]).unsqueeze(2)
+                for s in ("mean", "var")
             ]
-        self.set_active(range(self.k))
+            for n in norms
+        ]  # per layer (K, width, 1) each
+        self.minus_one = torch.full((1, 1, 1), -1.0, dtype=self.flat.dtype, device=self.flat.device)
+        self.steps = 0
 
-    def set_active(self, runs) -> None:
-        """One fused Adam call per distinct lr, over the row views of the given runs."""
-        state = [t[:, : self.size] for t in (self.flat, self.grad, self.exp_avg, self.exp_avg_sq)] + [self.steps]
-        self.groups = [
-            (lr, [[t[k] for k in runs if self.lrs[k] == lr] for t in state])
-            for lr in sorted({self.lrs[k] for k in runs})
-        ]
+    def forward(self, h: torch.Tensor, training: bool, keep=()) -> tuple[torch.Tensor, list, dict]:
+        """Logits (K, classes, B) of features h (K, in, B); what backward needs; the ReLU outputs (K, width, B) of
+        hidden layers `keep` (0 exactly where the ReLU's input is <= 0)."""
+        tape: list[tuple] = []
+        kept = {}
+        for i in range(self.depth):
+            z, normed = torch.baddbmm(self.b[i], self.w[i], h), None
+            if self.bn:
+                z, normed = self._norm(i, z, training)
+            a = torch.relu_(z)
+            if i in keep:
+                kept[i] = a
+            tape.append((h, a, normed))
+            h = h + self.scale * a if self.residual and i > 0 else a
+        tape.append((h, None, None))
+        return torch.baddbmm(self.b[-1], self.w[-1], h), tape, kept
+
+    def _norm(self, i: int, z: torch.Tensor, training: bool) -> tuple[torch.Tensor, tuple | None]:
+        """BatchNorm over the batch (dim 2) per run and unit, as nn.BatchNorm1d computes it; in training it updates
+        the running statistics and returns (xhat, 1 / std) for backward."""
+        mean, var = self.running[i]
+        if not training:
+            return torch.addcmul(self.beta[i], (z - mean) * (var + EPS).rsqrt(), self.gamma[i]), None
+        batch_mean = z.mean(2, keepdim=True)
+        centred = z - batch_mean
+        batch_var = centred.square().mean(2, keepdim=True)
+        mean.lerp_(batch_mean, MOMENTUM)
+        var.lerp_(batch_var * (z.shape[2] / (z.shape[2] - 1)), MOMENTUM)  # the running variance is unbiased
+        inverse = (batch_var + EPS).rsqrt_()
+        xhat = centred.mul_(inverse)
+        return torch.addcmul(self.beta[i], xhat, self.gamma[i]), (xhat, inverse)
+
+    def step(self, x: torch.Tensor, y: torch.Tensor, loss_sum: torch.Tensor, correct: torch.Tensor) -> None:
+        """Gradients of each run's mean cross-entropy on its batch x (K, in, B), y (K, B) into self.grad; adds each
+        run's summed loss and count of right predictions to loss_sum and correct (K,).
+
+        One softmax serves both: a row's loss is log(sum(exp(z - max))) + max - z_y, as log_softmax computes it,
+        with sum(exp(z - max)) = 1 / (the largest probability), which never underflows. A row counts right when its
+        target's logit is the largest, which is argmax save where a row's largest logit is tied (a tie with an earlier
+        class counts right here). In a step where some row's loss is not finite (a run diverging) the rows are counted
+        by torch.max's indices, as argmax counts them (NaN as the largest)."""
+        logits, tape, _ = self.forward(x, True)
+        target = y.unsqueeze(1)
+        top, chosen = logits.amax(1, keepdim=True), logits.gather(1, target)
+        right = (chosen >= top).sum((1, 2))
+        grad = torch.softmax(logits, 1)
+        losses = top.sub_(chosen).sub_(grad.amax(1, keepdim=True).log_()).sum((1, 2))
+        if not math.isfinite(losses.sum()):  # the sum of non-negative losses is finite exactly when each is
+            right = (_predicted(logits) == y).sum(1)
+        loss_sum.add_(losses)
+        correct.add_(right)
+        grad.scatter_add_(1, target, self.minus_one.expand(target.shape)).div_(y.shape[1])
+        self.backward(grad, tape)
+
+    def backward(self, grad: torch.Tensor, tape: list) -> None:
+        """The logits' gradient back through the layers into self.grad: `grad` is in turn each hidden layer's
+        output's gradient, then its pre-activation's."""
+        for i in range(self.depth, -1, -1):
+            h, a, normed = tape[i]
+            skip = None
+            if i < self.depth:
+                if self.residual and i > 0:  # its output was h + scale * a
+                    skip, grad = grad, grad * self.scale
+                grad = grad.mul_(torch.sign(a))  # through the ReLU
+                if normed is not None:
+                    grad = self._norm_backward(i, grad, *normed)
+            torch.bmm(grad, h.transpose(1, 2), out=self.dw[i])
+            torch.sum(grad, 2, out=self.db[i])
+            if i > 0:
+                back = torch.bmm(self.w[i].transpose(1, 2), grad)
+                grad = back if skip is None else back.add_(skip)
+
+    def _norm_backward(self, i: int, grad: torch.Tensor, xhat: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
+        """BatchNorm's input gradient from its output's; its weight and bias gradients into self.grad."""
+        torch.sum(grad, 2, out=self.dbeta[i])
+        torch.sum(grad * xhat, 2, out=self.dgamma[i])
+        n = grad.shape[2]
+        centred = torch.addcmul(grad, xhat, self.dgamma[i].unsqueeze(2), value=-1 / n)  # one pass, not two
+        return centred.sub_(self.dbeta[i].unsqueeze(2) / n).mul_(self.gamma[i] * inverse)
 
     def adam(self) -> None:
-        self.steps.add_(1)
-        for lr, (params, grads, exp_avg, exp_avg_sq, steps) in self.groups:
-            torch._fused_adam_(params, grads, exp_avg, exp_avg_sq, [], steps, lr=lr, **ADAM)
+        """torch.optim.Adam's update of every run at once, each at its own lr: lr / (1 - beta1^t) * m / (sqrt(v) /
+        sqrt(1 - beta2^t) + eps), written lr * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps')."""
+        self.steps += 1
+        self.exp_avg.lerp_(self.grad, 1 - BETA1)
+        self.exp_avg_sq.mul_(BETA2).addcmul_(self.grad, self.grad, value=1 - BETA2)
+        root = math.sqrt(1 - BETA2**self.steps)
+        denom = torch.sqrt(self.exp_avg_sq, out=self.denom).add_(ADAM_EPS * root)
+        if self.lr is None:  # runs at different lrs: each element's own
+            denom.div_(self.lrs)
+        lr = 1.0 if self.lr is None else self.lr
+        self.flat.addcdiv_(self.exp_avg, denom, value=-lr * root / (1 - BETA1**self.steps))
 
-    def step(self, x: torch.Tensor, y: torch.Tensor, losses: torch.Tensor, predictions: torch.Tensor) -> None:
-        """One training step of all runs on x (K, B, features), y (K, B): gradients into self.grad, each row's
-        loss and predicted class into losses and predictions (K, B)."""
-        logits, inputs, acts, saved, _ = self.forward(x, True)
-        k, n, c = logits.shape
-        logp = torch._log_softmax(logits.view(k * n, c), 1, False)
-        torch.ops.aten.nll_loss_forward.output(
-            logp, y.view(-1), None, NONE, IGNORE, output=losses.view(-1), total_weight=self.total
-        )
-        if n not in self.inverse:  # per-row weights 1/n: nll_loss_backward then writes each run's mean gradient
-            self.inverse[n] = torch.full((k * n,), 1 / n, device=logp.device)
-        grad = torch.ops.aten.nll_loss_backward(self.inverse[n], logp, y.view(-1), None, NONE, IGNORE, self.total)
-        grad = torch.ops.aten._log_softmax_backward_data(grad, logp, 1, logp.dtype)
-        predicted(logits, 2, out=predictions)
-        self.backward(grad.view(k, n, c), inputs, acts, saved)
+    def evaluate(self, feats: torch.Tensor, y: torch.Tensor) -> list[tuple[float, float]]:
+        """Per run: mean cross-entropy and accuracy on a whole split (features (in, N)) in eval mode, in chunks
+        of rows small enough for the activations to stay in cache."""
+        losses, right = torch.zeros(self.k, device=y.device), torch.zeros(self.k, device=y.device)
+        for x_part, y_part in zip(feats.split(EVAL_ROWS, 1), y.split(EVAL_ROWS)):
+            logits = self.forward(x_part.expand(self.k, *x_part.shape), False)[0]
+            losses.sub_(torch.log_softmax(logits, 1).gather(1, y_part.expand(self.k, 1, -1)).sum((1, 2)))
+            right.add_((_predicted(logits) == y_part).sum(1))
+        return list(zip((losses / len(y)).tolist(), (right / len(y)).tolist()))
 
-    def forward(self, h: torch.Tensor, training: bool, keep=()):
-        """Logits (K, B, classes) of features h (K, B, in); each layer's input, each hidden layer's ReLU output and
-        BatchNorm's saved tensors (for backward); the pre-ReLU outputs of hidden layers `keep`."""
-        if self.bn:
-            self.bn_params.copy_(self.bn_rows)
-        inputs, acts, saved, pre = [], [], [], {}
-        small_loop = training and not self.bn  # as the run alone: fastmlp's step, else nn.Linear
-        for i in range(self.depth):
-            inputs.append(h)
-            z = runwise.baddbmm(self.b[i], h, self.wt[i], small_loop)
-            if self.bn:
-                z, s = self._batchnorm(i, z, training)
-                saved.append(s)
-            if i in keep:
-                pre[i] = self._unstack(z)
-            acts.append(torch.relu(z) if keep else torch.relu_(z))
-            a = self._unstack(acts[-1])
-            h = h + self.scale * a if self.residual and i > 0 else a  # as MLP.forward rounds it
-        inputs.append(h)
-        return runwise.baddbmm(self.b[-1], h, self.wt[-1], small_loop), inputs, acts, saved, pre
-
-    def _batchnorm(self, i: int, z: torch.Tensor, training: bool):
-        """BatchNorm of z (K, B, width) laid out (B, K * width): K * width channels, so per-run per-unit
-        statistics, through the kernel nn.BatchNorm1d uses."""
-        zt = z.transpose(0, 1).reshape(z.shape[1], -1)
-        y, mean, invstd = torch.native_batch_norm(zt, *self.norms[i], training, MOMENTUM, EPS)
-        return y, (zt, mean, invstd)
-
-    def _unstack(self, a: torch.Tensor) -> torch.Tensor:
-        """A (B, K * width) BatchNorm-layout tensor as (K, B, width); other tensors as they are."""
-        if self.bn:
-            a = a.view(a.shape[0], self.k, -1).transpose(0, 1)
-        return a.contiguous() if self.ragged else a  # MKL rounds misaligned rows otherwise
-
-    def backward(self, grad: torch.Tensor, inputs: list, acts: list, saved: list) -> None:
-        """grad (of the logits) back through the layers into self.grad; `grad_h` is the gradient of each layer's h."""
-        grad_z, grad_h = grad, None  # grad_h is set by the output layer, the first one through
-        bn_grads: list[torch.Tensor] = []
-        for i in range(self.depth, -1, -1):
-            branch = self.residual and 0 < i < self.depth
-            if i < self.depth:
-                assert grad_h is not None
-                grad_a = grad_h * self.scale if branch else grad_h
-                if self.bn:
-                    grad_z, gamma_grad, beta_grad = self._batchnorm_backward(i, grad_a, acts[i], saved[i])
-                    bn_grads[:0] = [gamma_grad.view(self.k, -1), beta_grad.view(self.k, -1)]
-                else:
-                    grad_z = torch.ops.aten.threshold_backward(grad_a, acts[i], 0)
-            runwise.bmm(grad_z.transpose(1, 2), inputs[i], self.dw[i], weights=False, small_loop=not self.bn)
-            torch.sum(grad_z, 1, out=self.db[i])
-            if i > 0:
-                grad_in = runwise.bmm(grad_z, self.w[i], small_loop=not self.bn)
-                grad_h = grad_h + grad_in if branch and grad_h is not None else grad_in
-        hidden = 2 * self.depth
-        torch.cat(self.pieces[:hidden] + bn_grads + self.pieces[hidden:] + self.pad, 1, out=self.grad)
-
-    def _batchnorm_backward(self, i: int, grad_a: torch.Tensor, act: torch.Tensor, saved: tuple):
-        """Gradients of BatchNorm's input (K, B, width, contiguous), weight and bias, given those of the ReLU
-        output `act` (B, K * width) after it."""
-        zt, mean, invstd = saved
-        grad_y, runs = act.new_empty(act.shape), (act.shape[0], self.k, -1)  # straight into BatchNorm's layout
-        torch.ops.aten.threshold_backward.grad_input(
-            grad_a.transpose(0, 1), act.view(runs), 0, grad_input=grad_y.view(runs)
-        )
-        args = (self.norms[i][0], *self.norms[i][2:], mean, invstd)
-        if self.ragged:  # a block ending in a partial vector rounds otherwise than whole vectors: per run
-            per_run = zip(*(t.view(*t.shape[:-1], self.k, -1).unbind(-2) for t in (grad_y, zt, *args)))
-            parts = [
-                torch.ops.aten.native_batch_norm_backward(g.contiguous(), z.contiguous(), *a, True, EPS, [True] * 3)
-                for g, z, *a in per_run
-            ]
-            return torch.stack([p[0] for p in parts]), *(torch.cat([p[j] for p in parts]) for j in (1, 2))
-        grad_z, gamma_grad, beta_grad = torch.ops.aten.native_batch_norm_backward(
-            grad_y, zt, *args, True, EPS, [True] * 3
-        )
-        # Contiguous (K, B, width): summed over the batch it then rounds as the run alone rounds it.
-        return self._unstack(grad_z).contiguous(), gamma_grad, beta_grad
-
-    def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> list[tuple[float, float]]:
-        """Per run: mean cross-entropy and accuracy on a whole split in eval mode, as train.evaluate computes them."""
-        feats = self.features(x)
-        logits = self.forward(feats.expand(self.k, *feats.shape), False)[0]
-        losses = torch.stack([F.cross_entropy(run, y) for run in logits])  # per run: the same summation order
-        return list(zip(losses.tolist(), (predicted(logits, 2) == y).float().mean(1).tolist()))
-
-    def state_dict(self, k: int, model: MLP, steps: int) -> dict:
-        """Run k's state as it is now, after `steps` steps, in model.state_dict()'s form."""
-        state, params = {}, self.flat[k, : self.size].clone()
-        for name, p in model.named_parameters():
-            state[name], params = params[: p.numel()].view_as(p), params[p.numel() :]
-        if self.bn:
-            running, tracked = self.running.view(2, self.depth, self.k, -1)[:, :, k].clone(), model.state_dict()
-            for i in range(self.depth):
-                state.update(
-                    {
-                        f"norms.{i}.running_mean": running[0, i],
-                        f"norms.{i}.running_var": running[1, i],
-                        f"norms.{i}.num_batches_tracked": tracked[f"norms.{i}.num_batches_tracked"] + steps,
-                    }
-                )
+    def state_dict(self, k: int, model: MLP) -> dict:
+        """Run k's state as it is now, in model.state_dict()'s form."""
+        state = {name: p[k].clone() for name, p in self.params.items()}
+        for i, (mean, var) in enumerate(self.running):
+            tracked = model.norms[i].get_buffer("num_batches_tracked")
+            state[f"norms.{i}.running_mean"], state[f"norms.{i}.running_var"] = (
+                mean[k, :, 0].clone(),
+                var[k, :, 0].clone(),
+            )
+            state[f"norms.{i}.num_batches_tracked"] = tracked + self.steps
         return state
 
 
 class _Probe:
-    """gradients.train_with_probe's measures for every run: each probed hidden layer's squared weight-gradient
-    norm averaged over an epoch's steps, and its dead-unit fraction at the end of the epoch."""
+    """Per run, each probed hidden layer's squared weight-gradient norm averaged over an epoch's steps, and its
+    dead-unit fraction (units <= 0 on every one of the first gradients.DEAD_ROWS training rows) at the epoch's end."""
 
-    def __init__(self, stack: _Stack, model: MLP, layers: list[int], x: torch.Tensor, steps: int):
-        gradients.probed_weights(model, layers)  # the same check and message for bad layer numbers
+    def __init__(self, stack: _Stack, layers: list[int], sample: torch.Tensor, steps: int):
         self.stack, self.layers, self.steps = stack, layers, steps
-        self.views = [stack.dw[i][k] for k in range(stack.k) for i in layers]  # run-major, like running below
-        self.running = torch.zeros(stack.k, len(layers), device=x.device)
-        sample = stack.features(x[: gradients.DEAD_ROWS])
+        self.running = torch.zeros(stack.k, len(layers), device=sample.device)
         self.sample = sample.expand(stack.k, *sample.shape)
         self.grads: list[list[list[float]]] = [[] for _ in range(stack.k)]  # per run, epoch and layer
         self.dead: list[list[list[float]]] = [[] for _ in range(stack.k)]
 
     def accumulate(self) -> None:
-        self.running.view(-1).add_(torch.stack(torch._foreach_norm(self.views)) ** 2)
+        self.running.add_(torch.stack([self.stack.dw[i].square().sum((1, 2)) for i in self.layers], 1))
 
     def close(self, runs: list[int]) -> None:
-        """End the epoch of `runs` (all at an epoch's end, or those that diverged mid-epoch)."""
+        """End the epoch of `runs` (all live runs at an epoch's end, or those that diverged)."""
         grads = (self.running / self.steps).tolist()
-        pre = self.stack.forward(self.sample, False, keep=self.layers)[4]
-        dead = torch.stack([(pre[i] <= 0).all(1).float().mean(1) for i in self.layers], 1).tolist()
+        acts = self.stack.forward(self.sample, False, keep=self.layers)[2]
+        dead = torch.stack([(acts[i] == 0).all(2).float().mean(1) for i in self.layers], 1).tolist()
         for k in runs:
             self.grads[k].append(grads[k])
             self.dead[k].append(dead[k])
         self.running[runs] = 0
 
 
-def _batches(feats: torch.Tensor, y: torch.Tensor, generators: list, batch_size: int) -> list[tuple]:
-    """An epoch's steps: batches x (K, B, in), y (K, B), each run's in its own order as loop.train draws it,
-    gathered at once, with room for each row's loss and prediction; the last batch may be smaller."""
-    k, n = len(generators), len(y)
-    order = torch.stack([torch.randperm(n, generator=g, device=feats.device) for g in generators])
-    full = n // batch_size * batch_size
-    steps: list[tuple[torch.Tensor, ...]] = []
-    for index in filter(
-        torch.numel, (order[:, :full].view(k, -1, batch_size).transpose(0, 1), order[:, full:].unsqueeze(0))
-    ):
-        xs = feats.index_select(0, index.reshape(-1)).view(*index.shape, -1)
-        ys = y.index_select(0, index.reshape(-1)).view(index.shape)
-        losses, predictions = torch.empty(index.shape, dtype=feats.dtype, device=feats.device), torch.empty_like(ys)
-        steps += zip(xs.unbind(), ys.unbind(), losses.unbind(), predictions.unbind())  # views: no per-step allocation
-    return steps
+def _batches(feats_t: torch.Tensor, y: torch.Tensor, generators: list, batch_size: int) -> list[tuple]:
+    """An epoch's batches (x (K, in, B), y (K, B)) of features feats_t (in, n), each run's in the order of its own
+    generator's torch.randperm, gathered in one go along the rows' contiguous axis; the last batch may be smaller."""
+    order = torch.stack([torch.randperm(len(y), generator=g, device=y.device) for g in generators])
+    k, whole = len(generators), len(y) // batch_size
+    full, width = whole * batch_size, feats_t.shape[0]
+    rows = order[:, :full].reshape(-1)
+    x_full = feats_t.index_select(1, rows).view(width, k, whole, batch_size).permute(2, 1, 0, 3).contiguous()
+    y_full = y.index_select(0, rows).view(k, whole, batch_size).transpose(0, 1).contiguous()
+    batches = list(zip(x_full.unbind(), y_full.unbind()))
+    if full < len(y):
+        rest = order[:, full:]
+        batches.append((feats_t[:, rest].transpose(0, 1).contiguous(), y[rest]))
+    return batches
 
 
-def _rows(stack: _Stack, splits: dict, epoch: float, steps: list[tuple], seconds: float) -> list[dict]:
-    """Each run's history row over these steps of _batches, as loop.train writes it."""
-    y, losses, predictions = (torch.cat([step[j] for step in steps], 1) for j in (1, 2, 3))
-    means = zip((losses.sum(1) / y.shape[1]).tolist(), ((predictions == y).sum(1) / y.shape[1]).tolist())
-    rows = [
-        {"epoch": round(epoch, 6), "train_loss": loss, "train_acc": acc, "diverged": not math.isfinite(loss)}
-        for loss, acc in means
-    ]
-    for split in ("validation", "test"):
-        for row, (loss, acc) in zip(rows, stack.evaluate(*splits[split]) if split in splits else []):
-            row[f"{split}_loss"], row[f"{split}_acc"] = loss, acc
-    return [{**row, "seconds": seconds} for row in rows]
+def _check(models: list[MLP], lrs: list[float], seeds: list[int]) -> None:
+    if not models or len(lrs) != len(models) or len(seeds) != len(models):
+        raise ValueError(f"need one lr and one seed per model, not {len(models)}, {len(lrs)} and {len(seeds)}")
+    shapes = {
+        (m.features, m.residual, tuple((n, p.shape, p.dtype, p.device) for n, p in m.state_dict().items()))
+        for m in models
+    }
+    if len(shapes) > 1:
+        raise ValueError("stacked models must share depth, width, classes, features, batchnorm and residual")
 
 
-@gc_paused()
+@_gc_paused()
 @torch.no_grad()
 def train_stacked(
     models: list[MLP],
@@ -299,50 +269,45 @@ def train_stacked(
     probe_layers: list[int] | None = None,
     report=None,
 ):
-    """Train models[k] as loop.train(models[k], splits, lr=lrs[k], seed=seeds[k], ...) would, all K at once, and
-    copy each run's final weights and BatchNorm buffers back into models[k].
+    """Train each models[k] with Adam at lrs[k] on cross-entropy, its batch order drawn each epoch by
+    torch.randperm from a generator seeded with seeds[k]; copy each run's final state back into models[k].
 
-    Returns the K histories, or with `probe_layers` (histories, grads, dead) as gradients.train_with_probe returns
-    them, per run (grads[k][epoch][layer]). `report(k, row)` sees every row. A run whose loss stops being finite
-    ends its history and keeps its weights there; the others go on. `seconds`: the stack's training time so far.
+    The first epoch is evaluated `first_epoch_evals` times, evenly spaced, every later one at its end. Returns the
+    K histories (one row per evaluation: train loss and accuracy over the steps since the last one, validation and
+    test loss and accuracy, `diverged`, `seconds` of training so far), or with `probe_layers` (histories, grads,
+    dead), per run [epoch][layer]. `report(k, row)` sees every row. A run whose train loss stops being finite ends
+    its history there and keeps the weights it had then; the others go on.
     """
-    if not models or len(lrs) != len(models) or len(seeds) != len(models):
-        raise ValueError(f"need one lr and one seed per model, not {len(models)}, {len(lrs)} and {len(seeds)}")
-    if (
-        len(
-            {
-                (m.features, m.residual, tuple((n, p.shape, p.dtype, p.device) for n, p in m.state_dict().items()))
-                for m in models
-            }
-        )
-        > 1
-    ):
-        raise ValueError("stacked models must share depth, width, classes, features, batchnorm and residual")
+    _check(models, lrs, seeds)
     x, y = splits["train"]
     stack = _Stack(models, lrs)
     if stack.bn and (batch_size == 1 or len(y) % batch_size == 1):
         raise ValueError("BatchNorm in training mode needs more than one row in every batch")
-    feats = stack.features(x)  # elementwise, so featurising once and gathering equals featurising each batch
+    feats = stack.featurize(x)  # elementwise per row: featurising once and gathering equals featurising each batch
+    feats_t = feats.T.contiguous()
+    evaluated = {s: (stack.featurize(sx).T.contiguous(), sy) for s, (sx, sy) in splits.items() if s != "train"}
     generators = [torch.Generator(device=x.device).manual_seed(seed) for seed in seeds]
     steps = math.ceil(len(y) / batch_size)
-    probe = _Probe(stack, models[0], probe_layers, x, steps) if probe_layers is not None else None
-    histories: list[list[dict]]
-    histories, finals, live, seconds, done = [[] for _ in models], {}, list(range(len(models))), 0.0, 0
+    probe = None
+    if probe_layers is not None:
+        gradients.probed_weights(models[0], probe_layers)  # the same check and message for bad layer numbers
+        probe = _Probe(stack, probe_layers, feats[: gradients.DEAD_ROWS].T.contiguous(), steps)
+    histories: list[list[dict]] = [[] for _ in models]
+    finals: dict[int, dict] = {}
+    live, seconds = list(range(len(models))), 0.0
+    loss_sum, correct = torch.zeros(len(models), device=x.device), torch.zeros(len(models), device=x.device)
     for epoch in range(epochs):
-        if not live:
-            break
-        evals = eval_steps(steps, first_epoch_evals) if epoch == 0 else {steps}
-        batches, last, start = _batches(feats, y, generators, batch_size), 0, time.perf_counter()
-        for step, batch in enumerate(batches, 1):
-            stack.step(*batch)
+        evals, seen, start = eval_steps(steps, first_epoch_evals) if epoch == 0 else {steps}, 0, time.perf_counter()
+        for step, (xb, yb) in enumerate(_batches(feats_t, y, generators, batch_size), 1):
+            stack.step(xb, yb, loss_sum, correct)
+            seen += yb.shape[1]
             if probe is not None:
                 probe.accumulate()
             stack.adam()
-            done += 1
             if step not in evals:
                 continue
             seconds += time.perf_counter() - start
-            rows = _rows(stack, splits, epoch + step / steps, batches[last:step], seconds)
+            rows = _rows(stack, evaluated, epoch + step / steps, loss_sum / seen, correct / seen, seconds)
             ended = [k for k in live if rows[k]["diverged"]]
             if probe is not None and (step == steps or ended):
                 probe.close(live if step == steps else ended)
@@ -350,13 +315,28 @@ def train_stacked(
                 histories[k].append(rows[k])
                 if report is not None:
                     report(k, rows[k])
-            finals.update({k: stack.state_dict(k, models[k], done) for k in ended})
+            finals.update({k: stack.state_dict(k, models[k]) for k in ended})
             live = [k for k in live if k not in ended]
             if not live:
                 break
-            stack.set_active(live)
-            last, start = step, time.perf_counter()
+            loss_sum.zero_()
+            correct.zero_()
+            seen, start = 0, time.perf_counter()
+        if not live:
+            break
     for k, model in enumerate(models):
-        model.load_state_dict(finals[k] if k in finals else stack.state_dict(k, model, done))
+        model.load_state_dict(finals[k] if k in finals else stack.state_dict(k, model))
         model.train()
     return histories if probe is None else (histories, probe.grads, probe.dead)
+
+
+def _rows(stack: _Stack, evaluated: dict, epoch: float, loss: torch.Tensor, acc: torch.Tensor, seconds: float):
+    """Each run's history row at this evaluation."""
+    rows = [
+        {"epoch": round(epoch, 6), "train_loss": a, "train_acc": b, "diverged": not math.isfinite(a)}
+        for a, b in zip(loss.tolist(), acc.tolist())
+    ]
+    for split in ("validation", "test"):
+        for row, (split_loss, split_acc) in zip(rows, stack.evaluate(*evaluated[split]) if split in evaluated else []):
+            row[f"{split}_loss"], row[f"{split}_acc"] = split_loss, split_acc
+    return [{**row, "seconds": seconds} for row in rows]
