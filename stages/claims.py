@@ -5,7 +5,7 @@ numbers; both are DVC metrics files."""
 import logging
 from pathlib import Path
 
-from nnrepro import io, params
+from nnrepro import io
 from nnrepro.errors import exit_on_user_error
 from nnrepro.report import claims, headline, readback
 
@@ -44,7 +44,7 @@ def record(result: dict) -> dict:
 @exit_on_user_error
 def main() -> None:
     args = parse_args()
-    facts = readback.facts(readback.result_paths(args), params.load(), readback.judging_paths(args))
+    facts = readback.facts(readback.result_paths(args), readback.judging_paths(args))
     results = claims.check_all(facts)
     counts = claims.verdict_counts(results)
     io.write_json(args.claims, {r["id"]: record(r) for r in results}, sort_keys=False)  # the report's order

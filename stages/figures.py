@@ -27,7 +27,7 @@ def main() -> None:
     dpi = config.integer("figures.dpi", 20)
     sine_metrics, sine_folder = args.mlp_sine
     data = {
-        "facts": readback.facts(readback.result_paths(args), config),
+        "facts": readback.facts(readback.result_paths(args)),
         "boundaries": {
             name: readback.boundary(folder / f"{name}_boundary.npz")
             for folder, names in ((args.evaluate[1], ("best", "worst")), (sine_folder, ("xy", "sine")))

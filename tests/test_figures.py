@@ -5,7 +5,6 @@ import pytest
 import synthetic_results as synth
 from matplotlib.collections import PolyCollection
 
-from nnrepro import params
 from nnrepro.report import figures, readback
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -24,7 +23,7 @@ def data(tree) -> dict:
     paths = synth.stage_paths("figures", tree)
     (_, evaluate), (sine_metrics, sine_folder) = paths["evaluate"], paths["mlp_sine"]
     return {
-        "facts": readback.facts(paths, params.Params(synth.PARAMS)),
+        "facts": readback.facts(paths),
         "boundaries": {
             **{r: readback.boundary(evaluate / f"{r}_boundary.npz") for r in ("best", "worst")},
             **{n: readback.boundary(sine_folder / f"{n}_boundary.npz") for n in ("xy", "sine")},

@@ -12,36 +12,26 @@ import torch
 from nnrepro import log
 from nnrepro.runtime.device import thread_count
 
-
-def _threads() -> int | None:
-    """Threads this process runs now (Linux), else None."""
-    try:
-        return len(os.listdir("/proc/self/task"))
-    except OSError:
-        return None
-
-
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
-_THREADS_AT_IMPORT = _threads()  # the interpreter's, numpy's BLAS pool's: torch's own pools start with its first ops
+START_METHOD = "spawn"  # on every platform, whatever the process ran before (start_method)
 
 
 def start_method() -> str:
-    """fork while this process runs no thread it did not run when this module was imported (stages import it
-    before their first torch op), else spawn.
+    """spawn, always: a fresh interpreter per worker, whatever the stage ran before.
 
-    A forked worker starts in milliseconds; a spawned one imports torch again (about 2 s). But a forked child of a
-    process whose OpenMP pool exists can hang in its first parallel op, and a thread's held locks are copied
-    locked, so any thread started since the import (an OpenMP team, a Python thread) means spawn.
+    fork starts a worker in milliseconds, but whether a forked child is safe depends on the parent's past: one
+    whose OpenMP pool exists can hang in its first parallel op, and a thread's held locks are copied locked. A
+    fork server avoids that, but its workers are its children, not the stage's: they would outlive a stage killed
+    outright (SIGKILL), since the kernel's parent-death signal follows the parent. A spawned worker is the stage's
+    child, safe whatever ran before, at the cost of importing torch once per worker (about 2 s, the workers side
+    by side).
     """
-    now, before = _threads(), _THREADS_AT_IMPORT
-    threads_unchanged = now is not None and before is not None and now <= before
-    safe = threads_unchanged and "fork" in multiprocessing.get_all_start_methods()
-    return "fork" if safe else "spawn"
+    return START_METHOD
 
 
 def run_all(fn, jobs: list[tuple], device: torch.device, workers: int | None = None) -> tuple[list, list[float]]:
     """[fn(*job) for job in jobs] in order, over min(workers, len(jobs)) processes (default: one per core on the
-    CPU, one process on a GPU), and each job's wall seconds.
+    CPU: device.thread_count(), one process on a GPU), and each job's wall seconds.
 
     Each job must seed itself and return picklable results: they then equal running the jobs one by one
     (tests/test_parallel.py). Jobs start in the order given, so put the longest first.
