@@ -141,3 +141,13 @@ def test_params_that_change_no_result_are_no_stage_params():
     for name in ("claims", "figures", "cnn_evaluate"):
         assert not _declared(name) & {"mlp_lr.lrs", "mlp_lr.batchnorm", "cnn.lrs"}, name
     assert not _declared("evaluate") & {"mlp_grid.depths", "mlp_grid.widths"}
+
+
+def test_cnn_memory_mb_is_read_unrecorded_and_still_validated():
+    from nnrepro.faces import cnn
+
+    config = params.Params({"cnn": {"memory_mb": 64, "epochs": 1}})
+    chosen = cnn.settings(config, "memory_mb", "epochs")
+    assert chosen.memory_mb == 64 and config.served == {"cnn.epochs"}
+    with pytest.raises(UserError, match="cnn.memory_mb must be a positive number"):
+        cnn.settings(params.Params({"cnn": {"memory_mb": 0}}), "memory_mb")

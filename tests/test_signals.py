@@ -48,9 +48,13 @@ def _start(case, threads: int = 2) -> subprocess.Popen:
     )
 
 
-def _helper(process: psutil.Process) -> bool:
-    """multiprocessing's resource tracker (spawned workers start one): a child of the stage that trains nothing."""
-    return "multiprocessing.resource_tracker" in " ".join(process.cmdline())
+def _helper(process: psutil.Process, stage_pid: int) -> bool:
+    """multiprocessing's resource tracker or fork server (whose children are the workers): a child of the stage
+    that trains nothing."""
+    line = " ".join(process.cmdline())
+    return "multiprocessing.resource_tracker" in line or (
+        process.ppid() == stage_pid and "multiprocessing.forkserver" in line
+    )
 
 
 def _workers(proc: subprocess.Popen, count: int, timeout: float = 120) -> list[psutil.Process]:
@@ -58,7 +62,7 @@ def _workers(proc: subprocess.Popen, count: int, timeout: float = 120) -> list[p
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         found = psutil.Process(proc.pid).children(recursive=True)
-        training = [p for p in found if not _helper(p)]
+        training = [p for p in found if not _helper(p, proc.pid)]
         if len(training) >= count and all(p.cpu_times().user > 0.5 for p in training[:count]):
             return found
         time.sleep(0.2)

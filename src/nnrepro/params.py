@@ -56,8 +56,8 @@ class Params:
         return value
 
     def unrecorded(self, dotted: str):
-        """The raw value at 'a.b', not recorded as served: only for a key that changes no result (cnn.memory_mb,
-        cnn.allow_download), which is therefore no DVC param of the stage reading it."""
+        """The raw value at 'a.b', not recorded as served: only for a key that changes no result (cnn.memory_mb),
+        which is therefore no DVC param of the stage reading it."""
         value = self.values
         for key in dotted.split("."):
             if not isinstance(value, dict) or key not in value:

@@ -301,7 +301,7 @@ def settings(config, *keys: str) -> CnnSettings:
     """The validated cnn.<key> params a stage reads; with weights_path, cnn.allow_download too, read only if asked."""
     chosen = {key: READERS[key](config) for key in keys}
     if "weights_path" in keys:
-        chosen["allow_download"] = lambda: params.boolean(config.unrecorded("cnn.allow_download"), "cnn.allow_download")
+        chosen["allow_download"] = lambda: config.boolean("cnn.allow_download")
     return CnnSettings(**chosen)
 
 
