@@ -5,7 +5,7 @@ minimum detectable effect), and the headline numbers; both are DVC metrics files
 import logging
 from pathlib import Path
 
-from nnrepro import io, params
+from nnrepro import io
 from nnrepro.errors import exit_on_user_error
 from nnrepro.report import claims, headline, readback, thresholds
 
@@ -56,7 +56,7 @@ def record(result: dict) -> dict:
 def main() -> None:
     args = parse_args()
     previous = thresholds.previous_values(thresholds.load(args.thresholds))
-    facts = readback.facts(readback.result_paths(args), params.load(), readback.judging_paths(args))
+    facts = readback.facts(readback.result_paths(args), readback.judging_paths(args))
     results = claims.check_all(facts, previous)
     counts = claims.verdict_counts(results)
     io.write_json(args.claims, {r["id"]: record(r) for r in results}, sort_keys=False)  # the report's order

@@ -18,9 +18,9 @@ from nnrepro.runtime.device import thread_count
 logger = logging.getLogger(__name__)
 
 KEYS = {
-    "scratch": ("arch", "epochs", "batch_size", "image_size", "memory_mb", "nproc_per_node", "seeds"),
-    "probe": ("epochs", "batch_size", "nproc_per_node", "probe_seeds"),
-    "finetune": ("arch", "epochs", "batch_size", "image_size", "weights_path", "memory_mb", "nproc_per_node", "seeds"),
+    "scratch": ("arch", "epochs", "batch_size", "image_size", "memory_mb", "nproc_per_node"),
+    "probe": ("epochs", "batch_size", "nproc_per_node"),
+    "finetune": ("arch", "epochs", "batch_size", "image_size", "weights_path", "memory_mb", "nproc_per_node"),
 }
 
 CNN_KEYS = ("train_loss", "train_acc")  # what a CNN cell's history logs (evaluated once, after training)
@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--predictions", type=Path, required=True, help="folder of per-cell predictions CSVs")
     args = parser.parse_args()
     world = distributed.from_launcher()
-    ctx = stage.start(max(1, thread_count() // world.local_size))
+    ctx = stage.start(max(1, thread_count() // world.local_size), cnn.replicate_kind(args.baseline))
     settings = cnn.settings(ctx.params, *KEYS[args.baseline])
     lrs = ctx.params.items("cnn.lrs", params.positive)
     if distributed.relaunch(settings.nproc_per_node, f"cnn_{args.baseline}"):
@@ -57,16 +57,16 @@ def main() -> None:
 def train_and_write(args, ctx: stage.Stage, data: dict, settings: cnn.CnnSettings, lr: float, world) -> None:
     """One cell's replicates (one per seed), each trained and scored; written as one cell (write_cell)."""
     name = cnn_cell(args.baseline, lr)
-    seeds = replicates.seeds_of(ctx.seed, settings.replicates(args.baseline))
+    seeds = ctx.seeds
     fitted = []
     live = io.LiveHistory(args.live / name, CNN_KEYS) if world.writes else None  # rank 0 writes
     log_mean = replicates.live_means([live], len(seeds))
     for k, seed in enumerate(seeds):
-        tag = f"cnn {name} seed {seed}" if len(seeds) > 1 else f"cnn {name}"
+        tag = f"cnn {name} {replicates.REPLICATE.format(k)}" if len(seeds) > 1 else f"cnn {name}"
 
         def report(row: dict, tag=tag, k=k) -> None:
             logger.info(f"{tag}: epoch {row['epoch']}/{settings.epochs} train loss {row['train_loss']:.4f}")
-            log_mean(k, row)  # the mean over seeds, epoch by epoch (during the last seed's training)
+            log_mean(k, row)  # the mean over replicates, epoch by epoch (during the last one's training)
 
         net, history = cnn.fit_cell(args.baseline, data, settings, lr, seed, ctx.device, report, world)
         if world.writes:
@@ -77,14 +77,14 @@ def train_and_write(args, ctx: stage.Stage, data: dict, settings: cnn.CnnSetting
         metrics = write_cell(args, name, lr, seeds, fitted)
         logger.info(
             f"cnn {name}: validation acc {metrics['validation_acc']}, test acc {metrics['test_acc']}"
-            + (f" (mean of {len(seeds)} seeds)" if len(seeds) > 1 else "")
+            + (f" (mean of {len(seeds)} replicates)" if len(seeds) > 1 else "")
         )
 
 
 def write_cell(args, name: str, lr: float, seeds: list[int], fitted: list) -> dict:
-    """A cell, its mean history already logged live. One seed: its predictions, weights and metrics. Several: the
-    mean metrics beside each replicate's (<live>/<name>/replicates.tsv, metrics "replicates"), the first seed's
-    predictions, and every replicate's weights in the model file as {"rep<k>": state_dict}."""
+    """A cell, its mean history already logged live. One replicate: its predictions, weights and metrics. Several:
+    the mean metrics beside each replicate's (<live>/<name>/replicates.tsv, metrics "replicates"), the first
+    replicate's predictions, and every replicate's weights in the model file as {"rep<k>": state_dict}."""
     per_seed = [predictions.cell_metrics(frame, history) for _, history, frame in fitted]
     metrics = {"baseline": args.baseline, "lr": float(lr), **replicates.mean_summary(per_seed)}
     histories = [history for _, history, _ in fitted]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from nnrepro import io, params, replicates, selection
-from nnrepro.cells import CNN_BASELINES, cnn_cell, cnn_file
+from nnrepro import io, replicates, selection
+from nnrepro.cells import CNN_BASELINES, cnn_file
 from nnrepro.errors import exit_on_user_error, missing
 from nnrepro.faces import predictions
 
@@ -40,20 +40,27 @@ def scores(record: dict) -> dict:
     }
 
 
-def collect(metrics_dir: Path, predictions_dir: Path, lrs: list) -> tuple[list[dict], dict]:
-    """Every requested cell's accuracies and its misclassified test images; an untrained cell is an error."""
+def cells_written(metrics_dir: Path, baseline: str) -> list[tuple[str, dict]]:
+    """(cell name, metrics) of every cell the cnn stage wrote for `baseline`, lr descending: the files are listed,
+    never rebuilt from cnn.lrs, which may have changed since the cells were trained."""
+    folder = Path(metrics_dir) / baseline
+    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if not files:
+        raise missing(f"the {baseline} cells in {folder}", f"cnn_{baseline}")
+    cells = [(path.stem, io.read_json(path)) for path in files]
+    return sorted(cells, key=lambda cell: -float(cell[1]["lr"]))
+
+
+def collect(metrics_dir: Path, predictions_dir: Path) -> tuple[list[dict], dict]:
+    """Every written cell's accuracies and its misclassified test images; a cell without predictions is an error."""
     rows, wrong = [], {}
     for baseline in CNN_BASELINES:
-        for lr in lrs:
-            name = cnn_cell(baseline, lr)
-            metrics_path = cnn_file(metrics_dir, baseline, name, ".json")
+        for name, record in cells_written(metrics_dir, baseline):
             predictions_path = cnn_file(predictions_dir, baseline, name, ".csv")
-            for path in (metrics_path, predictions_path):
-                if not path.exists():
-                    raise missing(f"{path} (cell {name} of cnn.lrs)", "every cell")
-            record = io.read_json(metrics_path)
-            rows.append({"cell": name, "baseline": baseline, "lr": lr, **scores(record)})
-            if record.get("replicates"):  # a cell over seeds: its mean above, each seed's here, in order
+            if not predictions_path.exists():
+                raise missing(f"{predictions_path} (cell {name})", f"cnn_{baseline}")
+            rows.append({"cell": name, "baseline": baseline, "lr": record["lr"], **scores(record)})
+            if record.get("replicates"):  # a cell over replicates: its mean above, each replicate's here, in order
                 reps = record["replicates"]
                 rows[-1]["replicates"] = [scores(reps[k]) for k in sorted(reps, key=lambda k: replicates.index(k))]
             wrong[name] = predictions.misclassified(predictions.read(predictions_path))
@@ -63,7 +70,7 @@ def collect(metrics_dir: Path, predictions_dir: Path, lrs: list) -> tuple[list[d
 @exit_on_user_error
 def main() -> None:
     args = parse_args()
-    rows, wrong = collect(*args.cells, params.load().items("cnn.lrs", params.positive))
+    rows, wrong = collect(*args.cells)
     xgb = io.read_json(args.xgboost)
     chosen = selection.cnn(rows, {"validation_acc": xgb["validation_acc"], "test_acc": xgb["test_acc"]}, wrong)
     io.write_json(args.selection, chosen)

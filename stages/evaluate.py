@@ -1,5 +1,6 @@
 """Stage evaluate: best and worst grid models by validation accuracy (among the course's seven configurations or
-the whole grid), their histories and decision boundaries, accuracy against depth and width.
+the whole grid), their histories and decision boundaries, accuracy against depth and width; and the decision
+boundaries of mlp_sine's two models (every mesh is drawn here, so evaluate.mesh retrains nothing).
 
 Writes tables and meshes only; the figures stage draws them (so a figure's style never reruns this stage)."""
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from nnrepro import io, params, replicates
+from nnrepro import io, replicates
 from nnrepro.errors import exit_on_user_error, missing
 from nnrepro.europe import boundary, grid, mlp, points
 from nnrepro.runtime import stage
@@ -28,6 +29,7 @@ def parse_args():
         metavar=("METRICS", "LIVE", "MODELS"),
         help="mlp_grid's metrics, DVCLive and model folders",
     )
+    parser.add_argument("--sine", type=Path, required=True, metavar="MODELS", help="mlp_sine's model folder")
     parser.add_argument("--out", type=Path, required=True, help="folder for tables and meshes")
     return parser.parse_args()
 
@@ -63,22 +65,24 @@ def test_predictions(models_dir: Path, cell: str, replicates: list[str], test: t
 def main() -> None:
     args = parse_args()
     metrics_dir, live_dir, models_dir = args.grid
-    ctx = stage.start(threads=1)
-    depths = ctx.params.items("mlp_grid.depths", params.integer)
-    widths = ctx.params.items("mlp_grid.widths", params.integer)
+    ctx = stage.start(threads=1)  # trains nothing, so it reads no seed
     select_from = ctx.params.choice("evaluate.select_from", grid.SELECT_FROM)
     resolution = ctx.params.integer("evaluate.mesh", 2)
-    width = grid.nearest(widths, ctx.params.integer("mlp.width"))
-    depth = grid.nearest(depths, ctx.params.integer("mlp.depth"))
-    table = grid.collect(metrics_dir, depths, widths)
+    table = grid.collect(metrics_dir)  # the cells mlp_grid wrote
+    width = grid.nearest(sorted({int(w) for w in table["width"]}), ctx.params.integer("mlp.width"))
+    depth = grid.nearest(sorted({int(d) for d in table["depth"]}), ctx.params.integer("mlp.depth"))
     best, worst = grid.select(table, select_from, depth, width)
     splits = points.load_splits(args.data, ctx.device)
     bounds = boundary.extent(splits["train"][0])
+    first = replicates.REPLICATE.format(0)
     io.write_csv(args.out / "grid.csv", table)
     for rank, cell in (("best", best), ("worst", worst)):
         copy_history(live_dir / cell, args.out / f"{rank}_history")
-        model = mlp.load(models_dir / f"{cell}-{replicates.REPLICATE.format(0)}.pt", points.NUM_CLASSES, ctx.device)
+        model = mlp.load(models_dir / f"{cell}-{first}.pt", points.NUM_CLASSES, ctx.device)
         boundary.save(args.out / f"{rank}_boundary.npz", boundary.mesh_labels(model, bounds, resolution))
+    for features in mlp.FEATURES:  # mlp_sine's runs, named after their features; the first replicate's is drawn
+        model = mlp.load(args.sine / f"{features}-{first}.pt", points.NUM_CLASSES, ctx.device)
+        boundary.save(args.out / f"{features}_boundary.npz", boundary.mesh_labels(model, bounds, resolution))
     reps = list(io.read_json(metrics_dir / f"{best}.json")["replicates"])
     io.write_csv(
         args.out / "best_test_predictions.csv", test_predictions(models_dir, best, reps, splits["test"], ctx.device)

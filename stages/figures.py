@@ -28,7 +28,7 @@ def main() -> None:
     config = params.load()
     dpi = config.integer("figures.dpi", 20)
     sine_metrics, sine_folder = args.mlp_sine
-    facts = readback.facts(readback.result_paths(args), config)
+    facts = readback.facts(readback.result_paths(args))
     readback.grid_replicates(facts["grid"]["cells"], args.grid_metrics)  # the seeds' band on Figs. 11 and 12
     data = {
         "facts": facts,

@@ -1,5 +1,5 @@
 """Stage grad_probe: per-layer gradient magnitudes and dead units of a very deep MLP, plain and residual, over
-several seeds (Figure 13)."""
+several replicates (Figure 13)."""
 
 import logging
 
@@ -14,7 +14,8 @@ VARIANTS = {"plain": False, "residual": True}
 
 
 def probe_variant(run: runs.Run, splits: dict, layers: list, seeds: list[int], label: str) -> list[dict]:
-    """Every seed of one variant, stacked: per seed its model, history, gradient norms and dead fractions."""
+    """Every replicate of one variant (one per seed), stacked: per replicate its model, history, gradient norms and
+    dead fractions."""
     models = [runs.build(run.arch, seed, points.NUM_CLASSES, splits["train"][0].device) for seed in seeds]
     histories, grads, dead = stacked.train_stacked(
         models,
@@ -25,9 +26,10 @@ def probe_variant(run: runs.Run, splits: dict, layers: list, seeds: list[int], l
         batch_size=run.sched["batch_size"],
         probe_layers=layers,
     )
-    for seed, history, grad in zip(seeds, histories, grads):
+    for k, (history, grad) in enumerate(zip(histories, grads)):
         logger.info(
-            f"{label} seed {seed}: validation acc {history[-1].get('validation_acc', float('nan')):.4f}, "
+            f"{label} {replicates.REPLICATE.format(k)}: "
+            f"validation acc {history[-1].get('validation_acc', float('nan')):.4f}, "
             f"last-epoch squared gradient norms {', '.join(f'{g:.2g}' for g in grad[-1])}"
         )
     return [{"model": m, "history": h, "grads": g, "dead": d} for m, h, g, d in zip(models, histories, grads, dead)]
@@ -37,11 +39,11 @@ def probe_variant(run: runs.Run, splits: dict, layers: list, seeds: list[int], l
 def main() -> None:
     parser = stage.parser(__doc__, "data", "live", "models")
     args = parser.parse_args()
-    ctx = stage.start(threads=1)
+    ctx = stage.start(threads=1, kind="grad_probe")
     arch = mlp.architecture(ctx.params, depth_key="grad_probe.depth", width_key="grad_probe.width")
     layers = ctx.params.items("grad_probe.layers", lambda value, name: params.integer(value, name, 0))
     gradients.probed_weights(mlp.MLP(num_classes=points.NUM_CLASSES, **arch), layers)  # bad layers: one line, now
-    seeds = replicates.seeds_of(ctx.seed, ctx.params.integer("grad_probe.seeds"))
+    seeds = ctx.seeds
     sched = schedule.read(ctx.params, epochs_key="grad_probe.epochs", batch_key="grad_probe.batch_size")
     splits = points.load_splits(args.data, ctx.device)
     variants = {name: runs.Run({**arch, "residual": residual}, sched) for name, residual in VARIANTS.items()}
@@ -49,10 +51,11 @@ def main() -> None:
     results, seconds = parallel.run_all(probe_variant, jobs, ctx.device)  # the two variants side by side
     curves, metrics, timings = {"depth": arch["depth"], "layers": layers, "seeds": seeds}, {}, {}
     for (name, run), probed, took in zip(variants.items(), results, seconds):
-        for seed, result in zip(seeds, probed):
-            mlp.save(result["model"], run.arch, args.models / f"{name}-seed{seed}.pt")
+        for k, result in enumerate(probed):
+            mlp.save(result["model"], run.arch, args.models / f"{name}-{replicates.REPLICATE.format(k)}.pt")
         curves[name] = gradients.curves(probed)
-        metrics[name] = gradients.seed_summaries(probed, seeds, layers)
+        summaries = gradients.seed_summaries(probed, seeds, layers).values()  # in replicate order
+        metrics[name] = {replicates.REPLICATE.format(k): summary for k, summary in enumerate(summaries)}
         timings[f"{name}_seconds"] = took
     io.write_json(args.live / "probe.json", curves)
     for name in VARIANTS:

@@ -2,7 +2,7 @@
 
 import math
 
-from nnrepro import cells, params, replicates
+from nnrepro import cells, params
 from nnrepro.errors import UserError, exit_on_user_error
 from nnrepro.europe import mlp, points, runs, schedule
 from nnrepro.runtime import stage
@@ -21,7 +21,7 @@ def pairs(config) -> list[tuple[int, int]]:
 @exit_on_user_error
 def main() -> None:
     args = stage.parser(__doc__, "data", "live", "models").parse_args()
-    ctx = stage.start(threads=1)
+    ctx = stage.start(threads=1, kind="mlp")
     arch = mlp.architecture(ctx.params)
     evals = ctx.params.integer("mlp_batch.first_epoch_evals")
     todo = {
@@ -31,7 +31,7 @@ def main() -> None:
         for batch_size, epochs in pairs(ctx.params)
     }
     splits = points.load_splits(args.data, ctx.device)
-    seeds = replicates.seeds_of(ctx.seed, ctx.params.integer("seeds"))
+    seeds = ctx.seeds
     results = runs.fit_runs(todo, splits, seeds, "mlp_batch", points.NUM_CLASSES, ctx.device, args.live)
     metrics, timings = runs.save_runs(todo, results, seeds, args.live, args.models, {"pairs.tsv": list(todo)})
     for name, (fitted, _) in results.items():

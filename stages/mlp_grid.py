@@ -4,7 +4,7 @@ core; each cell keeps its own metrics, DVCLive history and model file."""
 import logging
 from pathlib import Path
 
-from nnrepro import cells, params, replicates
+from nnrepro import cells, params
 from nnrepro.errors import exit_on_user_error
 from nnrepro.europe import mlp, points, runs, schedule
 from nnrepro.runtime import stage
@@ -17,7 +17,7 @@ def main() -> None:
     parser = stage.parser(__doc__, "data", "live", "models", metrics=False)
     parser.add_argument("--metrics", type=Path, required=True, help="folder of per-cell metrics JSON files")
     args = parser.parse_args()
-    ctx = stage.start(threads=1)
+    ctx = stage.start(threads=1, kind="mlp")
     features = ctx.params.choice("mlp.features", mlp.FEATURES)
     sched = schedule.read(ctx.params)
     todo = {
@@ -26,7 +26,7 @@ def main() -> None:
         for width in ctx.params.items("mlp_grid.widths", params.integer)
     }
     splits = points.load_splits(args.data, ctx.device)
-    seeds = replicates.seeds_of(ctx.seed, ctx.params.integer("seeds"))
+    seeds = ctx.seeds
     results = runs.fit_runs(todo, splits, seeds, "mlp_grid", points.NUM_CLASSES, ctx.device, args.live)
     summaries, timings = runs.save_runs(todo, results, seeds, args.live, args.models)
     runs.write_cells(

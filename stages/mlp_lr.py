@@ -3,7 +3,7 @@ the learning rates and seeds of each variant train as one stacked computation, e
 
 from pathlib import Path
 
-from nnrepro import cells, params, replicates
+from nnrepro import cells, params
 from nnrepro.errors import exit_on_user_error
 from nnrepro.europe import mlp, points, runs, schedule
 from nnrepro.runtime import stage
@@ -14,7 +14,7 @@ def main() -> None:
     parser = stage.parser(__doc__, "data", "live", "models", metrics=False)
     parser.add_argument("--metrics", type=Path, required=True, help="folder of per-cell metrics JSON files")
     args = parser.parse_args()
-    ctx = stage.start(threads=1)  # models this small lose more to intra-op threads than they gain
+    ctx = stage.start(threads=1, kind="mlp")  # models this small lose more to intra-op threads than they gain
     arch = mlp.architecture(ctx.params)
     todo = {
         cells.lr_cell(lr, batchnorm): runs.Run({**arch, "batchnorm": batchnorm}, schedule.read(ctx.params, lr=lr))
@@ -22,7 +22,7 @@ def main() -> None:
         for lr in ctx.params.items("mlp_lr.lrs", params.positive)
     }
     splits = points.load_splits(args.data, ctx.device)
-    seeds = replicates.seeds_of(ctx.seed, ctx.params.integer("seeds"))
+    seeds = ctx.seeds
     results = runs.fit_runs(todo, splits, seeds, "mlp_lr", points.NUM_CLASSES, ctx.device, args.live)
     sweeps: dict[str, list[str]] = {}  # Figures 1 and 3: one table per sweep, bnfalse.tsv and bntrue.tsv
     for name, run in todo.items():

@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 @exit_on_user_error
 def main() -> None:
     out, config = params.out_folder_and_params(__doc__, "data/europe")
-    texts = points.split_files(config, config.integer("seed", 0))
+    texts = points.split_files(config, config.integer("data_seed", 0))
     with io.staging(out) as tmp:  # all files or none
         for split, text in texts.items():
             io.write_text(tmp / f"{split}.csv", text)

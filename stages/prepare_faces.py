@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 @exit_on_user_error
 def main() -> None:
     out, config = params.out_folder_and_params(__doc__, "data/faces")
-    cache = images.prepare(config, config.integer("seed", 0), out)
+    cache = images.prepare(config, config.integer("data_seed", 0), out)
     counts = ", ".join(f"{s} {len(d['labels'])} ({int(d['labels'].sum())} fake)" for s, d in cache.items())
     logger.info(f"prepare_faces: wrote {counts} images of {cache['train']['images'].shape[-1]} px to {out}")
 

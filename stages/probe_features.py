@@ -16,7 +16,7 @@ def main() -> None:
     parser = stage.parser(__doc__, "data", metrics=False)
     parser.add_argument("--out", type=Path, required=True, help="features file, e.g. data/features/probe.pt")
     args = parser.parse_args()
-    ctx = stage.start()
+    ctx = stage.start()  # the frozen backbone draws nothing: no seed read
     settings = cnn.settings(ctx.params, "arch", "image_size", "weights_path")
     features = cnn.probe_features(images.load_cache(args.data), settings, ctx.device)
     io.save_torch(features, args.out)

@@ -33,7 +33,7 @@ def main() -> None:
     config = params.load()
     everything = {key: config.get(key) for key in config.values}  # printed whole under Provenance
     data = {
-        "facts": readback.facts(readback.result_paths(args), config),
+        "facts": readback.facts(readback.result_paths(args)),
         "sine": readback.read_json(args.mlp_sine),
         "course": yaml.safe_load(readback.require(args.course).read_text()),
         "claims": readback.read_json(args.claims),

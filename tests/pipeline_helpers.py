@@ -29,7 +29,8 @@ REPRO_TIMEOUT = 900
 def tiny_params(base: dict) -> dict:
     """The repository's params.yaml shrunk to seconds per stage: tiny splits, 1-2 epochs, two grid cells."""
     p = yaml.safe_load(yaml.safe_dump(base))  # deep copy
-    p.update(seed=0, seeds=2, device="cpu", lr=0.01)
+    p.update(data_seed=0, device="cpu", lr=0.01)
+    p["replicates"].update(first=0, mlp=2, grad_probe=2, probe=2, cnn=1)
     p["europe"].update(source="embedded", n_train=330, n_validation=66, n_test=66)
     p["mlp"].update(depth=2, width=8, features="xy", batch_size=64, epochs=2)
     p["mlp_lr"].update(lrs=[0.01], batchnorm=[False, True])  # figures draws both sweeps
@@ -39,7 +40,7 @@ def tiny_params(base: dict) -> dict:
     p["mlp_batch"].update(pairs=[[1, 1], [128, 2]], first_epoch_evals=2)
     p["mlp_grid"].update(depths=[1], widths=[4, 8])
     p["evaluate"].update(mesh=20)
-    p["grad_probe"].update(depth=8, width=4, epochs=1, batch_size=64, layers=[0, 7], seeds=2)
+    p["grad_probe"].update(depth=8, width=4, epochs=1, batch_size=64, layers=[0, 7])
     if "faces" in p:
         p["faces"].update(source="embedded", n_train=16, n_validation=8, n_test=8, image_size=32)
     if "cnn" in p:

@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # params.yaml of the tree: every key of the repository's params.yaml, tiny values.
 PARAMS = {
-    "seed": 0,
-    "seeds": 1,
+    "data_seed": 0,
+    "replicates": {"first": 0, "mlp": 1, "grad_probe": 3, "probe": 1, "cnn": 1},
     "device": "cpu",
     "lr": 0.001,
     "europe": {"source": "embedded", "csv_dir": "", "n_train": 40, "n_validation": 33, "n_test": 33},
@@ -30,7 +30,7 @@ PARAMS = {
     "mlp_batch": {"pairs": [[1, 1], [16, 1], [128, 3]], "first_epoch_evals": 4},
     "mlp_grid": {"depths": [1, 2, 6, 10], "widths": [8, 16, 32, 64]},
     "evaluate": {"select_from": "course", "mesh": 12},
-    "grad_probe": {"depth": 12, "width": 4, "epochs": 3, "batch_size": 16, "layers": [0, 6, 11], "seeds": 3},
+    "grad_probe": {"depth": 12, "width": 4, "epochs": 3, "batch_size": 16, "layers": [0, 6, 11]},
     "faces": {"source": "embedded", "image_dir": "", "n_train": 8, "n_validation": 8, "n_test": 8, "image_size": 16},
     "cnn": {
         "arch": "mobilenet_v2",
@@ -42,8 +42,6 @@ PARAMS = {
         "allow_download": False,
         "memory_mb": 4096,
         "nproc_per_node": 1,
-        "seeds": 1,
-        "probe_seeds": 1,
     },
     "xgboost": {"crop": 16},
     "figures": {"dpi": 30},
@@ -52,7 +50,14 @@ SPLITS = ("train", "validation", "test")
 # Wall-clock seconds per epoch of the batch pairs: distinctive, so a test can prove the report never prints them.
 SECONDS_PER_EPOCH = {"b1-e1": 123.456, "b16-e1": 45.678, "b128-e3": 9.876}
 WALL_SECONDS = 321.987
-CPU = {"device": "cpu", "numpy": "2.4.6", "platform": "x86_64", "python": "3.11.7", "seed": 0, "torch": "2.14.1"}
+CPU = {
+    "device": "cpu",
+    "numpy": "2.4.6",
+    "platform": "x86_64",
+    "python": "3.11.7",
+    "replicates_first": 0,
+    "torch": "2.14.1",
+}
 CUDA = {**CPU, "device": "cuda", "torch": "2.14.1+cu130"}
 FACE_NAMES = [f"test/{'1_fake' if i >= 4 else '0_real'}/{i:05d}.png" for i in range(8)]
 FACE_LABELS = [int(i >= 4) for i in range(8)]
@@ -87,7 +92,8 @@ def write_live(folder: Path, rows: dict) -> None:
 
 
 def summary(rows: dict, diverged: bool = False) -> dict:
-    """train.summarize's record: final and best-validation-epoch values (non-finite as null)."""
+    """A training run's summary record, as the MLP stages write it: final and best-validation-epoch values
+    (non-finite as null)."""
     finite = [i for i, v in enumerate(rows["validation_acc"]) if np.isfinite(v)]
     best = max(finite, key=lambda i: rows["validation_acc"][i])
     out = {"diverged": diverged, "epochs_run": rows["epoch"][-1], "best_epoch": rows["epoch"][best]}
@@ -239,7 +245,8 @@ RESIDUAL_GRADS = [
 
 def write_probe(root: Path) -> None:
     config = PARAMS["grad_probe"]
-    curves = {"depth": config["depth"], "layers": config["layers"], "seeds": list(range(config["seeds"]))}
+    first, count = PARAMS["replicates"]["first"], PARAMS["replicates"]["grad_probe"]
+    curves = {"depth": config["depth"], "layers": config["layers"], "seeds": list(range(first, first + count))}
     for name, grads, dead in (("plain", PLAIN_GRADS, [0.5, 0.25, 0.0]), ("residual", RESIDUAL_GRADS, [0.25, 0.0, 0.0])):
         curves[name] = {
             "grad_sq_norm": grads,
@@ -254,7 +261,8 @@ def write_sine(root: Path) -> None:
     records = {}
     for shift, (name, final) in enumerate((("xy", 1.4), ("sine", 0.6))):
         records[name] = train_run(root / "plots/mlp_sine" / name, wiggle(3.0, final, 6, 0.0))
-        np.savez(root / "plots/mlp_sine" / f"{name}_boundary.npz", **mesh(PARAMS["evaluate"]["mesh"], shift))
+        # the evaluate stage draws the sine models' boundaries beside the grid's
+        np.savez(root / "plots/evaluate" / f"{name}_boundary.npz", **mesh(PARAMS["evaluate"]["mesh"], shift))
     write_json(root / "metrics/mlp_sine.json", records)
 
 

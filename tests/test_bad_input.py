@@ -105,6 +105,8 @@ STAGES = {
             "{in}/grid/metrics",
             "{in}/grid/live",
             "{in}/grid/models",
+            "--sine",
+            "{in}/sine/models",
             "--out",
             "out/evaluate/",
             *RECORD,
@@ -154,8 +156,6 @@ STAGES = {
             "--mlp-batch",
             "{none}/mlp_batch.json",
             "{none}/plots/mlp_batch",
-            "--batch-timings",
-            "{none}/timings.json",
             "--grid-metrics",
             "{none}/mlp_grid",
             "--europe-validation",
@@ -364,8 +364,9 @@ def not_writable(folder: str):
 CASES = [
     # params.yaml itself, and the shared keys and environment every stage reads
     ("params-not-yaml", "prepare_europe", "params.yaml: [unclosed", "params.yaml is not valid YAML", None),
-    ("params-missing-seed", "mlp_long", set_to(seed=None), "params.yaml has no 'seed'", None),
-    ("seed-negative", "prepare_faces", set_to(seed=-1), "seed must be an integer >= 0", None),
+    ("params-missing-seed", "mlp_long", set_to(replicates__first=None), "params.yaml has no 'replicates.first'",
+     None),
+    ("seed-negative", "prepare_faces", set_to(data_seed=-1), "data_seed must be an integer >= 0", None),
     ("device-unknown", "mlp_grid", set_to(device="gpu"), "device must be one of auto, cpu, cuda", None),
     ("device-cuda-without-gpu", "cnn_scratch", set_to(device="cuda"), "no CUDA GPU is visible", None),
     ("threads-not-a-number", "xgboost", set_to(), "NNREPRO_THREADS must be a positive integer",
@@ -407,7 +408,7 @@ CASES = [
     ("lr-zero", "mlp_sine", set_to(lr=0), "lr must be a positive number", None),
     ("lr-not-a-number", "mlp_grid", set_to(lr="fast"), "lr must be a positive number", None),
     ("lr-sweep-negative", "mlp_lr", set_to(mlp_lr__lrs=[0.01, -1]), "mlp_lr.lrs must be a positive number", None),
-    ("seeds-zero", "mlp_long", set_to(seeds=0), "seeds must be an integer >= 1", None),
+    ("seeds-zero", "mlp_long", set_to(replicates__mlp=0), "replicates.mlp must be an integer >= 1", None),
     ("lr-negative-grad-probe", "grad_probe", set_to(lr=-1), "lr must be a positive number", None),
     ("batch-size-zero", "mlp_long", set_to(mlp__batch_size=0), "mlp.batch_size must be an integer >= 1", None),
     ("batch-size-zero-grad-probe", "grad_probe", set_to(grad_probe__batch_size=0),
@@ -420,7 +421,8 @@ CASES = [
      None),
     ("first-epoch-evals-zero", "mlp_batch", set_to(mlp_batch__first_epoch_evals=0),
      "mlp_batch.first_epoch_evals must be an integer >= 1", None),
-    ("probe-seeds-zero", "grad_probe", set_to(grad_probe__seeds=0), "grad_probe.seeds must be an integer >= 1", None),
+    ("probe-seeds-zero", "grad_probe", set_to(replicates__grad_probe=0),
+     "replicates.grad_probe must be an integer >= 1", None),
     ("select-from-unknown", "evaluate", set_to(evaluate__select_from="best"),
      "evaluate.select_from must be one of course, grid", None),
     ("depth-zero", "mlp_long", set_to(mlp__depth=0), "mlp.depth must be an integer >= 1", None),
@@ -433,13 +435,10 @@ CASES = [
     ("features-unknown", "mlp_long", set_to(mlp__features="polar"), "mlp.features must be one of xy, sine", None),
     ("epochs-zero", "mlp_grid", set_to(mlp__epochs=0), "mlp.epochs must be an integer >= 1", None),
     ("long-epochs-zero", "mlp_long", set_to(mlp_long__epochs=0), "mlp_long.epochs must be an integer >= 1", None),
-    ("grid-list-empty", "evaluate", set_to(mlp_grid__depths=[]), "mlp_grid.depths must be a non-empty list", None),
     ("probe-layers-empty", "grad_probe", set_to(grad_probe__layers=[]),
      "grad_probe.layers must be a non-empty list", None),
     ("probe-layer-outside", "grad_probe", set_to(grad_probe__layers=[0, 40]), "grad_probe.layers has 40, outside",
      None),
-    ("grid-cell-not-trained", "evaluate", set_to(mlp_grid__depths=[3], mlp_grid__widths=[8]),
-     "d3-w8.json (cell d3-w8 of mlp_grid.depths/widths) is missing", None),
     ("mesh-too-small", "evaluate", set_to(evaluate__mesh=1), "evaluate.mesh must be an integer >= 2", None),
     ("europe-data-missing", "mlp_lr", set_to(), "train.csv not found", replace_arg("--data", "nowhere")),
     # issue 4: the faces data, pretrained weights and the CNN/XGBoost stages
@@ -476,10 +475,7 @@ CASES = [
     ("cnn-epochs-zero", "cnn_finetune", set_to(cnn__epochs=0), "cnn.epochs must be an integer >= 1", None),
     ("cnn-batch-size-zero", "cnn_probe", set_to(cnn__batch_size=0), "cnn.batch_size must be an integer >= 1", None),
     ("cnn-lr-negative", "cnn_scratch", set_to(cnn__lrs=[0.01, -0.1]), "cnn.lrs must be a positive number", None),
-    ("cnn-lrs-empty", "cnn_evaluate", set_to(cnn__lrs=[]), "cnn.lrs must be a non-empty list", None),
-    ("cnn-cell-not-trained", "cnn_evaluate", set_to(cnn__lrs=[0.01, 0.5]), "(cell scratch-0.5 of cnn.lrs) is missing",
-     None),
-    ("xgboost-results-missing", "cnn_evaluate", set_to(cnn__lrs=[0.01]), "nowhere.json",
+    ("xgboost-results-missing", "cnn_evaluate", set_to(), "nowhere.json",
      replace_arg("--xgboost", "nowhere.json")),
     ("xgboost-crop-zero", "xgboost", set_to(xgboost__crop=0), "xgboost.crop must be an integer >= 1", None),
     ("weights-path-not-a-file", "probe_features", set_to(cnn__weights_path="/nonexistent.pth"),
@@ -561,7 +557,8 @@ def inputs(tmp_path_factory):
     )
     for baseline in cells.CNN_BASELINES:  # one trained-looking cell each, at lr 0.01
         name = cells.cnn_cell(baseline, 0.01)
-        io.write_json(root / "cnn" / "metrics" / baseline / f"{name}.json", {"validation_acc": 0.5, "test_acc": 0.5})
+        record = {"baseline": baseline, "lr": 0.01, "validation_acc": 0.5, "test_acc": 0.5}
+        io.write_json(root / "cnn" / "metrics" / baseline / f"{name}.json", record)
         frame = predictions.frame(data, {s: [0.4] * len(data[s]["labels"]) for s in predictions.SCORED})
         io.write_csv(root / "cnn" / "predictions" / baseline / f"{name}.csv", frame)
     return root, params

@@ -14,6 +14,7 @@ def workdir(tmp_path_factory, repo_params):
         **repo_params,
         "faces": {**repo_params["faces"], "n_train": 16, "n_validation": 8, "n_test": 8, "image_size": 32},
         "cnn": {**repo_params["cnn"], "lrs": LRS, "image_size": 32, "batch_size": 8},
+        "replicates": {**repo_params["replicates"], "probe": 2, "cnn": 1},
         "xgboost": {"crop": 16},
     }
 
@@ -98,9 +99,10 @@ def test_every_cnn_stage_end_to_end(workdir, stage):
             assert (root / f"plots/cnn/{baseline}/{name}/plots/metrics/train/loss.tsv").exists()
     metrics = json.loads((root / "metrics/cnn/probe/probe-0.01.json").read_text())
     assert "provenance" not in metrics
-    assert json.loads((root / "provenance/cnn_probe.json").read_text())["seed"] == params["seed"]
+    first = params["replicates"]["first"]
+    assert json.loads((root / "provenance/cnn_probe.json").read_text())["replicates_first"] == first
     check_cells_train_as_alone(root, params, stage)  # also: another process writes the same bytes
-    check_probe_seeds(root, params, stage)
+    check_probe_replicates(root, params, stage)
     result = ok(
         "xgb.py",
         [
@@ -127,7 +129,7 @@ def test_every_cnn_stage_end_to_end(workdir, stage):
     chosen = json.loads((root / "out/selection.json").read_text())
     assert len(chosen["cells"]) == 6 and set(chosen["baselines"]) == {"scratch", "probe", "finetune"}
     probe_rows = [row for row in chosen["cells"] if row["baseline"] == "probe"]
-    assert all(len(row["replicates"]) == params["cnn"]["probe_seeds"] for row in probe_rows)
+    assert all(len(row["replicates"]) == params["replicates"]["probe"] for row in probe_rows)
     assert all("replicates" not in row for row in chosen["cells"] if row["baseline"] != "probe")
     assert chosen["xgboost"]["test_acc"] == json.loads((root / "metrics/xgboost.json").read_text())["test_acc"]
     best = chosen["baselines"][chosen["baseline_order"][0]]["best"]
@@ -138,6 +140,21 @@ def test_every_cnn_stage_end_to_end(workdir, stage):
     assert [w["name"] for w in chosen["misclassified"]["best"]["images"]] == wrong
     by_lr = pd.read_csv(root / "out/by_lr.csv")
     assert list(by_lr["lr"]) == sorted(LRS) and {"scratch", "probe", "finetune", "xgboost"} <= set(by_lr.columns)
+    check_evaluate_reads_the_cells_written(root, params, stage)
+
+
+def check_evaluate_reads_the_cells_written(root, params, stage):
+    """cnn_evaluate lists the cells the cnn stages wrote: cnn.lrs changed without rerunning them (DVC would rerun
+    them first) cannot make it look for a cell that was never trained, and it reads no params at all."""
+    selection = (root / "out/selection.json").read_bytes()
+    changed = {**params, "cnn": {**params["cnn"], "lrs": [0.5, *LRS, 1e-6]}}
+    assert stage("cnn_evaluate.py", EVALUATE, root, changed).returncode == 0
+    assert (root / "out/selection.json").read_bytes() == selection
+    empty = root / "metrics/cnn/scratch"
+    empty.rename(root / "scratch-away")
+    result = stage("cnn_evaluate.py", EVALUATE, root, params)
+    (root / "scratch-away").rename(empty)
+    assert result.returncode == 2 and "the scratch cells in" in result.stderr and "cnn_scratch" in result.stderr
 
 
 def check_cells_train_as_alone(root, params, stage):
@@ -153,16 +170,16 @@ def check_cells_train_as_alone(root, params, stage):
         assert (alone / path).read_bytes() == (root / path).read_bytes(), path
 
 
-def check_probe_seeds(root, params, stage):
-    """A probe cell runs cnn.probe_seeds replicates: the metrics are their mean with each replicate's beside it, and
-    every replicate's weights and history are kept; replicate 0 is the cell run with one seed."""
+def check_probe_replicates(root, params, stage):
+    """A probe cell runs replicates.probe replicates: the metrics are their mean with each replicate's beside it,
+    and every replicate's weights and history are kept; replicate 0 is the cell run with one replicate."""
     import torch
 
-    seeds = params["cnn"]["probe_seeds"]
+    seeds = params["replicates"]["probe"]
     assert seeds >= 2
     metrics = json.loads((root / "metrics/cnn/probe/probe-0.01.json").read_text())
     reps = [metrics["replicates"][f"rep{k}"] for k in range(seeds)]
-    assert metrics["seeds"] == [params["seed"] + k for k in range(seeds)]
+    assert metrics["seeds"] == [params["replicates"]["first"] + k for k in range(seeds)]
     assert metrics["test_acc"] == pytest.approx(sum(r["test_acc"] for r in reps) / seeds)
     weights = torch.load(root / "models/cnn/probe/probe-0.01.pt", weights_only=True)
     assert set(weights) == {f"rep{k}" for k in range(seeds)}
@@ -171,10 +188,10 @@ def check_probe_seeds(root, params, stage):
     assert sorted(set(table["replicate"])) == [f"rep{k}" for k in range(seeds)]
     first = table[table["replicate"] == "rep0"]["train_loss"].iloc[-1]
     assert first == pytest.approx(reps[0]["final_train_loss"], rel=1e-12)
-    alone = root.parent / f"{root.name}-one-seed"
+    alone = root.parent / f"{root.name}-one-replicate"
     alone.mkdir()
     (alone / "data").symlink_to(root / "data")
-    one = {**params, "cnn": {**params["cnn"], "probe_seeds": 1}}
+    one = {**params, "replicates": {**params["replicates"], "probe": 1}}
     assert stage("cnn.py", _baseline("probe"), alone, one).returncode == 0
     single = json.loads((alone / "metrics/cnn/probe/probe-0.01.json").read_text())
     assert "replicates" not in single and single["test_acc"] == reps[0]["test_acc"]

@@ -29,6 +29,18 @@ def test_same_seed_same_bytes_other_seed_differs(frames):
         assert points.to_csv_text(frames[split]) != points.to_csv_text(other[split])
 
 
+def test_each_split_draws_from_its_own_stream(frames):
+    """A larger training split leaves validation and test byte-identical: each split has a generator of its own."""
+    grown = points.generate({**SIZES, "train": SIZES["train"] + 33}, seed=1)
+    assert len(grown["train"]) == SIZES["train"] + 33
+    assert points.to_csv_text(grown["train"]) != points.to_csv_text(frames["train"])
+    for split in ("validation", "test"):
+        assert points.to_csv_text(grown[split]) == points.to_csv_text(frames[split])
+    smaller_test = points.generate({**SIZES, "test": SIZES["test"] - 33}, seed=1)
+    for split in ("train", "validation"):
+        assert points.to_csv_text(smaller_test[split]) == points.to_csv_text(frames[split])
+
+
 def test_every_class_in_every_split_with_area_proportions(frames):
     for split, frame in frames.items():
         assert len(frame) == SIZES[split]
@@ -112,11 +124,24 @@ def test_class_absent_from_train(tmp_path):
         points.check_all_classes(tmp_path / "train.csv", np.arange(1, 33))
 
 
-def _params(source="embedded", csv_dir=""):
+def _params(source="embedded", csv_dir="", data_seed=3, first=0):
     return {
-        "seed": 3,
+        "data_seed": data_seed,
+        "replicates": {"first": first, "mlp": 2, "grad_probe": 2, "probe": 2, "cnn": 1},
         "europe": {"source": source, "csv_dir": str(csv_dir), "n_train": 200, "n_validation": 40, "n_test": 40},
     }
+
+
+def test_the_data_follow_data_seed_and_never_the_replicates_seeds(tmp_path, stage):
+    """replicates.first (a new seed set) leaves the data byte-identical; data_seed draws new data."""
+    made = {}
+    for name, values in {"base": _params(), "first": _params(first=100), "data": _params(data_seed=4)}.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        assert stage("prepare_europe.py", ["--out", folder / "out"], folder, values).returncode == 0
+        made[name] = {p.name: p.read_bytes() for p in (folder / "out").iterdir()}
+    assert made["first"] == made["base"]
+    assert all(made["data"][f"{split}.csv"] != made["base"][f"{split}.csv"] for split in points.SPLITS)
 
 
 def test_stage_end_to_end_embedded(tmp_path, stage):

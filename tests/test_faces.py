@@ -21,6 +21,13 @@ def test_same_seed_same_bytes_other_seed_differs(data):
         assert not torch.equal(data[split]["images"], other[split]["images"])
 
 
+def test_a_larger_training_split_leaves_validation_and_test_as_they_were(data):
+    grown = images.generate({**SIZES, "train": SIZES["train"] + 4}, 16, seed=3)
+    assert torch.equal(grown["train"]["images"][: SIZES["train"] // 2], data["train"]["images"][: SIZES["train"] // 2])
+    for split in ("validation", "test"):
+        assert torch.equal(grown[split]["images"], data[split]["images"])
+
+
 def test_splits_are_balanced_uint8_of_the_requested_size(data):
     for split, n in SIZES.items():
         pixels, labels = data[split]["images"], data[split]["labels"]

@@ -5,7 +5,6 @@ import pytest
 import synthetic_results as synth
 from matplotlib.collections import PolyCollection
 
-from nnrepro import params
 from nnrepro.report import figures, readback
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -23,7 +22,7 @@ def data(tree) -> dict:
     """What stages/figures.py hands render_all, read back through readback from dvc.yaml's paths."""
     paths = synth.stage_paths("figures", tree)
     (_, evaluate), (sine_metrics, sine_folder) = paths["evaluate"], paths["mlp_sine"]
-    facts = readback.facts(paths, params.Params(synth.PARAMS))
+    facts = readback.facts(paths)
     readback.grid_replicates(facts["grid"]["cells"], paths["grid_metrics"])
     return {
         "facts": facts,

@@ -18,8 +18,8 @@ from nnrepro.europe import points, runs
 from nnrepro.replicates import live_means, mean_history
 
 TINY = {
-    "seed": 0,
-    "seeds": 2,
+    "data_seed": 0,
+    "replicates": {"first": 0, "mlp": 2, "grad_probe": 2, "probe": 2, "cnn": 1},
     "device": "cpu",
     "lr": 0.01,
     "europe": {"source": "embedded", "csv_dir": "", "n_train": 330, "n_validation": 66, "n_test": 66},
@@ -53,7 +53,8 @@ def europe(tmp_path_factory):
 
 
 def test_live_means_equal_the_mean_history_logged_at_once(tmp_path):
-    # run 0: two replicates, the second diverging at its second row (its mean stops there, as mean_history's);
+    # run 0: two replicates, the second diverging at its second row (its mean is diverged from there on, as
+    # mean_history's);
     # run 1: two replicates that finish
     histories = [
         [row(1, 2.0), row(2, 1.5), row(3, 1.2)],
@@ -72,7 +73,9 @@ def test_live_means_equal_the_mean_history_logged_at_once(tmp_path):
     for name, group in (("a", histories[:2]), ("b", histories[2:])):
         io.log_history(mean_history(group), tmp_path / "replay" / name)
         assert files(tmp_path / "live" / name) == files(tmp_path / "replay" / name)
-    assert json.loads((tmp_path / "live" / "a" / "metrics.json").read_text())["step"] == 1
+    assert (
+        json.loads((tmp_path / "live" / "a" / "metrics.json").read_text())["step"] == 2
+    )  # the run ends at its longest history
     assert json.loads((tmp_path / "live" / "b" / "metrics.json").read_text())["step"] == 2
 
 

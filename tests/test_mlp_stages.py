@@ -8,8 +8,8 @@ import pytest
 from conftest import run_stage
 
 TINY = {
-    "seed": 0,
-    "seeds": 2,
+    "data_seed": 0,
+    "replicates": {"first": 0, "mlp": 2, "grad_probe": 2, "probe": 1, "cnn": 1},
     "device": "cpu",
     "lr": 0.01,
     "europe": {"source": "embedded", "csv_dir": "", "n_train": 660, "n_validation": 99, "n_test": 99},
@@ -19,8 +19,13 @@ TINY = {
     "mlp_batch": {"pairs": [[16, 1], [64, 2]], "first_epoch_evals": 4},
     "mlp_grid": {"depths": [1, 2], "widths": [8]},
     "evaluate": {"select_from": "grid", "mesh": 40},
-    "grad_probe": {"depth": 12, "width": 4, "epochs": 2, "batch_size": 64, "layers": [0, 6, 11], "seeds": 2},
+    "grad_probe": {"depth": 12, "width": 4, "epochs": 2, "batch_size": 64, "layers": [0, 6, 11]},
 }
+
+
+def with_replicates(**counts) -> dict:
+    """TINY with some replicates.<key> changed."""
+    return {**TINY, "replicates": {**TINY["replicates"], **counts}}
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +87,7 @@ def test_mlp_lr_sweep_writes_each_cell_its_mean_and_replicates(workdir):
     assert metrics["batchnorm"] is True and metrics["epochs_run"] == 2.0 and 0 <= metrics["final_test_acc"] <= 1
     assert metrics["seeds"] == [0, 1] and set(metrics["replicates"]) == {"rep0", "rep1"}
     assert "provenance" not in metrics  # a file of its own: metrics hold only what `dvc exp show` should list
-    assert json.loads((workdir / "provenance" / "lr.json").read_text())["seed"] == 0
+    assert json.loads((workdir / "provenance" / "lr.json").read_text())["replicates_first"] == 0
     cell = workdir / "plots" / "lr" / "lr0.01-bntrue"
     loss = tsv(cell, "validation/loss")
     assert list(loss.columns) == ["step", "loss"] and len(loss) == 2
@@ -101,7 +106,7 @@ def test_mlp_lr_sweep_writes_each_cell_its_mean_and_replicates(workdir):
 
 def test_a_replicate_trained_stacked_equals_the_run_alone(workdir):
     """Replicate 0 of a two-seed sweep is the one-seed sweep's run: stacking changes nothing but the speed."""
-    ok(run_stage("mlp_lr.py", lr_sweep_args(workdir, "lr1"), workdir, {**TINY, "seeds": 1}))
+    ok(run_stage("mlp_lr.py", lr_sweep_args(workdir, "lr1"), workdir, with_replicates(mlp=1)))
     for bn in ("false", "true"):
         alone = json.loads((workdir / "metrics" / "lr1" / f"lr0.01-bn{bn}.json").read_text())
         stacked = json.loads((workdir / "metrics" / "lr" / f"lr0.01-bn{bn}.json").read_text())["replicates"]["rep0"]
@@ -148,7 +153,14 @@ def test_mlp_batch_evaluates_inside_every_first_epoch(workdir):
     assert timings["b16-e1_seconds_per_epoch"] > 0
 
 
-def test_grid_then_evaluate_picks_best_and_worst(workdir):
+@pytest.fixture(scope="module")
+def sine_models(workdir):
+    """mlp_sine run once: its models folder."""
+    ok(run_stage("mlp_sine.py", [*outputs(workdir, "sine"), "--models", workdir / "sine_models"], workdir, TINY))
+    return workdir / "sine_models"
+
+
+def test_grid_then_evaluate_picks_best_and_worst(workdir, sine_models):
     args = [
         "--models",
         workdir / "grid_models",
@@ -176,6 +188,8 @@ def test_grid_then_evaluate_picks_best_and_worst(workdir):
         workdir / "grid_metrics",
         workdir / "grid_live",
         workdir / "grid_models",
+        "--sine",
+        sine_models,
         "--out",
         workdir / "evaluate",
         "--metrics",
@@ -192,8 +206,9 @@ def test_grid_then_evaluate_picks_best_and_worst(workdir):
         for c in ("d1-w8", "d2-w8")
     }
     assert summary["best_cell"] == max(cells, key=cells.get) and summary["worst_cell"] == min(cells, key=cells.get)
-    mesh = np.load(workdir / "evaluate" / "best_boundary.npz")
-    assert mesh["labels"].shape == (len(mesh["lat"]), 40) and mesh["labels"].max() < 33
+    for name in ("best", "xy", "sine"):  # the grid's models and mlp_sine's, at evaluate.mesh
+        mesh = np.load(workdir / "evaluate" / f"{name}_boundary.npz")
+        assert mesh["labels"].shape == (len(mesh["lat"]), 40) and mesh["labels"].max() < 33
     assert len(pd.read_csv(workdir / "evaluate" / "acc_vs_depth.csv")) == 2
     assert list(pd.read_csv(workdir / "evaluate" / "acc_vs_width.csv")["width"]) == [8]
     loss = pd.read_csv(workdir / "evaluate" / "worst_history" / "validation" / "loss.tsv", sep="\t")
@@ -209,16 +224,24 @@ def test_grid_then_evaluate_picks_best_and_worst(workdir):
     ]
     assert accuracy == pytest.approx(best_rep0["final_test_acc"], abs=1e-6)
 
-    missing = {**TINY, "mlp_grid": {"depths": [1, 2, 3], "widths": [8]}}
-    result = run_stage("evaluate.py", args, workdir, missing)
-    assert result.returncode == 2 and "d3-w8.json (cell d3-w8 of mlp_grid.depths/widths) is missing" in result.stderr
+    # params changed since mlp_grid ran (DVC would rerun it first): evaluate reads the cells mlp_grid wrote, not
+    # names rebuilt from params, so it can look for no cell that was never trained
+    changed = {**TINY, "mlp_grid": {"depths": [1, 2, 3], "widths": [8, 16]}}
+    ok(run_stage("evaluate.py", args, workdir, changed))
     assert json.loads((workdir / "evaluate.json").read_text()) == summary
+    coarser = {**TINY, "evaluate": {**TINY["evaluate"], "mesh": 20}}  # a plot's resolution: evaluate alone redraws
+    ok(run_stage("evaluate.py", args, workdir, coarser))
+    assert np.load(workdir / "evaluate" / "sine_boundary.npz")["labels"].shape[1] == 20
+    for cell in workdir.joinpath("grid_metrics").glob("*.json"):
+        cell.rename(cell.with_suffix(".gone"))
+    result = run_stage("evaluate.py", args, workdir, TINY)
+    assert result.returncode == 2 and "mlp_grid's cells in" in result.stderr and "is missing" in result.stderr
 
 
-def test_grad_probe_records_each_seed_layer_and_epoch(workdir):
+def test_grad_probe_records_each_replicate_layer_and_epoch(workdir):
     ok(run_stage("grad_probe.py", [*outputs(workdir, "probe"), "--models", workdir / "models"], workdir, TINY))
     metrics = json.loads((workdir / "metrics" / "probe.json").read_text())
-    assert set(metrics) == {"plain", "residual"} and set(metrics["plain"]) == {"seed0", "seed1"}
+    assert set(metrics) == {"plain", "residual"} and set(metrics["plain"]) == {"rep0", "rep1"}
     curves = json.loads((workdir / "plots" / "probe" / "probe.json").read_text())
     assert curves["seeds"] == [0, 1] and curves["layers"] == [0, 6, 11] and curves["depth"] == 12
     grads, dead = curves["residual"]["grad_sq_norm"], curves["residual"]["dead_fraction"]
@@ -227,15 +250,31 @@ def test_grad_probe_records_each_seed_layer_and_epoch(workdir):
     median = pd.read_csv(workdir / "plots" / "probe" / "plain_median.csv")
     assert list(median.columns) == ["layer", "epoch", "grad_sq_norm"]
     assert median["layer"].tolist() == [0, 0, 6, 6, 11, 11]
-    assert (workdir / "models" / "residual-seed1.pt").exists()
+    assert (workdir / "models" / "residual-rep1.pt").exists()
 
 
-def test_mlp_sine_draws_both_boundaries(workdir):
-    ok(run_stage("mlp_sine.py", [*outputs(workdir, "sine"), "--models", workdir / "models"], workdir, TINY))
+def test_mlp_sine_trains_both_feature_sets_and_reads_no_mesh(workdir, sine_models):
     metrics = json.loads((workdir / "metrics" / "sine.json").read_text())
     assert {"xy", "sine"} <= set(metrics)
-    mesh = np.load(workdir / "plots" / "sine" / "sine_boundary.npz")
-    assert mesh["labels"].shape == (len(mesh["lat"]), 40)
+    assert sorted(p.name for p in sine_models.iterdir()) == [f"{f}-rep{k}.pt" for f in ("sine", "xy") for k in (0, 1)]
+    assert not list((workdir / "plots" / "sine").glob("*.npz"))  # the evaluate stage draws the boundaries
+    no_mesh = {**TINY, "evaluate": {"select_from": "grid"}}  # evaluate.mesh absent: mlp_sine never asks for it
+    ok(run_stage("mlp_sine.py", [*outputs(workdir, "sine2"), "--models", workdir / "sine2"], workdir, no_mesh))
+    assert (workdir / "metrics" / "sine2.json").read_bytes() == (workdir / "metrics" / "sine.json").read_bytes()
+
+
+def test_replicate_k_trains_from_seed_first_plus_k(workdir, long_run):
+    """replicates.first = 1 with one replicate trains the run that was rep1 (seed 1) under first = 0: the runs
+    move, the data stays."""
+    shifted = {**TINY, "replicates": {**TINY["replicates"], "first": 1, "mlp": 1}}
+    ok(run_stage("mlp_long.py", [*outputs(workdir, "shifted"), "--models", workdir / "m_shifted"], workdir, shifted))
+    before = json.loads(long_run[0].read_text())
+    after = json.loads((workdir / "metrics" / "shifted.json").read_text())
+    for name in ("plain", "batchnorm"):
+        assert after[name]["seeds"] == [1] and before[name]["seeds"] == [0, 1]
+        assert after[name]["replicates"]["rep0"] == pytest.approx(before[name]["replicates"]["rep1"], rel=1e-5)
+        assert after[name]["replicates"]["rep0"] != pytest.approx(before[name]["replicates"]["rep0"], rel=1e-5)
+    assert json.loads((workdir / "provenance" / "shifted.json").read_text())["replicates_first"] == 1
 
 
 def test_same_seed_gives_identical_metrics_and_models(workdir, long_run):
@@ -246,3 +285,16 @@ def test_same_seed_gives_identical_metrics_and_models(workdir, long_run):
     assert saved and {n: (workdir / "m2" / n).read_bytes() for n in saved} == {
         n: (models / n).read_bytes() for n in saved
     }
+
+
+def test_each_run_of_a_stack_gets_its_share_of_the_stacks_seconds():
+    """Runs trained stacked share one clock: the stack's seconds are split by the epochs each run's replicates
+    trained, so a run that diverged early costs less, and the shares add up to the stack's seconds."""
+    from nnrepro.europe import runs
+
+    full = [{"epoch": 1.0}, {"epoch": 2.0}]
+    early = [{"epoch": 0.5, "diverged": True}]
+    shares = runs.stack_shares([[full, full], [full, early], [full, full]], 10.0)
+    assert shares == pytest.approx([40 / 10.5, 25 / 10.5, 40 / 10.5])  # epochs trained: 4, 2.5, 4 of 10.5
+    assert sum(shares) == pytest.approx(10.0) and shares[1] < shares[0] == shares[2]
+    assert runs.stack_shares([[full], [full]], 3.0) == pytest.approx([1.5, 1.5])

@@ -20,8 +20,8 @@ SWEPT = {
     "fig06_batch_test_loss": "batch",
 }
 TINY = {
-    "seed": 0,
-    "seeds": 2,
+    "data_seed": 0,
+    "replicates": {"first": 0, "mlp": 2, "grad_probe": 2, "probe": 2, "cnn": 1},
     "device": "cpu",
     "lr": 0.01,
     "europe": {"source": "embedded", "csv_dir": "examples/europe", "n_train": 330, "n_validation": 66, "n_test": 66},
@@ -162,7 +162,7 @@ def test_changed_probed_layers_draw_every_layer(repo):
     repo, _ = repo
     params = {
         **TINY,
-        "grad_probe": {"depth": 6, "width": 4, "epochs": 2, "batch_size": 64, "layers": [1, 4], "seeds": 2},
+        "grad_probe": {"depth": 6, "width": 4, "epochs": 2, "batch_size": 64, "layers": [1, 4]},
     }
     result = run_stage(
         "grad_probe.py",

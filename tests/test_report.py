@@ -258,8 +258,9 @@ def test_html_embeds_every_figure_and_loads_nothing(page, built):
 def test_provenance_lists_sources_devices_versions_and_params(markdown):
     text = markdown[markdown.index("\n## Provenance\n") :]
     assert "Europe points: embedded source" in text and "Faces: embedded source, CNN backbone mobilenet_v2" in text
-    assert "| device=cpu, platform=x86_64, seed=0 | numpy 2.4.6, python 3.11.7, torch 2.14.1 | 6 |" in text
-    assert "| device=cuda, platform=x86_64, seed=0 | numpy 2.4.6, python 3.11.7, torch 2.14.1+cu130 | 2 |" in text
+    versions = "numpy 2.4.6, python 3.11.7, torch 2.14.1"
+    assert f"| device=cpu, platform=x86_64, replicates_first=0 | {versions} | 6 |" in text
+    assert f"| device=cuda, platform=x86_64, replicates_first=0 | {versions}+cu130 | 2 |" in text
     assert f"matplotlib {metadata.version('matplotlib')}" in text and f"torch {metadata.version('torch')}" in text
     assert "Library versions pinned in constraints.txt: torch 2.14.1, torchvision 0.29.1" in text
     assert "```\n" + yaml.safe_dump(synth.PARAMS, sort_keys=False).rstrip() + "\n```" in text

@@ -142,13 +142,14 @@ def cpu_model() -> str:
     )
 
 
-def provenance(seed: int, device: str) -> dict:
-    """Seed, device and library versions of a run (no wall-clock values, so reruns compare equal)."""
+def provenance(first_seed: int | None, device: str) -> dict:
+    """The first replicate's seed (replicates.first; None in a stage that trains nothing), device and library
+    versions of a stage (no wall-clock values, so reruns compare equal)."""
     import numpy
     import torch
 
     return {
-        "seed": seed,
+        "replicates_first": first_seed,
         "device": device,
         "python": sys.version.split()[0],
         "torch": torch.__version__,

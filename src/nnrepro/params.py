@@ -16,7 +16,8 @@ LOG_ENV = "NNREPRO_PARAMS_LOG"  # a folder: each stage process writes the keys i
 # Every key params.yaml may hold, per section ("": the top level); tests/test_params.py holds it against the
 # repository's params.yaml. A key outside it is refused: nothing would read it (a misspelt `-S +mlp_long.epoch=5`).
 SCHEMA = {
-    "": "seed seeds device lr",
+    "": "data_seed device lr",
+    "replicates": "first mlp grad_probe probe cnn",
     "europe": "source csv_dir n_train n_validation n_test",
     "mlp": "depth width features batch_size epochs",
     "mlp_lr": "lrs batchnorm",
@@ -24,14 +25,20 @@ SCHEMA = {
     "mlp_batch": "pairs first_epoch_evals",
     "mlp_grid": "depths widths",
     "evaluate": "select_from mesh",
-    "grad_probe": "depth width epochs batch_size layers seeds",
+    "grad_probe": "depth width epochs batch_size layers",
     "faces": "source image_dir n_train n_validation n_test image_size",
-    "cnn": "arch lrs epochs batch_size image_size weights_path allow_download memory_mb nproc_per_node seeds "
-    "probe_seeds",
+    "cnn": "arch lrs epochs batch_size image_size weights_path allow_download memory_mb nproc_per_node",
     "xgboost": "crop",
     "figures": "dpi",
 }
 KNOWN = frozenset(f"{section}.{key}".lstrip(".") for section, keys in SCHEMA.items() for key in keys.split())
+RENAMED = {  # keys of older params.yaml files -> what replaced them
+    "seed": "data_seed (the data) and replicates.first (the runs)",
+    "seeds": "replicates.mlp",
+    "grad_probe.seeds": "replicates.grad_probe",
+    "cnn.seeds": "replicates.cnn",
+    "cnn.probe_seeds": "replicates.probe",
+}
 
 
 class Params:
@@ -44,6 +51,13 @@ class Params:
 
     def get(self, dotted: str):
         """The raw value at 'a.b'; a missing key is a one-line error naming it."""
+        value = self.unrecorded(dotted)
+        self.served.add(dotted)
+        return value
+
+    def unrecorded(self, dotted: str):
+        """The raw value at 'a.b', not recorded as served: only for a key that changes no result (cnn.memory_mb),
+        which is therefore no DVC param of the stage reading it."""
         value = self.values
         for key in dotted.split("."):
             if not isinstance(value, dict) or key not in value:
@@ -51,7 +65,6 @@ class Params:
                     f"{self.source} has no '{dotted}': add it (the repository's params.yaml has every key, commented)"
                 )
             value = value[key]
-        self.served.add(dotted)
         return value
 
     def positive(self, dotted: str) -> float:
@@ -115,6 +128,8 @@ def check_known(values: dict, source: str) -> None:
     if unknown:
         close = difflib.get_close_matches(unknown[0], sorted(KNOWN), n=1, cutoff=0.6)
         hint = f"did you mean '{close[0]}'? " if close else ""
+        if unknown[0] in RENAMED:
+            hint = f"it is now {RENAMED[unknown[0]]}: "
         more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
         raise UserError(f"{source} has '{unknown[0]}'{more}, which no stage reads: {hint}rename or remove it")
 

@@ -19,25 +19,27 @@ COLUMNS = (
 )
 
 
-def collect(metrics_dir, depths: list[int], widths: list[int]) -> pd.DataFrame:
-    """One row per cell from its metrics file; a requested cell that was not trained is an error."""
+def collect(metrics_dir) -> pd.DataFrame:
+    """One row per cell mlp_grid wrote (every metrics file in its folder, each naming its depth and width), by depth
+    then width: the files are listed, never rebuilt from mlp_grid.depths/widths, which may have changed since."""
+    files = sorted(Path(metrics_dir).glob("*.json")) if Path(metrics_dir).is_dir() else []
+    if not files:
+        raise missing(f"mlp_grid's cells in {metrics_dir}", "mlp_grid")
     rows = []
-    for depth in depths:
-        for width in widths:
-            path = Path(metrics_dir) / f"{grid_cell(depth, width)}.json"
-            if not path.exists():
-                raise missing(f"{path} (cell {grid_cell(depth, width)} of mlp_grid.depths/widths)", "mlp_grid")
-            record = io.read_json(path)
-            rows.append(
-                {
-                    "cell": grid_cell(depth, width),
-                    "depth": depth,
-                    "width": width,
-                    "diverged": bool(record.get("diverged")),
-                    **{k: record.get(k) for k in COLUMNS},
-                }
-            )
-    return pd.DataFrame(rows).astype({k: float for k in COLUMNS})
+    for path in files:
+        record = io.read_json(path)
+        depth, width = int(record["depth"]), int(record["width"])
+        rows.append(
+            {
+                "cell": grid_cell(depth, width),
+                "depth": depth,
+                "width": width,
+                "diverged": bool(record.get("diverged")),
+                **{k: record.get(k) for k in COLUMNS},
+            }
+        )
+    table = pd.DataFrame(rows).sort_values(["depth", "width"], kind="stable").reset_index(drop=True)
+    return table.astype({k: float for k in COLUMNS})
 
 
 def nearest(values: list[int], target: int) -> int:

@@ -110,13 +110,14 @@ def _sample_inside(geom, count: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def generate(sizes: dict, seed: int) -> dict[str, pd.DataFrame]:
-    """Embedded data: per split, points drawn inside each country, stratified by area, shuffled."""
+    """Embedded data from data_seed `seed`: per split, points drawn inside each country, stratified by area,
+    shuffled; each split from a stream of its own, so resizing one split leaves the others as they were."""
     shapes = country_shapes()
     geoms = [shapes[iso] for _, iso in COUNTRIES]
     weights = np.array([_equal_area_weight(g) for g in geoms])
-    rng = np.random.default_rng(seed)
     frames = {}
-    for split in SPLITS:
+    for index, split in enumerate(SPLITS):
+        rng = np.random.default_rng([seed, index])
         counts = allocate(sizes[split], weights)
         points = [_sample_inside(g, n, rng) for g, n in zip(geoms, counts)]
         labels = np.repeat(np.arange(NUM_CLASSES), counts)
@@ -266,7 +267,8 @@ def load_splits(data_dir, device) -> dict:
 
 
 def split_files(config, seed: int) -> dict[str, str]:
-    """The three CSV texts, from the embedded generator or from a user's validated files (params: europe.*)."""
+    """The three CSV texts, from the embedded generator (data_seed `seed`) or from a user's validated files
+    (params: europe.*)."""
     source = config.choice("europe.source", ["embedded", "csv"])
     csv_dir = config.text("europe.csv_dir")
     sizes = {s: config.integer(f"europe.n_{s}", NUM_CLASSES) for s in SPLITS}  # read either way: DVC declares them

@@ -1,5 +1,5 @@
-"""A stage's training runs over seeds: runs of one shape trained as one stacked computation, the stacks spread over
-the cores, and each run written as its replicates (one per seed) and their mean."""
+"""A stage's training runs over replicates: runs of one shape trained as one stacked computation, the stacks spread
+over the cores, and each run written as its replicates (rep<k>, from seed replicates.first + k) and their mean."""
 
 import logging
 import math
@@ -87,9 +87,9 @@ def fit_stack(
 def fit_runs(
     runs: dict[str, Run], splits: dict, seeds: list[int], stage_name: str, num_classes: int, device, live_dir: Path
 ) -> dict[str, tuple[list, float]]:
-    """Every run over every seed; runs of one shape stacked, the stacks side by side over the cores (longest
+    """Every run over every replicate seed; runs of one shape stacked, the stacks side by side over the cores (longest
     first); each run's mean history logged live under live_dir/<name> (DVCLive). name -> ([(model, history) per
-    seed], seconds of its stack)."""
+    replicate], its share of its stack's seconds (stack_shares))."""
     stacks: dict[tuple, list[str]] = {}
     for name, run in runs.items():
         stacks.setdefault(run.shape(), []).append(name)
@@ -109,9 +109,21 @@ def fit_runs(
     results, seconds = parallel.run_all(fit_stack, jobs, device)
     done = {}
     for names, fitted, took in zip(order, results, seconds):
-        for i, name in enumerate(names):
-            done[name] = (fitted[i * len(seeds) : (i + 1) * len(seeds)], took)
+        per_run = [fitted[i * len(seeds) : (i + 1) * len(seeds)] for i in range(len(names))]
+        shares = stack_shares([[history for _, history in run] for run in per_run], took)
+        done.update({name: (run, share) for name, run, share in zip(names, per_run, shares)})
     return {name: done[name] for name in runs}
+
+
+def stack_shares(runs_histories: list[list[list[dict]]], seconds: float) -> list[float]:
+    """Each run's share of its stack's seconds: the stack trains its runs as one computation, so no run has a clock
+    of its own; the seconds are split in proportion to the epochs each run's replicates trained (a replicate that
+    diverged stops there and costs no more steps). Runs of one stack share a shape, so an epoch costs each alike."""
+    trained = [sum(history[-1]["epoch"] if history else 0.0 for history in run) for run in runs_histories]
+    total = sum(trained)
+    if total <= 0:
+        return [seconds / len(trained)] * len(trained)
+    return [seconds * share / total for share in trained]
 
 
 def write_cells(folder: Path, summaries: dict, labels: dict[str, dict]) -> None:

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nnrepro import params
 from nnrepro.errors import UserError
 from nnrepro.runtime import distributed
 from nnrepro.runtime.distributed import World
@@ -275,14 +276,8 @@ class CnnSettings:
     weights_path: str = ""  # an ImageNet checkpoint file; "" finds one offline
     memory_mb: float = float("inf")  # MiB: training inputs under this live on the device once
     nproc_per_node: int = 1  # data-parallel processes per node
-    seeds: int = 1  # runs per scratch or finetune cell
-    probe_seeds: int = 1  # runs per linear-probe cell (cheap: its features are computed once)
     # Asked only when no weights file is found offline: cnn.allow_download changes no result, so it is no DVC param.
     allow_download: Callable[[], bool] = no_download
-
-    def replicates(self, baseline: str) -> int:
-        """Runs of one cell of `baseline`, from seed, seed + 1, ...: cnn.probe_seeds or cnn.seeds."""
-        return self.probe_seeds if baseline == "probe" else self.seeds
 
 
 READERS = {  # cnn.<key> -> its validated value from params
@@ -291,11 +286,15 @@ READERS = {  # cnn.<key> -> its validated value from params
     "batch_size": lambda config: config.integer("cnn.batch_size"),
     "image_size": lambda config: config.integer("cnn.image_size", 8),
     "weights_path": lambda config: config.text("cnn.weights_path"),
-    "memory_mb": lambda config: config.positive("cnn.memory_mb"),
+    # Where the training inputs live changes no result (tests/test_cnn.py), so cnn.memory_mb is no DVC param.
+    "memory_mb": lambda config: params.positive(config.unrecorded("cnn.memory_mb"), "cnn.memory_mb"),
     "nproc_per_node": lambda config: config.integer("cnn.nproc_per_node"),
-    "seeds": lambda config: config.integer("cnn.seeds"),
-    "probe_seeds": lambda config: config.integer("cnn.probe_seeds"),
 }
+
+
+def replicate_kind(baseline: str) -> str:
+    """The replicates.<kind> count of a baseline's cells: probe, or cnn (scratch and finetune)."""
+    return "probe" if baseline == "probe" else "cnn"
 
 
 def settings(config, *keys: str) -> CnnSettings:

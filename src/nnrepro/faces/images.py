@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from nnrepro import imagecache, io, params
 from nnrepro.errors import UserError
+from nnrepro.runtime.device import available_cpus
 
 SPLITS = ("train", "validation", "test")
 FOLDERS = {"train": "train", "validation": "val", "test": "test"}  # the course layout's folder of each split
@@ -112,8 +113,8 @@ def render(photo: torch.Tensor, size: int, fake: bool, rng: np.random.Generator)
 
 
 def generate(sizes: dict, size: int, seed: int, photos: list[torch.Tensor] | None = None) -> dict:
-    """Per split: uint8 images [n, 3, size, size], labels (half real then half fake) and file names, rendered
-    from `photos` (float [3, H, W] in [0, 1]; default load_photos())."""
+    """From data_seed `seed`, per split: uint8 images [n, 3, size, size], labels (half real then half fake) and
+    file names, rendered from `photos` (float [3, H, W] in [0, 1]; default load_photos())."""
     photos = load_photos() if photos is None else photos
     data = {}
     for index, split in enumerate(SPLITS):
@@ -247,7 +248,7 @@ def decode_folder(files: dict, size: int, cache, workers: int | None = None) -> 
     try:
         with stderr_captured() as said, warnings.catch_warnings():
             warnings.filterwarnings("ignore", "The image decoding", UserWarning)  # torchvision's deprecation notice
-            _decode_all(files, size, cache, ThreadPoolExecutor(workers or os.cpu_count() or 1))
+            _decode_all(files, size, cache, ThreadPoolExecutor(workers or available_cpus()))
     finally:
         torch.set_num_threads(threads)
     _raise_if_libjpeg_complained(said, files)
@@ -315,7 +316,8 @@ def _decode_all(files: dict, size: int, cache, pool) -> None:
 
 
 def prepare(config, seed: int, out) -> dict:
-    """The course layout and the decoded cache from params' faces section, swapped in at `out` only when complete;
+    """The course layout and the decoded cache from params' faces section (embedded: drawn from data_seed `seed`),
+    swapped in at `out` only when complete;
     returns the cache."""
     source = config.choice("faces.source", ["embedded", "folder"])
     image_dir = config.text("faces.image_dir")

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from nnrepro import io
-from nnrepro.cells import cnn_file, lr_cell
+from nnrepro.cells import cnn_file
 from nnrepro.errors import UserError, missing
 from nnrepro.replicates import REPLICATE, index
 
@@ -44,7 +44,6 @@ def result_paths(args: argparse.Namespace) -> dict:
 
 
 JUDGING = {  # option -> (metavar, help): what the claims stage alone reads, beyond RESULTS
-    "batch_timings": ("JSON", "mlp_batch's timings (seconds per epoch)"),
     "grid_metrics": ("DIR", "mlp_grid's metrics folder (each cell's replicates)"),
     "europe_validation": ("CSV", "the Europe validation split (its largest class's share)"),
     "cnn_predictions": ("DIR", "the CNN cells' per-image predictions"),
@@ -150,25 +149,25 @@ def _runs(metrics_path, live_dir) -> dict:
     return {name: training_run(m, Path(live_dir) / name) for name, m in read_json(metrics_path).items()}
 
 
-def lr_sweep(metrics_dir, live_dir, lrs: list, batchnorm: list) -> dict:
-    """{'plain'|'batchnorm': {lr: RUN}} for the cells of mlp_lr."""
-    sweep = {}
-    for bn in batchnorm:
-        cells = {lr: lr_cell(lr, bn) for lr in lrs}
+def lr_sweep(metrics_dir, live_dir) -> dict:
+    """{'plain'|'batchnorm': {lr: RUN}, lr descending} for the cells mlp_lr wrote: every metrics file in its folder,
+    each naming its lr and batchnorm (file names are never rebuilt from params, which may have changed since)."""
+    files = sorted(require(metrics_dir).glob("*.json"))
+    if not files:
+        raise missing(f"mlp_lr's cells in {metrics_dir}", "mlp_lr")
+    cells = [(read_json(path), path.stem) for path in files]
+    sweep: dict[str, dict] = {}
+    for bn in sorted({bool(metrics["batchnorm"]) for metrics, _ in cells}):
+        ordered = sorted(((m, c) for m, c in cells if bool(m["batchnorm"]) == bn), key=lambda mc: -float(mc[0]["lr"]))
         sweep["batchnorm" if bn else "plain"] = {
-            float(lr): training_run(read_json(Path(metrics_dir) / f"{cell}.json"), Path(live_dir) / cell)
-            for lr, cell in sorted(cells.items(), reverse=True)
+            float(metrics["lr"]): training_run(metrics, Path(live_dir) / cell) for metrics, cell in ordered
         }
     return sweep
 
 
-def batch_pairs(metrics_path, live_dir, timings_path=None) -> dict:
-    """{'b1-e1': BATCHRUN, ...} sorted by batch size, each with its seconds per epoch from the timings file
-    (None without one: the figures and the report never read wall-clock times)."""
-    timings = read_json(timings_path) if timings_path else {}
+def batch_pairs(metrics_path, live_dir) -> dict:
+    """{'b1-e1': BATCHRUN, ...} sorted by batch size (wall-clock seconds stay in reports/timings.md)."""
     pairs = _runs(metrics_path, live_dir)
-    for name, pair in pairs.items():
-        pair["seconds_per_epoch"] = timings.get(f"{name}_seconds_per_epoch")
     return dict(sorted(pairs.items(), key=lambda kv: (kv[1]["batch_size"], kv[1]["epochs"])))
 
 
@@ -229,7 +228,7 @@ def cnn(selection_path) -> dict:
     return {"cells": cells, "xgboost": chosen["xgboost"], "selection": chosen}
 
 
-def facts(paths: dict, config, judging: dict | None = None) -> dict:
+def facts(paths: dict, judging: dict | None = None) -> dict:
     """Everything the claims (and the report's numbers) are judged on, from the paths a stage was given. `judging`
     (JUDGING's paths, the claims stage alone): wall-clock seconds per batch pair, each grid cell's replicates, the
     course's numbers, and every run, cell and seed marked `collapsed` or not."""
@@ -237,9 +236,9 @@ def facts(paths: dict, config, judging: dict | None = None) -> dict:
     lr_metrics, lr_live = paths["mlp_lr"]
     batch_metrics, batch_live = paths["mlp_batch"]
     result = {
-        "lr_sweep": lr_sweep(lr_metrics, lr_live, config.get("mlp_lr.lrs"), config.get("mlp_lr.batchnorm")),
+        "lr_sweep": lr_sweep(lr_metrics, lr_live),
         "long": _runs(*paths["mlp_long"]),
-        "batch": batch_pairs(batch_metrics, batch_live, judging.get("batch_timings")),
+        "batch": batch_pairs(batch_metrics, batch_live),
         "grid": grid(*paths["evaluate"]),
         "probe": probe(paths["grad_probe"]),
         "cnn": cnn(paths["cnn_selection"]),

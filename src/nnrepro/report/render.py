@@ -389,7 +389,7 @@ def misclassified_blocks(selection: dict, course: dict) -> list:
 def provenance_blocks(records: dict, config: dict, params_text: str, pins: dict) -> list:
     rows = [
         [
-            ", ".join(f"{k}={v}" for k, v in key if k in ("device", "platform", "seed")),
+            ", ".join(f"{k}={v}" for k, v in key if k in ("device", "platform", "replicates_first")),
             ", ".join(f"{k} {v}" for k, v in key if k in ("python", "torch", "numpy")),
             len(files),
         ]
@@ -402,9 +402,10 @@ def provenance_blocks(records: dict, config: dict, params_text: str, pins: dict)
             "list",
             [
                 f"Europe points: {config['europe']['source']} source "
-                "(embedded: Natural Earth 1:10m polygons, public domain, sampled from the seed)",
+                "(embedded: Natural Earth 1:10m polygons, public domain, sampled from data_seed)",
                 f"Faces: {config['faces']['source']} source, CNN backbone {config['cnn']['arch']}",
-                f"seed {config['seed']}, device setting {config['device']}",
+                f"data_seed {config['data_seed']}, replicates from seed {config['replicates']['first']}, "
+                f"device setting {config['device']}",
             ],
         ),
         ("p", "Device and versions recorded by the training stages (one row per distinct record):"),

@@ -1,5 +1,6 @@
-"""The start-up and finish every training stage shares: params, seed, threads and device in; metrics, provenance,
-timings and DVCLive histories out, each in a file of its own (metrics compare byte for byte across reruns)."""
+"""The start-up and finish every training stage shares: params, replicate seeds, threads and device in; metrics,
+provenance, timings and DVCLive histories out, each in a file of its own (metrics compare byte for byte across
+reruns)."""
 
 import argparse
 import time
@@ -8,14 +9,17 @@ from pathlib import Path
 
 import torch
 
-from nnrepro import errors, io, params
+from nnrepro import errors, io, params, replicates
 from nnrepro.runtime import device
+
+KINDS = ("mlp", "grad_probe", "probe", "cnn")  # the replicates.<kind> counts: which runs a stage repeats
+UNSEEDED = 0  # the global generators' seed in a stage that trains nothing (it draws nothing either)
 
 
 @dataclass
 class Stage:
     params: params.Params
-    seed: int
+    seeds: list[int]  # replicate k's seed, replicates.first + k; empty in a stage that trains nothing
     device: torch.device
     began: float = field(default_factory=time.perf_counter)
 
@@ -25,7 +29,7 @@ class Stage:
 
 PATHS = {
     "metrics": "summary metrics JSON (a DVC metrics file)",
-    "provenance": "seed, device and versions JSON",
+    "provenance": "first replicate seed, device and versions JSON",
     "timings": "wall-clock seconds JSON",
     "data": "input data (folder or file)",
     "live": "DVCLive folder",
@@ -57,18 +61,26 @@ def parser(description: str, *paths: str, metrics: bool = True) -> argparse.Argu
     return result
 
 
-def start(threads: int | None = None) -> Stage:
-    """params.yaml, its seed and the device, every generator seeded; threads default to device.thread_count()."""
+def start(threads: int | None = None, kind: str | None = None) -> Stage:
+    """params.yaml, the device and, for a stage training runs of `kind` (one of KINDS), their replicates' seeds
+    replicates.first, first + 1, ... (replicates.<kind> of them); the global generators seeded from
+    replicates.first, or from UNSEEDED in a stage that trains nothing (so it reads no seed: none of its results
+    depends on one). Threads default to device.thread_count()."""
     config = params.load()
-    seed = config.integer("seed", 0)
-    return Stage(config, seed, device.setup(seed, config.choice("device", device.NAMES), threads))
+    seeds: list[int] = []
+    if kind is not None:
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        seeds = replicates.seeds_of(config.integer("replicates.first", 0), config.integer(f"replicates.{kind}"))
+    first = seeds[0] if seeds else UNSEEDED
+    return Stage(config, seeds, device.setup(first, config.choice("device", device.NAMES), threads))
 
 
 def finish(stage: Stage, args: argparse.Namespace, metrics: dict | None, timings: dict | None = None) -> None:
     """Write the metrics, the provenance and the timings (the stage's wall time plus `timings`)."""
     if metrics is not None:
         io.write_json(args.metrics, metrics)
-    io.write_json(args.provenance, io.provenance(stage.seed, stage.device.type))
+    io.write_json(args.provenance, io.provenance(stage.seeds[0] if stage.seeds else None, stage.device.type))
     io.write_json(
         args.timings,
         {"wall_seconds": round(stage.seconds(), 3), **{k: round(v, 4) for k, v in (timings or {}).items()}},
