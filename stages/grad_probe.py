@@ -54,8 +54,7 @@ def main() -> None:
         for k, result in enumerate(probed):
             mlp.save(result["model"], run.arch, args.models / f"{name}-{replicates.REPLICATE.format(k)}.pt")
         curves[name] = gradients.curves(probed)
-        summaries = gradients.seed_summaries(probed, seeds, layers).values()  # in replicate order
-        metrics[name] = {replicates.REPLICATE.format(k): summary for k, summary in enumerate(summaries)}
+        metrics[name] = gradients.replicate_summaries(probed, layers)
         timings[f"{name}_seconds"] = took
     io.write_json(args.live / "probe.json", curves)
     for name in VARIANTS:

@@ -185,8 +185,8 @@ def test_seed_curves_and_median_table():
     assert list(table.columns) == ["layer", "epoch", "grad_sq_norm"]
     assert table["layer"].tolist() == [0, 0, 9, 9] and table["epoch"].tolist() == [1, 2, 1, 2]
     assert table["grad_sq_norm"].tolist() == [2.0, 4.0, 0.0, 1.0]
-    summary = gradients.seed_summaries(runs, [0, 1], [0, 9])
-    assert summary["seed1"]["layer_9_grad_sq_norm"] == 2.0 and summary["seed0"]["layer_9_dead_fraction"] == 1.0
+    summary = gradients.replicate_summaries(runs, [0, 9])
+    assert summary["rep1"]["layer_9_grad_sq_norm"] == 2.0 and summary["rep0"]["layer_9_dead_fraction"] == 1.0
 
 
 def test_a_saved_model_is_the_same_bytes_at_every_save(tmp_path):

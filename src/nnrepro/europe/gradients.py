@@ -5,6 +5,7 @@ import torch
 
 from nnrepro.errors import UserError
 from nnrepro.europe.mlp import MLP
+from nnrepro.replicates import REPLICATE
 
 DEAD_ROWS = 4096  # training rows on which a unit must be zero everywhere to count as dead (a fixed subsample)
 
@@ -37,15 +38,16 @@ def _final(history: list[dict]):
     return None if history[-1]["diverged"] or value is None else _sig(value)
 
 
-def seed_summaries(runs: list[dict], seeds: list[int], layers: list[int]) -> dict:
-    """Flat metrics per seed: final validation accuracy, each layer's last-epoch gradient and dead fraction."""
+def replicate_summaries(runs: list[dict], layers: list[int]) -> dict:
+    """Flat metrics per replicate (rep<k>): final validation accuracy, each layer's last-epoch gradient and dead
+    fraction."""
     result = {}
-    for seed, r in zip(seeds, runs):
+    for k, r in enumerate(runs):
         row = {"final_validation_acc": _final(r["history"]), "diverged": bool(r["history"][-1]["diverged"])}
         for i, layer in enumerate(layers):
             row[f"layer_{layer}_grad_sq_norm"] = _sig(r["grads"][-1][i])
             row[f"layer_{layer}_dead_fraction"] = _sig(r["dead"][-1][i])
-        result[f"seed{seed}"] = row
+        result[REPLICATE.format(k)] = row
     return result
 
 
