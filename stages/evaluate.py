@@ -87,6 +87,11 @@ def main() -> None:
     io.write_csv(
         args.out / "best_test_predictions.csv", test_predictions(models_dir, best, reps, splits["test"], ctx.device)
     )
+    for cell in table[table["depth"] == depth]["cell"]:  # the width slice: where its test errors lie (1.2.4)
+        io.write_csv(
+            args.out / f"{cell}_test_predictions.csv",
+            test_predictions(models_dir, cell, reps, splits["test"], ctx.device),
+        )
     for axis, rows in (("depth", table[table["width"] == width]), ("width", table[table["depth"] == depth])):
         io.write_csv(args.out / f"acc_vs_{axis}.csv", rows.sort_values(axis)[[axis, *grid.COLUMNS[:3]]])
     summary = {

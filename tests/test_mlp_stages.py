@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 from conftest import run_stage
 
+from nnrepro.report import readback
+
 TINY = {
     "data_seed": 0,
     "replicates": {"first": 0, "mlp": 2, "grad_probe": 2, "probe": 1, "cnn": 1},
@@ -223,6 +225,10 @@ def test_grid_then_evaluate_picks_best_and_worst(workdir, sine_models):
         "rep0"
     ]
     assert accuracy == pytest.approx(best_rep0["final_test_acc"], abs=1e-6)
+    slice_cell = f"d{summary['width_slice_depth']}-w8"  # the width slice's cells: where their test errors lie
+    facts = readback.grid(workdir / "evaluate.json", workdir / "evaluate")
+    assert list(facts["points"]) == [slice_cell] and len(facts["points"][slice_cell]["replicates"]) == 2
+    assert len(facts["points"][slice_cell]["country"]) == 99
 
     # params changed since mlp_grid ran (DVC would rerun it first): evaluate reads the cells mlp_grid wrote, not
     # names rebuilt from params, so it can look for no cell that was never trained

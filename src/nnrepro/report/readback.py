@@ -194,12 +194,20 @@ def grid(metrics_path, folder) -> dict:
             for rank in ("best", "worst")
         },
         "best_points": best_points(folder / "best_test_predictions.csv"),
+        "points": {
+            path.name.removesuffix(POINTS_SUFFIX): best_points(path)
+            for path in sorted(folder.glob(f"*{POINTS_SUFFIX}"))
+            if path.name.removesuffix(POINTS_SUFFIX) in cells
+        },
     }
 
 
+POINTS_SUFFIX = "_test_predictions.csv"  # evaluate's per-point predictions: best_..., and each width-slice cell's
+
+
 def best_points(path: Path) -> dict | None:
-    """The best model's test points (long, lat, true country's name) and each replicate's predicted country (columns
-    rep<k>); None while the evaluate stage does not write them."""
+    """A model's test points (the best model's, or a width-slice cell's): long, lat, true country's name, and each
+    replicate's predicted country (columns rep<k>); None while the evaluate stage does not write them."""
     if not path.exists():
         return None
     rows = read_csv(path)

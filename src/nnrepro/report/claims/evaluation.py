@@ -399,14 +399,14 @@ def _edge_distance(long: tuple, lat: tuple, country: tuple) -> np.ndarray:
 
 
 def _cell_points(facts: dict, name: str) -> dict:
-    """A grid cell's per-point test predictions in this view: grid.points[name], or the best model's points when the
-    cell is the best (the only cell whose points the evaluate stage writes today)."""
+    """A grid cell's per-point test predictions in this view: grid.points[name] (the evaluate stage writes the width
+    slice's), or the best model's points when the cell is the best."""
     grid = get(facts, "grid")
     points = (grid.get("points") or {}).get(name) or (grid.get("best_points") if grid.get("best") == name else None)
     if not points:
         raise cannot(
-            f"no per-point test predictions of {name} (the evaluate stage writes only the best model's, "
-            f"{POINTS_FILE}; grid.points.{name} is needed)"
+            f"no per-point test predictions of {name} (the evaluate stage writes the best model's, {POINTS_FILE}, "
+            "and each width-slice cell's, plots/evaluate/<cell>_test_predictions.csv)"
         )
     return points
 
