@@ -45,7 +45,15 @@ def _start(case, threads: int = 2) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    """SIGINT at its default in the stage, which Python then turns into KeyboardInterrupt. A process started with
+    SIGINT ignored keeps it ignored, and this test's own process may have been left with that: DVC, run in-process
+    by other tests, ignores SIGINT while a stage runs and does not restore a SIG_DFL handler."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _helper(process: psutil.Process, stage_pid: int) -> bool:
