@@ -24,6 +24,7 @@ JUDGED = (  # what claims.json gives each claim, in this order, after its words 
     "margin_in_intervals",
     "seeds_counted",
     "seeds_above",
+    "seed_effects",
     "min_detectable_effect",
     "threshold_sensitive",
 )

@@ -36,6 +36,7 @@ FIELDS = {
     "margin_in_intervals",
     "seeds_counted",
     "seeds_above",
+    "seed_effects",
     "min_detectable_effect",
     "threshold_sensitive",
     "sensitive_to",

@@ -384,6 +384,13 @@ DEGENERATE = [  # (claim id, edit, what a seed's view gives: FAILS, DROPPED or M
     ("table_scratch_best_lr", flag("diverged", *SCRATCH, 0.1), DROPPED, CANNOT, "diverged"),
     ("table_scratch_best_lr", flag("collapsed", *SCRATCH, 0.001), FAILS, FAILS, "collapsed"),
     ("table_scratch_worst_lr", drop(*SCRATCH, 0.01), MISSING, CANNOT, "not among"),
+    (
+        "table_scratch_worst_lr",
+        edits(flag("collapsed", *SCRATCH, 0.01), flag("collapsed", *SCRATCH, 0.00001)),
+        DROPPED,
+        CANNOT,
+        "tie",
+    ),
     ("table_probe_best_lr", drop("course", "2.1"), MISSING, CANNOT, "course"),
     ("table_probe_best_lr", flag("diverged", *PROBE, 0.1), FAILS, FAILS, "diverged"),
     ("table_probe_worst_lr", flag("diverged", *PROBE, 0.00001), DROPPED, CANNOT, "diverged"),
@@ -393,6 +400,7 @@ DEGENERATE = [  # (claim id, edit, what a seed's view gives: FAILS, DROPPED or M
     ("best_pick", flag("collapsed", *TUNE, 0.0001), FAILS, FAILS, "collapsed"),
     ("worst_pick", flag("diverged", *SCRATCH, 0.001), FAILS, FAILS, "diverged"),
     ("worst_pick", drop(*SCRATCH, 0.001), MISSING, CANNOT, "not among"),
+    ("worst_pick", edits(*(flag("collapsed", *SCRATCH, lr) for lr in (0.1, 0.001, 0.0001))), DROPPED, CANNOT, "tie"),
 ]
 
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nnrepro.errors import UserError
@@ -117,3 +118,47 @@ def test_the_make_replicate_recipe_runs_a_temporary_experiment_and_leaves_the_wo
     assert "| b | holds | does not hold | yes |" in outputs[-1].stdout
     assert git(tmp_path, "status", "--porcelain") == ""  # the workspace is as committed
     assert "first: 0" in (tmp_path / "params.yaml").read_text()
+
+
+def judged(effects: list, fixed: float = 0.0, margin: float = 0.0) -> dict:
+    """A claims.json entry judged by its seeds: its per-seed effects and the noise the rule gave them."""
+    e = np.asarray(effects, dtype=float)
+    noise = float(np.sqrt(e.var(ddof=1) / len(e) + fixed))
+    return {"verdict": HOLDS, "seed_effects": list(effects), "noise": noise, "margin": margin}
+
+
+def test_chance_changes_no_verdict_of_claims_far_from_their_margins():
+    far = judged([1.0, 1.1, 0.9, 1.05, 0.95, 1.02, 0.98, 1.01])  # ~30 standard errors above 0
+    below = judged([-1.0, -1.1, -0.9, -1.05, -0.95, -1.02, -0.98, -1.01])
+    chance = replication.by_chance({"a": far, "b": below}, {"a": far, "b": below}, draws=500)
+    assert chance["claims"] == 2 and chance["changed"] == 0 and chance["opposite"] == 0
+
+
+def test_chance_changes_claims_near_their_margins_often_however_many_seeds():
+    rng = np.random.default_rng(1)
+    near = {f"c{i}": judged(list(rng.normal(0.8, 1.0, 16))) for i in range(10)}  # effect ~3 standard errors
+    chance = replication.by_chance(near, near, draws=500)
+    assert chance["claims"] == 10 and 2 < chance["changed"] < 8 and chance["range"][1] > chance["changed"]
+    assert chance["opposite"] < 0.1
+
+
+def test_chance_redraws_only_claims_judged_by_their_seeds_on_both_sides():
+    stopped = {"verdict": FAILS, "seed_effects": None, "noise": None, "margin": None}
+    one_run = {"verdict": CANNOT, "seed_effects": [0.2], "noise": None, "margin": 0.0}
+    near = judged([0.1, -0.3, 0.4, 0.2, 0.0, 0.5, -0.1, 0.3])
+    chance = replication.by_chance({"a": near, "b": stopped, "c": one_run}, {"a": stopped, "b": near, "c": near})
+    assert chance["claims"] == 0 and chance["changed"] == 0
+
+
+def test_a_single_run_side_widens_the_interval_and_so_changes_more():
+    effects = [0.30, 0.25, 0.35, 0.28, 0.32, 0.27, 0.33, 0.30]  # decided by the seeds alone
+    alone = replication.by_chance({"a": judged(effects)}, {"a": judged(effects)}, draws=500)
+    noisy = judged(effects, fixed=0.15**2)  # a one-run side: its noise straddles the margin
+    beside = replication.by_chance({"a": noisy}, {"a": noisy}, draws=500)
+    assert alone["changed"] == 0 and beside["changed"] > 0.1
+
+
+def test_the_summary_says_what_chance_alone_changes():
+    chance = {"changed": 6.4, "range": (3.0, 10.0), "opposite": 0.02, "claims": 49}
+    text = replication.summary(replication.compare(OLD, NEW), "HEAD", "replicate-100", chance)
+    assert "over the 49 claims" in text and "6.4 changed on average (95% of draws: 3 to 10), 0.02 opposite" in text

@@ -367,7 +367,14 @@ def test_replicates_read_back_from_their_table_and_a_damaged_table_is_one_line(t
 
 def test_claims_json_gives_each_claim_its_interval_margin_seeds_and_mde_and_no_wall_clock_claim(claims):
     judged = ["sentence", "verdict", "reason", "undecided", "note", "effect", "noise", "interval", "margin"]
-    judged += ["margin_in_intervals", "seeds_counted", "seeds_above", "min_detectable_effect", "threshold_sensitive"]
+    judged += [
+        "margin_in_intervals",
+        "seeds_counted",
+        "seeds_above",
+        "seed_effects",
+        "min_detectable_effect",
+        "threshold_sensitive",
+    ]
     assert "larger_batches_faster" not in claims  # judged in reports/timings.md
     for entry in claims.values():
         assert list(entry)[: len(judged) + 2] == ["claim", "section", *judged]

@@ -1,5 +1,8 @@
 """Replication: the verdicts of two claims.json files (say the committed seeds and a disjoint seed set on the same
-data) side by side, listing those that differ: changed, and opposite (holds against does not hold).
+data) side by side, listing those that differ: changed, and opposite (holds against does not hold), beside how many
+chance alone changes: each claim's per-seed effects of both sets pooled and two seed sets of the same sizes redrawn
+from them, judged by the same rule (a claim whose effect lies within a few standard errors of its margin changes
+often, however many seeds: the count to expect says whether a replication did worse than its seeds allow).
 
 Usage: python -m nnrepro.report.replication OLD NEW, each a claims.json path, a git commit or ref, or the name of
 a DVC experiment (its metrics/claims.json as committed there); `make replicate FIRST=100` runs one."""
@@ -10,11 +13,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+from scipy import stats
+
 from nnrepro.errors import UserError, exit_on_user_error
-from nnrepro.report.claims.core import FAILS, HOLDS
+from nnrepro.report.claims.core import CANNOT, FAILS, HOLDS, LEVEL, MOST_DF
 
 CLAIMS = "metrics/claims.json"  # where a commit or an experiment keeps its claims
 OPPOSITES = {(HOLDS, FAILS), (FAILS, HOLDS)}
+DRAWS = 2000  # redrawn pairs of seed sets: the expected count to about +-0.1
 
 
 def _git(*args: str) -> str | None:
@@ -36,6 +43,11 @@ def commit_of(ref: str) -> str:
 
 
 def read_claims(source: str) -> dict:
+    """{claim id: verdict} from a claims.json path, or from the metrics/claims.json of a commit, ref or experiment."""
+    return {cid: entry["verdict"] for cid, entry in read_entries(source).items()}
+
+
+def read_entries(source: str) -> dict:
     """{claim id: entry} from a claims.json path, or from the metrics/claims.json of a commit, ref or experiment."""
     path = Path(source)
     text = path.read_text() if path.is_file() else _git("show", f"{commit_of(source)}:{CLAIMS}")
@@ -45,7 +57,7 @@ def read_claims(source: str) -> dict:
         claims = json.loads(text)
     except json.JSONDecodeError as error:
         raise UserError(f"{source}: its claims are not JSON ({error}); rerun the claims stage") from error
-    return {cid: entry["verdict"] for cid, entry in claims.items()}
+    return claims
 
 
 def compare(old: dict, new: dict) -> dict:
@@ -63,13 +75,74 @@ def compare(old: dict, new: dict) -> dict:
     }
 
 
-def summary(comparison: dict, old: str = "old", new: str = "new") -> str:
+def _fixed_variance(entry: dict) -> float:
+    """The noise of a claim's single-run sides (binomial and run to run): its squared standard error less the seeds'."""
+    effects = np.asarray(entry["seed_effects"], dtype=float)
+    return max(0.0, entry["noise"] ** 2 - effects.var(ddof=1) / len(effects))
+
+
+def _verdicts(draws: np.ndarray, margin: float, fixed: float) -> np.ndarray:
+    """The verdict of each row of per-seed effects (draws x seeds) by the claims' rule: the 95% t interval of their
+    mean (Welch-Satterthwaite with a single-run side's noise) against the margin; effects that do not vary and carry
+    no other noise are one run."""
+    n = draws.shape[1]
+    seeds = draws.var(axis=1, ddof=1) / n
+    total = seeds + fixed
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = np.where(seeds > 0, np.minimum(MOST_DF, total**2 / (seeds**2 / (n - 1))), MOST_DF)
+    half = stats.t.ppf(0.5 + LEVEL / 2, df) * np.sqrt(total)
+    mean = draws.mean(axis=1)
+    verdict = np.where(mean - half > margin, HOLDS, np.where(mean + half < margin, FAILS, CANNOT))
+    return np.where(total > 0, verdict, CANNOT)
+
+
+def _judged_by_seeds(entry: dict | None) -> bool:
+    effects = (entry or {}).get("seed_effects") or []
+    return len(effects) > 1 and entry["noise"] is not None and entry["margin"] is not None
+
+
+def by_chance(old: dict, new: dict, draws: int = DRAWS, seed: int = 0) -> dict:
+    """How many verdicts chance alone changes (and reverses) between two seed sets of the sizes compared: per claim
+    judged by its seeds on both sides, both sets' effects pooled, and `draws` pairs of sets redrawn from the pool
+    (with replacement, each side at its own size and single-run noise). {changed: mean, range: (2.5%, 97.5%) of the
+    draws, opposite: mean, claims: how many were redrawn}."""
+    rng = np.random.default_rng(seed)
+    changed, opposite, counted = np.zeros(draws), np.zeros(draws), 0
+    for cid, a in old.items():
+        b = new.get(cid)
+        if not (_judged_by_seeds(a) and _judged_by_seeds(b)):
+            continue
+        pool, counted = np.asarray(a["seed_effects"] + b["seed_effects"], dtype=float), counted + 1
+        sides = [
+            _verdicts(rng.choice(pool, (draws, len(e["seed_effects"]))), a["margin"], _fixed_variance(e))
+            for e in (a, b)
+        ]
+        changed += sides[0] != sides[1]
+        opposite += ((sides[0] == HOLDS) & (sides[1] == FAILS)) | ((sides[0] == FAILS) & (sides[1] == HOLDS))
+    low, high = np.percentile(changed, [2.5, 97.5]) if counted else (0.0, 0.0)
+    return {
+        "changed": float(changed.mean()),
+        "range": (float(low), float(high)),
+        "opposite": float(opposite.mean()),
+        "claims": counted,
+    }
+
+
+def summary(comparison: dict, old: str = "old", new: str = "new", chance: dict | None = None) -> str:
     """The comparison as Markdown: its counts, then one table row per changed verdict."""
     c = comparison
     lines = [
         f"{len(c['changed'])} of {c['claims']} verdicts changed, {len(c['opposite'])} opposite "
         f"(holds against does not hold).",
     ]
+    if chance is not None:
+        low, high = chance["range"]
+        lines += [
+            "",
+            f"Chance alone, over the {chance['claims']} claims judged by their seeds in both (their per-seed effects "
+            f"pooled and two seed sets redrawn {DRAWS} times): {chance['changed']:.1f} changed on average (95% of "
+            f"draws: {low:.0f} to {high:.0f}), {chance['opposite']:.2f} opposite.",
+        ]
     if c["changed"]:
         lines += ["", f"| claim | {old} | {new} | opposite |", "|---|---|---|---|"]
         lines += [f"| {cid} | {a} | {b} | {'yes' if (a, b) in OPPOSITES else 'no'} |" for cid, a, b in c["changed"]]
@@ -84,8 +157,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("old", help="claims.json, commit, ref or DVC experiment name (e.g. HEAD)")
     parser.add_argument("new", help="the same for the replicate (e.g. replicate-100)")
     args = parser.parse_args(argv)
-    comparison = compare(read_claims(args.old), read_claims(args.new))
-    sys.stdout.write(summary(comparison, args.old, args.new))
+    old, new = read_entries(args.old), read_entries(args.new)
+    comparison = compare(*({cid: e["verdict"] for cid, e in side.items()} for side in (old, new)))
+    sys.stdout.write(summary(comparison, args.old, args.new, by_chance(old, new)))
 
 
 if __name__ == "__main__":

@@ -105,6 +105,12 @@ def _low_vs_high(facts: dict, name: str, low_wins: bool, th) -> Finding:
 
 
 # --- The course's table (2.1), before its text ----------------------------------------------------------------------
+def _not_a_tie_of_collapsed(ours: dict, rival: dict, named: str) -> None:
+    """Two one-class predictors score the class share, whatever their lr: their order is a tie, the seed is dropped."""
+    if ours.get("collapsed") and rival.get("collapsed"):
+        raise cannot(f"{named} both collapsed (one class predicted): their order is a tie", COLLAPSED)
+
+
 def _course_cell(facts: dict, baseline: str, lr) -> dict:
     cells = _baseline(facts, baseline)
     if lr is None or float(lr) not in cells:
@@ -116,8 +122,9 @@ def _table_check(baseline: str, rank: str):
     def table_lr(facts: dict, th) -> Finding:
         """Effect: the course's cell's validation lead over the best other lr (best) or the other lrs' lowest lead
         over it (worst). The course's best cell diverged or collapsed: does not hold; another cell (or the course's
-        worst) diverged: the seed is dropped (no full ranking); every cell collapsed: the seed is dropped (a tie of
-        one-class predictors); the course's worst collapsed: judged; missing: cannot be judged."""
+        worst) diverged: the seed is dropped (no full ranking); every cell collapsed, or the course's cell and its
+        rival: the seed is dropped (a tie of one-class predictors); the course's worst collapsed beside a live rival:
+        judged; missing: cannot be judged."""
         lr = (get(facts, "course", "2.1", baseline).get(rank) or [None])[0]
         cells = _baseline(facts, baseline)
         ours = _course_cell(facts, baseline, lr)
@@ -132,6 +139,7 @@ def _table_check(baseline: str, rank: str):
         live(ours, f"{baseline} lr {lr}", True, failing=rank == "worst")
         others = {r: c for r, c in cells.items() if r != float(lr)}
         r_lr = max(others, key=lambda r: others[r]["validation_acc"] * (1 if rank == "best" else -1))
+        _not_a_tie_of_collapsed(ours, others[r_lr], f"{baseline} lr {lr} and lr {r_lr:g}")
         rival = others[r_lr]["validation_acc"]
         lead = (ours["validation_acc"] - rival) * (1 if rank == "best" else -1)
         return Finding(
@@ -376,7 +384,8 @@ def best_pick(facts: dict, th) -> Finding:
 def worst_pick(facts: dict, th) -> Finding:
     """Effect: the smaller of its best cell's deficit to the other baselines' bests and lr 0.001's lead within it
     (validation accuracy). Its cells collapsed: judged (the worst failing is the course's picture), the verdict says
-    so; the pick diverged: does not hold; a rival baseline without a trained cell: cannot be judged."""
+    so, save where the cell it is compared with collapsed too (a tie: the seed is dropped); the pick diverged: does
+    not hold; a rival baseline without a trained cell: cannot be judged."""
     baseline, lr = get(facts, "course", "2.2", "worst")
     ours = _course_cell(facts, baseline, lr)
     live(ours, f"{baseline} lr {lr}", True, failing=True)
@@ -390,6 +399,7 @@ def worst_pick(facts: dict, th) -> Finding:
     high = max(inside, key=lambda c: c["validation_acc"])
     below, lead = low["validation_acc"] - ours["validation_acc"], ours["validation_acc"] - high["validation_acc"]
     binding = low if below < lead else high
+    _not_a_tie_of_collapsed(ours, binding, f"{baseline} lr {lr} and the cell it is compared with")
     return Finding(
         min(below, lead),
         f"{baseline} lr {lr} validation accuracy {fmt(ours['validation_acc'])}; the other baselines' best at least "

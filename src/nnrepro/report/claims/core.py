@@ -203,7 +203,7 @@ def _stopped(outcomes: list):
 
 def _empty() -> dict:
     keys = ("effect", "noise", "interval", "margin", "margin_in_intervals", "min_detectable_effect", "undecided")
-    return {**{k: None for k in keys}, "seeds_counted": 0, "seeds_above": None, "note": ""}
+    return {**{k: None for k in keys}, "seeds_counted": 0, "seeds_above": None, "seed_effects": None, "note": ""}
 
 
 def judge_findings(findings: list) -> dict:
@@ -221,6 +221,7 @@ def judge_findings(findings: list) -> dict:
         "margin": margin,
         "seeds_counted": len(counted),
         "seeds_above": f"{sum(e > margin for e in effects)} of {len(effects)}",
+        "seed_effects": effects,
     }
     if noise.se == 0:
         why = "the seeds do not vary in it" if len(effects) > 1 else "one seed"
@@ -324,7 +325,7 @@ def with_previous(check, facts: dict, views: list, th: Thresholds, previous: dic
 
 # --- The registry ----------------------------------------------------------------------------------------------------
 REGISTRY: list = []  # every claim, in the order its section module defines it (the package imports them in order)
-JUDGED_KEYS = ("effect", "noise", "interval", "margin", "margin_in_intervals", "min_detectable_effect")
+JUDGED_KEYS = ("effect", "noise", "interval", "margin", "margin_in_intervals", "seed_effects", "min_detectable_effect")
 
 
 def claim(cid: str, section: str, text: str, sentence: str, over: str = RUNS, timing: bool = False):
