@@ -53,7 +53,7 @@ def test_a_key_of_an_older_params_file_names_what_replaced_it(tmp_path, old):
 def test_the_seeds_live_under_data_seed_and_replicates():
     values = yaml.safe_load((ROOT / "params.yaml").read_text())
     assert values["data_seed"] == 0
-    assert values["replicates"] == {"first": 0, "mlp": 8, "grad_probe": 8, "probe": 8, "cnn": 3}
+    assert values["replicates"] == {"first": 0, "mlp": 8, "grad_probe": 8, "probe": 8, "cnn": 8}
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +75,7 @@ def _start_in(tmp_path, monkeypatch, first: int, kind):
     return stage.start(threads=1, kind=kind)
 
 
-@pytest.mark.parametrize("kind, count", [("mlp", 8), ("grad_probe", 8), ("probe", 8), ("cnn", 3)])
+@pytest.mark.parametrize("kind, count", [("mlp", 8), ("grad_probe", 8), ("probe", 8), ("cnn", 8)])
 def test_a_training_stage_gets_its_replicates_seeds_first_plus_k(tmp_path, monkeypatch, kind, count):
     import torch
 
