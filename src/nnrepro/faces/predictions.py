@@ -46,12 +46,15 @@ def split_accuracies(predictions: pd.DataFrame) -> dict:
 
 
 def cell_metrics(predictions: pd.DataFrame, history: list) -> dict:
+    """A replicate's accuracies, last train loss, `diverged`, and `one_class`: every validation image given one class
+    (with an accuracy at the class share, the replicate collapsed)."""
     losses = [row["train_loss"] for row in history]
     diverged = not all(math.isfinite(v) for v in losses) or bool(predictions["probability"].isna().any())
     return {
         **split_accuracies(predictions),
         "final_train_loss": losses[-1] if math.isfinite(losses[-1]) else None,
         "diverged": diverged,
+        "one_class": bool(predictions.loc[predictions["split"] == "validation", "prediction"].nunique() == 1),
     }
 
 

@@ -304,7 +304,8 @@ def _last_validation(run: dict):
 
 def mark_collapsed(result: dict, share: float) -> None:
     """`collapsed` on every training run and replicate, grid cell, probe seed and CNN cell: its validation accuracy is
-    the largest class's share (a CNN cell: and, where predictions say, every validation image one class)."""
+    the largest class's share (a CNN cell and each of its replicates: and, where predictions say, every validation
+    image one class)."""
     runs = [
         *result["lr_sweep"].get("plain", {}).values(),
         *result["lr_sweep"].get("batchnorm", {}).values(),
@@ -323,7 +324,8 @@ def mark_collapsed(result: dict, share: float) -> None:
         ]
     faces = result["cnn"].get("largest_share") or 0.5  # balanced real and fake faces
     for row in [*result["cnn"]["selection"]["cells"], result["cnn"]["xgboost"]]:
-        row["collapsed"] = _near(row.get("validation_acc"), faces) and row.get("one_class", True)
+        for record in (row, *row.get("replicates", [])):  # a replicate without `one_class`: by its accuracy alone
+            record["collapsed"] = _near(record.get("validation_acc"), faces) and record.get("one_class", True)
 
 
 def europe(outlines_path, test_csv) -> dict:
