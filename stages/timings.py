@@ -10,12 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy import stats
 
 from nnrepro import io, params
 from nnrepro.errors import exit_on_user_error
 from nnrepro.europe.mlp import MLP
-from nnrepro.report import readback
+from nnrepro.report import interval, readback
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +23,6 @@ REPEATS = 5  # timings of every batch size, alternating; the verdict is the 95% 
 STEPS = 30  # Adam steps timed per batch size and repeat (after WARMUP), scaled to one epoch's steps
 WARMUP = 3
 CLASSES = 33  # the embedded Europe data's countries; the output layer's size barely moves a step's cost
-LEVEL = 0.95
 
 
 def step_seconds(model: MLP, optimiser: torch.optim.Optimizer, batch: int, steps: int) -> float:
@@ -72,32 +70,30 @@ def speedups(seconds: dict) -> list:
 
 
 def judge(effects: list) -> dict:
-    """The course's rule for every claim (docs/claims.md): the 95% Student-t interval of the mean effect wholly above
-    0 holds, wholly below does not hold, otherwise it cannot be judged (within noise)."""
-    n, mean = len(effects), float(np.mean(effects))
-    sd = float(np.std(effects, ddof=1)) if n > 1 else 0.0
-    if n < 2 or sd == 0:
-        return {"verdict": "cannot be judged", "reason": "one run", "effect": mean, "interval": None}
-    half = float(stats.t.ppf(0.5 + LEVEL / 2, n - 1)) * sd / math.sqrt(n)
-    lo, hi = mean - half, mean + half
-    verdict = "holds" if lo > 0 else "does not hold" if hi < 0 else "cannot be judged"
+    """The rule of every claim (docs/claims.md, nnrepro.report.interval): the 95% Student-t interval of the mean
+    effect wholly above 0 holds, wholly below does not hold, otherwise it cannot be judged (within noise)."""
+    mean, noise = float(np.mean(effects)), interval.spread(effects)
+    if noise.se == 0:
+        return {"verdict": interval.CANNOT, "reason": "one run", "effect": mean, "interval": None}
+    half = noise.half_width()
+    verdict = interval.decide(mean - half, mean + half, 0.0)
     return {
         "verdict": verdict,
-        "reason": "within noise" if verdict == "cannot be judged" else None,
+        "reason": "within noise" if verdict == interval.CANNOT else None,
         "effect": mean,
-        "interval": [lo, hi],
+        "interval": [mean - half, mean + half],
     }
 
 
 def claim_section(seconds: dict, result: dict) -> list:
     sizes = sorted(seconds)
-    interval = "" if result["interval"] is None else ", 95% interval [{:.3g}, {:.3g}]".format(*result["interval"])
+    span = "" if result["interval"] is None else ", 95% interval [{:.3g}, {:.3g}]".format(*result["interval"])
     shown = result["verdict"] + (f" ({result['reason']})" if result["reason"] else "")
     return [
         f'## Claim (1.1.4): "{SENTENCE}"',
         "",
         f"**{shown}**: the smallest speed-up from one batch size to the next, {result['effect']:.3g} "
-        f"(seconds per epoch of the smaller over the larger, minus 1){interval}, over {len(seconds[sizes[0]])} "
+        f"(seconds per epoch of the smaller over the larger, minus 1){span}, over {len(seconds[sizes[0]])} "
         "repeats.",
         "",
         f"Measured here: {STEPS} Adam steps of the study's MLP (params mlp.depth, mlp.width) on random points, one "

@@ -35,6 +35,7 @@ def test_a_removed_or_extra_dep_is_named():
         "evaluate: imports src/nnrepro/europe/points.py but does not list it in deps",
         "figures: lists src/nnrepro/europe/loop.py in deps but does not import it",
         "timings: imports src/nnrepro/report/__init__.py but does not list it in deps",
+        "timings: imports src/nnrepro/report/interval.py but does not list it in deps",
         "timings: imports src/nnrepro/report/readback.py but does not list it in deps",
     ]
 

@@ -14,10 +14,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from nnrepro.errors import UserError, exit_on_user_error
-from nnrepro.report.claims.core import CANNOT, FAILS, HOLDS, LEVEL, MOST_DF
+from nnrepro.report.interval import FAILS, HOLDS, verdicts
 
 CLAIMS = "metrics/claims.json"  # where a commit or an experiment keeps its claims
 OPPOSITES = {(HOLDS, FAILS), (FAILS, HOLDS)}
@@ -81,21 +80,6 @@ def _fixed_variance(entry: dict) -> float:
     return max(0.0, entry["noise"] ** 2 - effects.var(ddof=1) / len(effects))
 
 
-def _verdicts(draws: np.ndarray, margin: float, fixed: float) -> np.ndarray:
-    """The verdict of each row of per-seed effects (draws x seeds) by the claims' rule: the 95% t interval of their
-    mean (Welch-Satterthwaite with a single-run side's noise) against the margin; effects that do not vary and carry
-    no other noise are one run."""
-    n = draws.shape[1]
-    seeds = draws.var(axis=1, ddof=1) / n
-    total = seeds + fixed
-    with np.errstate(divide="ignore", invalid="ignore"):
-        df = np.where(seeds > 0, np.minimum(MOST_DF, total**2 / (seeds**2 / (n - 1))), MOST_DF)
-    half = stats.t.ppf(0.5 + LEVEL / 2, df) * np.sqrt(total)
-    mean = draws.mean(axis=1)
-    verdict = np.where(mean - half > margin, HOLDS, np.where(mean + half < margin, FAILS, CANNOT))
-    return np.where(total > 0, verdict, CANNOT)
-
-
 def _judged_by_seeds(entry: dict | None) -> bool:
     effects = (entry or {}).get("seed_effects") or []
     return len(effects) > 1 and entry["noise"] is not None and entry["margin"] is not None
@@ -114,8 +98,7 @@ def by_chance(old: dict, new: dict, draws: int = DRAWS, seed: int = 0) -> dict:
             continue
         pool, counted = np.asarray(a["seed_effects"] + b["seed_effects"], dtype=float), counted + 1
         sides = [
-            _verdicts(rng.choice(pool, (draws, len(e["seed_effects"]))), a["margin"], _fixed_variance(e))
-            for e in (a, b)
+            verdicts(rng.choice(pool, (draws, len(e["seed_effects"]))), a["margin"], _fixed_variance(e)) for e in (a, b)
         ]
         changed += sides[0] != sides[1]
         opposite += ((sides[0] == HOLDS) & (sides[1] == FAILS)) | ((sides[0] == FAILS) & (sides[1] == HOLDS))

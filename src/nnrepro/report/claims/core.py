@@ -21,22 +21,18 @@ import sys
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
 from nnrepro.report.claims.seeds import CNN, ONE, PROBE, RUNS, seed_views, shared_count  # noqa: F401  (sections')
+from nnrepro.report.interval import CANNOT, FAILS, HOLDS, LEVEL, POWER, decide, spread  # noqa: F401  (sections')
 
 SIG_DIGITS = 6  # numbers rounded to 6 significant digits: the same facts give the same bytes
-LEVEL = 0.95  # the verdict's interval: 95%, two-sided
-POWER = 0.9  # the minimum detectable effect: the effect decided at LEVEL with this power
 LEAST_SEEDS = 3  # seeds left after dropping those whose compared run collapsed: fewer cannot be judged
 MOVE = 0.25  # sensitivity: each threshold moved 25% either way (an integer by at least one step)
-MOST_DF = 1e7  # degrees of freedom of a noise known exactly (no seeds' spread in it): the normal limit
 # Run-to-run noise of one CNN cell's accuracy, beyond its binomial: the same fine-tune cell (lr 0.01) scored
 # 0.7275, 0.82 and 0.7175 across two CPUs and two memory layouts, an SD of 0.057 (reference/thresholds.yaml, core).
 RUN_TO_RUN = 0.057
 THRESHOLDS = ("RUN_TO_RUN",)
 
-HOLDS, FAILS, CANNOT = "holds", "does not hold", "cannot be judged"
 VERDICTS = (HOLDS, FAILS, CANNOT)
 WITHIN_NOISE, COLLAPSED, MISSING, ONE_RUN = "within noise", "collapsed", "missing", "one run"  # why not judged
 REASONS = (WITHIN_NOISE, COLLAPSED, MISSING, ONE_RUN)
@@ -125,41 +121,6 @@ def fmt(value: float) -> str:
 
 
 # --- Statistics of the per-seed effects ----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Spread:
-    """The noise of a mean effect: its standard error and the degrees of freedom of its t interval."""
-
-    se: float
-    df: float
-
-    def half_width(self) -> float:
-        return float(stats.t.ppf(0.5 + LEVEL / 2, self.df) * self.se)
-
-    def detectable(self) -> float:
-        """The minimum detectable effect: the distance from the margin decided at LEVEL with POWER (noncentral t)."""
-        if self.se == 0:
-            return 0.0
-        crit = stats.t.ppf(0.5 + LEVEL / 2, self.df)
-
-        def power(nc: float) -> float:
-            return float(stats.nct.sf(crit, self.df, nc) + stats.nct.cdf(-crit, self.df, nc))
-
-        low, high = 0.0, 2 * crit + 10
-        for _ in range(60):  # bisection on the noncentrality; power rises with it
-            low, high = (low, (low + high) / 2) if power((low + high) / 2) >= POWER else ((low + high) / 2, high)
-        return float(high * self.se)
-
-
-def spread(effects: list, fixed: float) -> Spread:
-    """The noise of the mean of `effects` plus a known variance `fixed` (single-run sides): Welch-Satterthwaite
-    degrees of freedom, n - 1 without `fixed`, the normal limit when the effects do not vary."""
-    n = len(effects)
-    seeds = float(np.var(effects, ddof=1)) / n if n > 1 else 0.0
-    total = seeds + fixed
-    df = MOST_DF if seeds == 0 else min(MOST_DF, total**2 / (seeds**2 / (n - 1)))
-    return Spread(math.sqrt(total), df)
-
-
 def single_run_variance(findings: list) -> float:
     """The known variance of the single-run sides: binomial plus RUN_TO_RUN per side, the largest over the seeds."""
     sides = [f.binomial**2 + f.sides * RUN_TO_RUN**2 for f in findings if f.binomial is not None]
