@@ -206,3 +206,23 @@ def test_missing_weights_stop_the_finetune_stage_with_one_line(workdir, stage, t
     result = stage("cnn.py", _baseline("finetune"), tmp_path, bad, env={"TORCH_HOME": str(tmp_path / "torch")})
     assert result.returncode == 2 and "resnet18-f37072fd.pth" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("baseline", ["scratch", "finetune"])
+def test_replicates_side_by_side_write_the_cells_of_one_by_one(workdir, stage, baseline):
+    """Two worker processes (NNREPRO_THREADS=2) write the same cell files, byte for byte, as the stage running every
+    (lr, replicate) itself (NNREPRO_THREADS=1: one worker, in the stage), mean live histories included."""
+    root, params = workdir
+    two = {**params, "replicates": {**params["replicates"], "cnn": 2}}
+    written = {}
+    for threads in ("1", "2"):
+        folder = root.parent / f"{root.name}-{baseline}-threads{threads}"
+        folder.mkdir()
+        (folder / "data").symlink_to(root / "data")
+        result = stage("cnn.py", _baseline(baseline), folder, two, env={"NNREPRO_THREADS": threads})
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.count("trained and scored") == 2 * len(LRS)  # a line per finished replicate
+        files = [path for part in ("metrics", "predictions", "models", "plots") for path in (folder / part).rglob("*")]
+        written[threads] = {str(p.relative_to(folder)): p.read_bytes() for p in files if p.is_file()}
+    assert f"plots/cnn/{baseline}/{baseline}-{LRS[0]}/replicates.tsv" in written["1"]
+    assert written["1"] == written["2"]

@@ -4,7 +4,9 @@ only what a user would pipe. Library modules log to logging.getLogger(__name__),
 import logging
 import sys
 
-OURS = ("nnrepro", "__main__")  # at INFO; other libraries' loggers (torch, dvclive) show warnings and errors only
+# At INFO; other libraries' loggers (torch, dvclive) show warnings and errors only. A worker process started by
+# spawn or a fork server imports the stage script as __mp_main__, so a job defined there logs under that name.
+OURS = ("nnrepro", "__main__", "__mp_main__")
 
 
 class _Format(logging.Formatter):

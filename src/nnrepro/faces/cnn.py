@@ -323,9 +323,13 @@ def preparer(baseline: str, size: int | None):
     return lambda images: preprocess(images, side, normalise=baseline == "finetune")
 
 
+def weights_file(settings: CnnSettings) -> Path:
+    """The ImageNet checkpoint of cnn.arch that settings name (resolve_weights)."""
+    return resolve_weights(_read(settings.arch, "arch"), settings.weights_path, settings.allow_download)
+
+
 def pretrained(settings: CnnSettings) -> nn.Sequential:
-    arch = _read(settings.arch, "arch")
-    return build(arch, resolve_weights(arch, settings.weights_path, settings.allow_download))
+    return build(_read(settings.arch, "arch"), weights_file(settings))
 
 
 def probe_features(cache: dict, settings: CnnSettings, device: torch.device) -> dict:
