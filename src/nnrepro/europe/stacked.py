@@ -26,7 +26,10 @@ from nnrepro.europe.schedule import eval_steps
 
 EPS, MOMENTUM = 1e-5, 0.1  # nn.BatchNorm1d's defaults
 BETA1, BETA2, ADAM_EPS = 0.9, 0.999, 1e-8  # torch.optim.Adam's defaults
-EVAL_ROWS = 1024  # rows a chunk of evaluation: a width-64 stack of 8 runs' activations in 2 MB
+TINY = 1e-30  # added to Adam's v under its square root (see _Stack.adam)
+# Rows a chunk of evaluation: a width-64 stack of 8 runs' activations in 2 MB. Not a power of two: 1024 rows put
+# the classes 4 KB apart, the same cache sets, and torch.max and log_softmax over classes run twice as long.
+EVAL_ROWS = 1000
 
 
 @contextlib.contextmanager
@@ -72,6 +75,7 @@ class _Stack:
             grads[name], offset = self.grad[offset : offset + size].view(self.k, *shape), offset + size
         names = [f"hidden.{i}" for i in range(self.depth)] + ["output"]
         self.w, self.dw = [params[f"{n}.weight"] for n in names], [grads[f"{n}.weight"] for n in names]
+        self.w_t = [w.transpose(1, 2) for w in self.w]  # views, made once: backward's products read them
         self.b, self.db = [params[f"{n}.bias"].unsqueeze(2) for n in names], [grads[f"{n}.bias"] for n in names]
         self.params = params
         norms = [f"norms.{i}" for i in range(self.depth)] if self.bn else []
@@ -134,11 +138,11 @@ class _Stack:
         right = (chosen >= top).sum((1, 2))
         grad = torch.softmax(logits, 1)
         losses = top.sub_(chosen).sub_(grad.amax(1, keepdim=True).log_()).sum((1, 2))
-        if not math.isfinite(losses.sum()):  # the sum of non-negative losses is finite exactly when each is
+        if not math.isfinite(sum(losses.tolist())):  # the sum of non-negative losses is finite exactly when each is
             right = (_predicted(logits) == y).sum(1)
         loss_sum.add_(losses)
         correct.add_(right)
-        grad.scatter_add_(1, target, self.minus_one.expand(target.shape)).div_(y.shape[1])
+        grad.scatter_add_(1, target, self.minus_one.expand(target.shape)).mul_(1 / y.shape[1])
         self.backward(grad, tape)
 
     def backward(self, grad: torch.Tensor, tape: list) -> None:
@@ -156,7 +160,7 @@ class _Stack:
             torch.bmm(grad, h.transpose(1, 2), out=self.dw[i])
             torch.sum(grad, 2, out=self.db[i])
             if i > 0:
-                back = torch.bmm(self.w[i].transpose(1, 2), grad)
+                back = torch.bmm(self.w_t[i], grad)
                 grad = back if skip is None else back.add_(skip)
 
     def _norm_backward(self, i: int, grad: torch.Tensor, xhat: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
@@ -169,12 +173,17 @@ class _Stack:
 
     def adam(self) -> None:
         """torch.optim.Adam's update of every run at once, each at its own lr: lr / (1 - beta1^t) * m / (sqrt(v) /
-        sqrt(1 - beta2^t) + eps), written lr * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps')."""
+        sqrt(1 - beta2^t) + eps), written lr * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps').
+
+        The square root is taken of v + TINY: torch.sqrt of an exact zero (a parameter whose gradient has always been
+        zero, as a dead unit's) costs several times that of a normal number. Where v = 0, m = 0 and the step is zero
+        either way; v + TINY rounds to v for v > 1e-22, and below it the denominator moves by at most sqrt(TINY) =
+        1e-15, under 4e-6 of eps' (at least 3e-10)."""
         self.steps += 1
         self.exp_avg.lerp_(self.grad, 1 - BETA1)
         self.exp_avg_sq.mul_(BETA2).addcmul_(self.grad, self.grad, value=1 - BETA2)
         root = math.sqrt(1 - BETA2**self.steps)
-        denom = torch.sqrt(self.exp_avg_sq, out=self.denom).add_(ADAM_EPS * root)
+        denom = torch.add(self.exp_avg_sq, TINY, out=self.denom).sqrt_().add_(ADAM_EPS * root)
         if self.lr is None:  # runs at different lrs: each element's own
             denom.div_(self.lrs)
         lr = 1.0 if self.lr is None else self.lr
@@ -230,13 +239,14 @@ class _Probe:
 
 def _batches(feats_t: torch.Tensor, y: torch.Tensor, generators: list, batch_size: int) -> list[tuple]:
     """An epoch's batches (x (K, in, B), y (K, B)) of features feats_t (in, n), each run's in the order of its own
-    generator's torch.randperm, gathered in one go along the rows' contiguous axis; the last batch may be smaller."""
+    generator's torch.randperm, gathered in one go along the rows' contiguous axis; the last batch may be smaller.
+    The batches are strided views of what was gathered (the products read them as they are: no copy)."""
     order = torch.stack([torch.randperm(len(y), generator=g, device=y.device) for g in generators])
     k, whole = len(generators), len(y) // batch_size
     full, width = whole * batch_size, feats_t.shape[0]
     rows = order[:, :full].reshape(-1)
-    x_full = feats_t.index_select(1, rows).view(width, k, whole, batch_size).permute(2, 1, 0, 3).contiguous()
-    y_full = y.index_select(0, rows).view(k, whole, batch_size).transpose(0, 1).contiguous()
+    x_full = feats_t.index_select(1, rows).view(width, k, whole, batch_size).permute(2, 1, 0, 3)
+    y_full = y.index_select(0, rows).view(k, whole, batch_size).transpose(0, 1)
     batches = list(zip(x_full.unbind(), y_full.unbind()))
     if full < len(y):
         rest = order[:, full:]
