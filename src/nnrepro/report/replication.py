@@ -76,13 +76,16 @@ def compare(old: dict, new: dict) -> dict:
 
 def _fixed_variance(entry: dict) -> float:
     """The noise of a claim's single-run sides (binomial and run to run): its squared standard error less the seeds'."""
-    effects = np.asarray(entry["seed_effects"], dtype=float)
+    effects = np.array(entry["seed_effects"], dtype=np.float64)
     return max(0.0, entry["noise"] ** 2 - effects.var(ddof=1) / len(effects))
 
 
-def _judged_by_seeds(entry: dict | None) -> bool:
-    effects = (entry or {}).get("seed_effects") or []
-    return len(effects) > 1 and entry["noise"] is not None and entry["margin"] is not None
+def _seed_effects(entry: dict | None) -> list:
+    """A claim's per-seed effects where its verdict came from them (two or more, a noise, a margin), else []."""
+    entry = entry or {}
+    effects = entry.get("seed_effects") or []
+    judged = len(effects) > 1 and entry.get("noise") is not None and entry.get("margin") is not None
+    return list(effects) if judged else []
 
 
 def by_chance(old: dict, new: dict, draws: int = DRAWS, seed: int = 0) -> dict:
@@ -93,10 +96,11 @@ def by_chance(old: dict, new: dict, draws: int = DRAWS, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     changed, opposite, counted = np.zeros(draws), np.zeros(draws), 0
     for cid, a in old.items():
-        b = new.get(cid)
-        if not (_judged_by_seeds(a) and _judged_by_seeds(b)):
+        b = new.get(cid) or {}
+        first, second = _seed_effects(a), _seed_effects(b)
+        if not (first and second):
             continue
-        pool, counted = np.asarray(a["seed_effects"] + b["seed_effects"], dtype=float), counted + 1
+        pool, counted = np.array(first + second, dtype=np.float64), counted + 1
         sides = [
             verdicts(rng.choice(pool, (draws, len(e["seed_effects"]))), a["margin"], _fixed_variance(e)) for e in (a, b)
         ]
