@@ -208,11 +208,11 @@ def test_missing_weights_stop_the_finetune_stage_with_one_line(workdir, stage, t
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("baseline", ["scratch", "finetune"])
-def test_replicates_side_by_side_write_the_cells_of_one_by_one(workdir, stage, baseline):
+def test_replicates_side_by_side_write_the_cells_of_one_by_one(workdir, stage):
     """Two worker processes (NNREPRO_THREADS=2) write the same cell files, byte for byte, as the stage running every
-    (lr, replicate) itself (NNREPRO_THREADS=1: one worker, in the stage), mean live histories included."""
-    root, params = workdir
+    (lr, replicate) itself (NNREPRO_THREADS=1: one worker, in the stage), mean live histories included. Fine-tuning:
+    the path scratch takes too, plus the weights file resolved once in the stage for the workers."""
+    root, params, baseline = *workdir, "finetune"
     two = {**params, "replicates": {**params["replicates"], "cnn": 2}}
     written = {}
     for threads in ("1", "2"):
