@@ -13,7 +13,7 @@
   exp      `dvc exp run -S lr=0.01` in that clone, as a fraction of the repro (the clone is restored after it)
   noop     a no-op `dvc repro` in that clone against DVC's floor (a trivial project of as many stages), alternating
 --device cuda runs the same cases on a GPU (one GPU counts as one core) and writes them under results.json's
-"cuda" key. Commit first: the repro runs the committed code. About 20 min on 2 cores: repro ~11, exp ~6.
+"cuda" key. Commit first: the repro runs the committed code. About 35 min on 2 cores: repro ~20, exp ~10.
 """
 
 import argparse
