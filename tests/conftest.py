@@ -120,3 +120,13 @@ def synthetic_tree(tmp_path_factory) -> Path:
     result = run_stage("figures.py", synth.stage_args("figures"), tree, None)
     assert result.returncode == 0, result.stderr
     return tree
+
+
+# The longest files first: pytest-xdist (--dist loadfile) hands out whole files in the order they were collected,
+# so a long file collected late runs alone at the end while the other worker idles.
+LONGEST_FIRST = ("test_pipeline.py", "test_distributed.py", "test_cnn_stages.py", "test_mlp_stages.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file keeps its own order
