@@ -266,7 +266,7 @@ def _check(models: list[MLP], lrs: list[float], seeds: list[int]) -> None:
 
 
 @_gc_paused()
-@torch.no_grad()
+@torch.inference_mode()  # not no_grad: ops skip autograd's bookkeeping too (6% of a 6x16 step)
 def train_stacked(
     models: list[MLP],
     splits: dict[str, tuple[torch.Tensor, torch.Tensor]],
