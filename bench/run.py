@@ -46,7 +46,6 @@ from nnrepro.europe import runs, stacked
 from nnrepro.europe.mlp import MLP
 from nnrepro.europe.points import LAT_RANGE, LON_RANGE, NUM_CLASSES
 from nnrepro.runtime.device import thread_count
-from nnrepro.runtime.memory import keep_freed_memory
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -513,7 +512,6 @@ def describe(device: torch.device) -> dict:
 
 def measure(device: torch.device, repeats: int, skip: set, workdir: Path) -> dict:
     """Every part not skipped, in this process on this machine: the results.json entry."""
-    keep_freed_memory()  # as every stage does
     if device == CPU:
         torch.set_num_threads(1)  # what the MLP stages use
     results = {**describe(device), "repeats": repeats, "skipped": sorted(skip)}

@@ -11,7 +11,6 @@ import torch
 
 from nnrepro import log
 from nnrepro.runtime.device import thread_count
-from nnrepro.runtime.memory import keep_freed_memory
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # Imported once by the fork server: torch, so each worker forks with it ready, and the guard that ties the fork
@@ -58,12 +57,10 @@ def run_all(fn, jobs: list[tuple], device: torch.device, workers: int | None = N
 
 
 def _worker_setup() -> None:
-    """One thread; memory a step frees kept for the next (as in the stage); the stage's logging, which a spawned
-    worker does not inherit; SIGINT left to the stage (Ctrl-C reaches the whole process group, and the stage kills
-    its workers), SIGTERM back to its default; and on Linux the kernel kills the worker when the stage dies, even by
-    SIGKILL, so no worker outlives it."""
+    """One thread; the stage's logging, which a spawned worker does not inherit; SIGINT left to the stage (Ctrl-C
+    reaches the whole process group, and the stage kills its workers), SIGTERM back to its default; and on Linux
+    the kernel kills the worker when the stage dies, even by SIGKILL, so no worker outlives it."""
     torch.set_num_threads(1)
-    keep_freed_memory()
     log.setup()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from nnrepro import errors, io, params, replicates
-from nnrepro.runtime import device, memory
+from nnrepro.runtime import device
 
 KINDS = ("mlp", "grad_probe", "probe", "cnn")  # the replicates.<kind> counts: which runs a stage repeats
 UNSEEDED = 0  # the global generators' seed in a stage that trains nothing (it draws nothing either)
@@ -65,9 +65,7 @@ def start(threads: int | None = None, kind: str | None = None) -> Stage:
     """params.yaml, the device and, for a stage training runs of `kind` (one of KINDS), their replicates' seeds
     replicates.first, first + 1, ... (replicates.<kind> of them); the global generators seeded from
     replicates.first, or from UNSEEDED in a stage that trains nothing (so it reads no seed: none of its results
-    depends on one). Threads default to device.thread_count(). Memory a step frees is kept for the next
-    (memory.keep_freed_memory)."""
-    memory.keep_freed_memory()
+    depends on one). Threads default to device.thread_count()."""
     config = params.load()
     seeds: list[int] = []
     if kind is not None:
