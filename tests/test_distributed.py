@@ -41,6 +41,7 @@ def workdir(tmp_path_factory):
         **base,
         "faces": {**base["faces"], "n_train": 64, "n_validation": 32, "n_test": 32, "image_size": 32},
         "cnn": {**base["cnn"], "image_size": 32, "batch_size": 16, "epochs": 2},
+        "replicates": {**base["replicates"], "probe": 1, "cnn": 1},  # one process against two: one replicate shows it
     }
     assert run_stage("prepare_faces.py", ["--out", "data/faces"], root, params).returncode == 0
     result = run_stage(
